@@ -1,0 +1,116 @@
+//! Start-up as a library function: connect, migrate, build, bind. `main.rs` and the tests both
+//! go through [`Application::build`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use bellwether_domain::{Db, db};
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::graphql;
+use crate::http::{AppState, router};
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub db: Db,
+    pub auth: Arc<Authenticator>,
+}
+
+/// Opens the configured database and applies pending migrations.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = db::connect(&config.database_url, config.limits.db_max_connections)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+    db::migrate(&db).await.context("applying migrations")?;
+    Ok(db)
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Application {
+    /// Connects, migrates and binds `config.listen` (port 0 picks a free port).
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let db = open_database(config).await?;
+        Self::with_database(config, db).await
+    }
+
+    /// Builds on an already open, migrated database.
+    pub async fn with_database(config: &Config, db: Db) -> anyhow::Result<Self> {
+        let auth = Arc::new(Authenticator::new(&config.jwt, &db).await?);
+        let state = AppState {
+            schema: graphql::schema(&config.limits, config.production),
+            db: db.clone(),
+            auth: auth.clone(),
+            limits: config.limits.clone(),
+        };
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        Ok(Self { listener, router: router(state), db, auth })
+    }
+
+    /// Adds routes (tests use this to mount fault injectors); the standard layers still apply.
+    pub fn merge(mut self, extra: Router) -> Self {
+        self.router = self.router.merge(extra);
+        self
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://app:secret@db/bw"), "postgres://app:***@db/bw");
+        assert_eq!(super::redact("sqlite://bellwether.db"), "sqlite://bellwether.db");
+    }
+}

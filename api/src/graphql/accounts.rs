@@ -1,0 +1,481 @@
+//! Accounts: the object, its relations, listing and mutations.
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use bellwether_domain::accounts::{AccountFilter as DomainFilter, AccountOrder as DomainOrder, AccountPatch, NewAccount, StatusChange};
+use bellwether_domain::{self as d, AccountId, Error, UserId, accounts};
+use chrono::{DateTime, Utc};
+
+use super::contacts::{Contact, ContactFilter};
+use super::count::TotalCount;
+use super::interactions::{Interaction, InteractionFilter};
+use super::loaders::load_error;
+use super::scalars::{AccountStatus, Date, LifecycleStage, Money, MoneyInput, Tier, domain_list};
+use super::support::{
+    GqlResult, Kind, UserError, connection, global_id, input_id, outcome, page_cost, page_request, patch, request,
+};
+use super::users::{TargetInput, User};
+
+/// A client account: a customer the organisation looks after.
+#[derive(Clone)]
+pub struct Account(pub d::Account);
+
+#[Object]
+impl Account {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        global_id(Kind::Account, self.0.id.0)
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Your own id for the account (e.g. the CRM id), unique in the organisation.
+    async fn external_ref(&self) -> Option<&str> {
+        self.0.external_ref.as_deref()
+    }
+    /// Market segment, e.g. `banks` or `government`.
+    async fn segment(&self) -> Option<&str> {
+        self.0.segment.as_deref()
+    }
+    /// Industry.
+    async fn industry(&self) -> Option<&str> {
+        self.0.industry.as_deref()
+    }
+    /// How important the account is.
+    async fn tier(&self) -> Tier {
+        self.0.tier.into()
+    }
+    /// Where the account is in its life with you.
+    async fn lifecycle_stage(&self) -> LifecycleStage {
+        self.0.lifecycle_stage.into()
+    }
+    /// Whether it is still a customer.
+    async fn status(&self) -> AccountStatus {
+        self.0.status.into()
+    }
+    /// When it churned, if it did.
+    async fn churned_on(&self) -> Option<Date> {
+        self.0.churned_on.map(Date)
+    }
+    /// Why it churned, if it did.
+    async fn churn_reason(&self) -> Option<&str> {
+        self.0.churn_reason.as_deref()
+    }
+    /// Annual contract value.
+    async fn annual_value(&self) -> Money {
+        self.0.annual_value.clone().into()
+    }
+    /// When the current contract started.
+    async fn contract_start(&self) -> Option<Date> {
+        self.0.contract_start.map(Date)
+    }
+    /// When the contract is up for renewal.
+    async fn renewal_date(&self) -> Option<Date> {
+        self.0.renewal_date.map(Date)
+    }
+    /// Days from today (UTC) to the renewal date; negative when it has passed.
+    async fn days_until_renewal(&self) -> Option<i32> {
+        self.0.renewal_date.map(|d| (d - Utc::now().date_naive()).num_days() as i32)
+    }
+    /// The account manager responsible for retention.
+    async fn account_manager(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        load_user(ctx, self.0.account_manager).await
+    }
+    /// The sales owner responsible for growth, if any.
+    async fn sales_owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        load_user(ctx, self.0.sales_owner).await
+    }
+    /// The parent account (e.g. the group a subsidiary belongs to).
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
+        let Some(id) = self.0.parent else { return Ok(None) };
+        Ok(request(ctx).loader.load_one(id).await.map_err(load_error)?.map(Account))
+    }
+    /// Accounts whose parent this account is.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Further conditions; `parentId` is ignored here.")] filter: Option<AccountFilter>,
+        order_by: Option<AccountOrder>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Account, TotalCount, EmptyFields>> {
+        let mut f = filter.unwrap_or_default().into_domain()?;
+        f.parent = Some(self.0.id);
+        list(ctx, f, order_by, page_request(first, after, last, before)?).await
+    }
+    /// Stakeholders at this account, by name.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ContactFilter>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Contact, TotalCount, EmptyFields>> {
+        super::contacts::list(ctx, self.0.id, filter, page_request(first, after, last, before)?).await
+    }
+    /// Interactions with this account, most recent first.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn interactions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InteractionFilter>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Interaction, TotalCount, EmptyFields>> {
+        super::interactions::list(ctx, self.0.id, filter, page_request(first, after, last, before)?).await
+    }
+    /// When the account was archived; archived accounts are read-only and hidden from lists by default.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    /// Increases with every change; pass it as `expectedVersion` to update safely.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the account last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+async fn load_user(ctx: &Context<'_>, id: Option<UserId>) -> async_graphql::Result<Option<User>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(request(ctx).loader.load_one(id).await.map_err(load_error)?.map(User))
+}
+
+/// Conditions on accounts; all given must hold.
+#[derive(InputObject, Default)]
+pub struct AccountFilter {
+    /// Only these tiers.
+    pub tiers: Option<Vec<Tier>>,
+    /// Only these segments.
+    pub segments: Option<Vec<String>>,
+    /// Only these statuses.
+    pub statuses: Option<Vec<AccountStatus>>,
+    /// Only these lifecycle stages.
+    pub lifecycle_stages: Option<Vec<LifecycleStage>>,
+    /// Only accounts managed by this user.
+    pub account_manager_id: Option<ID>,
+    /// Only accounts with this sales owner.
+    pub sales_owner_id: Option<ID>,
+    /// Only children of this account.
+    pub parent_id: Option<ID>,
+    /// Renewal on or after this date.
+    pub renewal_from: Option<Date>,
+    /// Renewal on or before this date.
+    pub renewal_to: Option<Date>,
+    /// Renewal within this many days from today (0-3650); combines with `renewalFrom`/`renewalTo`.
+    pub renewal_within_days: Option<i32>,
+    /// Name contains this text (case-insensitive).
+    pub name_contains: Option<String>,
+    /// Include archived accounts (default false).
+    #[graphql(default)]
+    pub include_archived: bool,
+}
+
+fn filter_error(e: Error) -> async_graphql::Error {
+    super::support::to_graphql(e)
+}
+
+impl AccountFilter {
+    /// Converts to the domain filter; an id of the wrong kind is a BAD_USER_INPUT error.
+    pub fn into_domain(self) -> async_graphql::Result<DomainFilter> {
+        let user = |id: Option<ID>, field: &str| -> async_graphql::Result<Option<UserId>> {
+            id.map(|i| input_id(&i, Kind::User, &["filter", field]).map(UserId)).transpose().map_err(filter_error)
+        };
+        let today = Utc::now().date_naive();
+        let mut renewal_to = self.renewal_to.map(|d| d.0);
+        let mut renewal_from = self.renewal_from.map(|d| d.0);
+        if let Some(days) = self.renewal_within_days {
+            if !(0..=3650).contains(&days) {
+                return Err(filter_error(Error::invalid(&["filter", "renewalWithinDays"], "must be between 0 and 3650")));
+            }
+            let limit = today + chrono::Duration::days(i64::from(days));
+            renewal_to = Some(renewal_to.map_or(limit, |t| t.min(limit)));
+            renewal_from = Some(renewal_from.map_or(today, |f| f.max(today)));
+        }
+        Ok(DomainFilter {
+            tiers: domain_list(self.tiers),
+            segments: self.segments,
+            statuses: domain_list(self.statuses),
+            lifecycle_stages: domain_list(self.lifecycle_stages),
+            account_manager: user(self.account_manager_id, "accountManagerId")?,
+            sales_owner: user(self.sales_owner_id, "salesOwnerId")?,
+            parent: self
+                .parent_id
+                .map(|i| input_id(&i, Kind::Account, &["filter", "parentId"]).map(AccountId))
+                .transpose()
+                .map_err(filter_error)?,
+            renewal_from,
+            renewal_to,
+            name_contains: self.name_contains,
+            include_archived: self.include_archived,
+        })
+    }
+}
+
+/// What to order accounts by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum AccountOrderField {
+    /// Name.
+    Name,
+    /// Renewal date; accounts without one come last.
+    RenewalDate,
+    /// Annual contract value (minor units; currencies are not converted).
+    AnnualValue,
+    /// Creation time.
+    CreatedAt,
+}
+
+/// Sort direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// How to order accounts.
+#[derive(InputObject, Clone, Copy)]
+pub struct AccountOrder {
+    /// The field to order by.
+    pub field: AccountOrderField,
+    /// The direction (default ascending).
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// Lists accounts with a domain filter.
+pub async fn list(
+    ctx: &Context<'_>,
+    filter: DomainFilter,
+    order_by: Option<AccountOrder>,
+    page: d::PageRequest,
+) -> async_graphql::Result<Connection<String, Account, TotalCount, EmptyFields>> {
+    let r = request(ctx);
+    let order = order_by.unwrap_or(AccountOrder { field: AccountOrderField::Name, direction: OrderDirection::Asc });
+    let field = match order.field {
+        AccountOrderField::Name => DomainOrder::Name,
+        AccountOrderField::RenewalDate => DomainOrder::RenewalDate,
+        AccountOrderField::AnnualValue => DomainOrder::AnnualValue,
+        AccountOrderField::CreatedAt => DomainOrder::CreatedAt,
+    };
+    let page = accounts::list(&r.db, r.actor.organisation, &filter, field, order.direction == OrderDirection::Desc, &page)
+        .await
+        .gql()?;
+    Ok(connection(page, TotalCount::Accounts(filter), Account))
+}
+
+/// Result of an account mutation.
+#[derive(SimpleObject)]
+pub struct AccountPayload {
+    /// The account as it is after the change; null when nothing changed.
+    pub account: Option<Account>,
+    /// Problems with the input; empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+impl From<(Option<Account>, Vec<UserError>)> for AccountPayload {
+    fn from((account, user_errors): (Option<Account>, Vec<UserError>)) -> Self {
+        Self { account, user_errors }
+    }
+}
+
+/// A new account.
+#[derive(InputObject)]
+pub struct CreateAccountInput {
+    /// Display name.
+    pub name: String,
+    /// Your own id for the account (e.g. the CRM id), unique in the organisation.
+    pub external_ref: Option<String>,
+    /// Market segment.
+    pub segment: Option<String>,
+    /// Industry.
+    pub industry: Option<String>,
+    /// How important the account is.
+    pub tier: Tier,
+    /// Where it is in its life with you (default ONBOARDING).
+    pub lifecycle_stage: Option<LifecycleStage>,
+    /// Annual contract value (default 0 EUR).
+    pub annual_value: Option<MoneyInput>,
+    /// When the contract started.
+    pub contract_start: Option<Date>,
+    /// When the contract is up for renewal.
+    pub renewal_date: Option<Date>,
+    /// The account manager (a user with role ACCOUNT_MANAGER, MANAGER or ADMIN).
+    pub account_manager_id: Option<ID>,
+    /// The sales owner.
+    pub sales_owner_id: Option<ID>,
+    /// The parent account.
+    pub parent_id: Option<ID>,
+}
+
+/// Changes to an account. Omitted fields stay as they are; `null` clears a nullable field.
+#[derive(InputObject)]
+pub struct UpdateAccountInput {
+    /// The account to change.
+    pub id: ID,
+    /// New name.
+    pub name: Option<String>,
+    /// New external reference.
+    #[graphql(default)]
+    pub external_ref: MaybeUndefined<String>,
+    /// New segment.
+    #[graphql(default)]
+    pub segment: MaybeUndefined<String>,
+    /// New industry.
+    #[graphql(default)]
+    pub industry: MaybeUndefined<String>,
+    /// New tier.
+    pub tier: Option<Tier>,
+    /// New lifecycle stage.
+    pub lifecycle_stage: Option<LifecycleStage>,
+    /// New annual contract value.
+    pub annual_value: Option<MoneyInput>,
+    /// New contract start.
+    #[graphql(default)]
+    pub contract_start: MaybeUndefined<Date>,
+    /// New renewal date.
+    #[graphql(default)]
+    pub renewal_date: MaybeUndefined<Date>,
+    /// New account manager.
+    #[graphql(default)]
+    pub account_manager_id: MaybeUndefined<ID>,
+    /// New sales owner.
+    #[graphql(default)]
+    pub sales_owner_id: MaybeUndefined<ID>,
+    /// New parent account.
+    #[graphql(default)]
+    pub parent_id: MaybeUndefined<ID>,
+    /// Fail with a CONFLICT user error unless the account still has this version.
+    pub expected_version: Option<i32>,
+}
+
+/// Records that an account was lost.
+#[derive(InputObject)]
+pub struct MarkAccountChurnedInput {
+    /// The account.
+    pub id: ID,
+    /// The day it was lost (not in the future).
+    pub churned_on: Date,
+    /// Why it was lost.
+    pub reason: String,
+    /// Fail with a CONFLICT user error unless the account still has this version.
+    pub expected_version: Option<i32>,
+}
+
+fn user_ref(id: Option<ID>, field: &str) -> Result<Option<UserId>, Error> {
+    id.map(|i| input_id(&i, Kind::User, &[field]).map(UserId)).transpose()
+}
+
+fn account_ref(id: Option<ID>, field: &str) -> Result<Option<AccountId>, Error> {
+    id.map(|i| input_id(&i, Kind::Account, &[field]).map(AccountId)).transpose()
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an account. Managers and admins may create any; account managers and sales
+    /// owners only accounts they hold themselves.
+    async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> async_graphql::Result<AccountPayload> {
+        let r = request(ctx);
+        let result = async {
+            let new = NewAccount {
+                name: input.name,
+                external_ref: input.external_ref,
+                segment: input.segment,
+                industry: input.industry,
+                tier: input.tier.into(),
+                lifecycle_stage: input.lifecycle_stage.map(Into::into),
+                annual_value: input.annual_value.map(MoneyInput::into_parts),
+                contract_start: input.contract_start.map(|d| d.0),
+                renewal_date: input.renewal_date.map(|d| d.0),
+                account_manager: user_ref(input.account_manager_id, "accountManagerId")?,
+                sales_owner: user_ref(input.sales_owner_id, "salesOwnerId")?,
+                parent: account_ref(input.parent_id, "parentId")?,
+            };
+            accounts::create(&r.db, &r.actor, new).await
+        }
+        .await;
+        outcome(result, Account).map(Into::into)
+    }
+
+    /// Changes an account.
+    async fn update_account(&self, ctx: &Context<'_>, input: UpdateAccountInput) -> async_graphql::Result<AccountPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = AccountId(input_id(&input.id, Kind::Account, &["id"])?);
+            let p = AccountPatch {
+                name: input.name,
+                external_ref: patch(input.external_ref, Ok)?,
+                segment: patch(input.segment, Ok)?,
+                industry: patch(input.industry, Ok)?,
+                tier: input.tier.map(Into::into),
+                lifecycle_stage: input.lifecycle_stage.map(Into::into),
+                annual_value: input.annual_value.map(MoneyInput::into_parts),
+                contract_start: patch(input.contract_start, |d| Ok(d.0))?,
+                renewal_date: patch(input.renewal_date, |d| Ok(d.0))?,
+                account_manager: patch(input.account_manager_id, |i| {
+                    input_id(&i, Kind::User, &["accountManagerId"]).map(UserId)
+                })?,
+                sales_owner: patch(input.sales_owner_id, |i| input_id(&i, Kind::User, &["salesOwnerId"]).map(UserId))?,
+                parent: patch(input.parent_id, |i| input_id(&i, Kind::Account, &["parentId"]).map(AccountId))?,
+                expected_version: input.expected_version,
+            };
+            accounts::update(&r.db, &r.actor, id, p).await
+        }
+        .await;
+        outcome(result, Account).map(Into::into)
+    }
+
+    /// Records that an account churned, with the day and the reason.
+    async fn mark_account_churned(&self, ctx: &Context<'_>, input: MarkAccountChurnedInput) -> async_graphql::Result<AccountPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = AccountId(input_id(&input.id, Kind::Account, &["id"])?);
+            let change = StatusChange::Churned { on: input.churned_on.0, reason: input.reason };
+            accounts::set_status(&r.db, &r.actor, id, change, input.expected_version).await
+        }
+        .await;
+        outcome(result, Account).map(Into::into)
+    }
+
+    /// Marks a churned account as a customer again.
+    async fn reactivate_account(&self, ctx: &Context<'_>, input: TargetInput) -> async_graphql::Result<AccountPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = AccountId(input_id(&input.id, Kind::Account, &["id"])?);
+            accounts::set_status(&r.db, &r.actor, id, StatusChange::Reactivated, input.expected_version).await
+        }
+        .await;
+        outcome(result, Account).map(Into::into)
+    }
+
+    /// Archives an account: it becomes read-only and leaves lists unless `includeArchived` is set.
+    async fn archive_account(&self, ctx: &Context<'_>, input: TargetInput) -> async_graphql::Result<AccountPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = AccountId(input_id(&input.id, Kind::Account, &["id"])?);
+            accounts::archive(&r.db, &r.actor, id, input.expected_version).await
+        }
+        .await;
+        outcome(result, Account).map(Into::into)
+    }
+}

@@ -1,0 +1,250 @@
+//! Contacts (stakeholders at a client): the object, listing and mutations.
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use bellwether_domain::contacts::{ContactFilter as DomainFilter, ContactPatch, NewContact};
+use bellwether_domain::{self as d, AccountId, ContactId, contacts};
+use chrono::{DateTime, Utc};
+
+use super::accounts::Account;
+use super::count::TotalCount;
+use super::loaders::load_error;
+use super::scalars::{ContactLevel, ContactRole, Date, Sentiment, domain_list};
+use super::support::{GqlResult, Kind, UserError, connection, global_id, input_id, internal, outcome, patch, request};
+use super::users::TargetInput;
+
+/// A stakeholder at a client account.
+#[derive(Clone)]
+pub struct Contact(pub d::Contact);
+
+#[Object]
+impl Contact {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        global_id(Kind::Contact, self.0.id.0)
+    }
+    /// The account this person works at.
+    async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
+        request(ctx).loader.load_one(self.0.account).await.map_err(load_error)?.map(Account).ok_or_else(internal)
+    }
+    /// Full name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Job title.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    /// Email address.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Phone number.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Seniority.
+    async fn level(&self) -> ContactLevel {
+        self.0.level.into()
+    }
+    /// The part they play in the relationship.
+    async fn role(&self) -> ContactRole {
+        self.0.role.into()
+    }
+    /// The account team's read of their attitude.
+    async fn sentiment(&self) -> Sentiment {
+        self.0.sentiment.into()
+    }
+    /// Still at the client and engaged.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// When they left the client, if they did.
+    async fn departed_on(&self) -> Option<Date> {
+        self.0.departed_on.map(Date)
+    }
+    /// When the contact was archived (entered by mistake).
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    /// Increases with every change; pass it as `expectedVersion` to update safely.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the contact was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the contact last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Conditions on contacts; all given must hold.
+#[derive(InputObject, Default)]
+pub struct ContactFilter {
+    /// Only these levels.
+    pub levels: Option<Vec<ContactLevel>>,
+    /// Only these roles.
+    pub roles: Option<Vec<ContactRole>>,
+    /// Only active (true) or departed (false) contacts.
+    pub active: Option<bool>,
+    /// Include archived contacts (default false).
+    #[graphql(default)]
+    pub include_archived: bool,
+}
+
+pub async fn list(
+    ctx: &Context<'_>,
+    account: AccountId,
+    filter: Option<ContactFilter>,
+    page: d::PageRequest,
+) -> async_graphql::Result<Connection<String, Contact, TotalCount, EmptyFields>> {
+    let r = request(ctx);
+    let f = filter.unwrap_or_default();
+    let f = DomainFilter {
+        levels: domain_list(f.levels),
+        roles: domain_list(f.roles),
+        active: f.active,
+        include_archived: f.include_archived,
+    };
+    let page = contacts::list(&r.db, r.actor.organisation, account, &f, &page).await.gql()?;
+    Ok(connection(page, TotalCount::Contacts(account, f), Contact))
+}
+
+/// Result of a contact mutation.
+#[derive(SimpleObject)]
+pub struct ContactPayload {
+    /// The contact as it is after the change; null when nothing changed.
+    pub contact: Option<Contact>,
+    /// Problems with the input; empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+impl From<(Option<Contact>, Vec<UserError>)> for ContactPayload {
+    fn from((contact, user_errors): (Option<Contact>, Vec<UserError>)) -> Self {
+        Self { contact, user_errors }
+    }
+}
+
+/// A new stakeholder.
+#[derive(InputObject)]
+pub struct CreateContactInput {
+    /// The account they work at.
+    pub account_id: ID,
+    /// Full name.
+    pub name: String,
+    /// Job title.
+    pub title: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Seniority.
+    pub level: ContactLevel,
+    /// The part they play.
+    pub role: ContactRole,
+    /// The team's read of their attitude (default UNKNOWN).
+    pub sentiment: Option<Sentiment>,
+    /// Still engaged (default true, false when `departedOn` is given).
+    pub active: Option<bool>,
+    /// When they left the client.
+    pub departed_on: Option<Date>,
+    /// Retrying with the same key returns the first result instead of creating a duplicate.
+    pub idempotency_key: Option<String>,
+}
+
+/// Changes to a contact. Omitted fields stay as they are; `null` clears a nullable field.
+#[derive(InputObject)]
+pub struct UpdateContactInput {
+    /// The contact to change.
+    pub id: ID,
+    /// New name.
+    pub name: Option<String>,
+    /// New title.
+    #[graphql(default)]
+    pub title: MaybeUndefined<String>,
+    /// New email.
+    #[graphql(default)]
+    pub email: MaybeUndefined<String>,
+    /// New phone.
+    #[graphql(default)]
+    pub phone: MaybeUndefined<String>,
+    /// New level.
+    pub level: Option<ContactLevel>,
+    /// New role.
+    pub role: Option<ContactRole>,
+    /// New sentiment.
+    pub sentiment: Option<Sentiment>,
+    /// Still engaged.
+    pub active: Option<bool>,
+    /// When they left the client; setting it makes the contact inactive.
+    #[graphql(default)]
+    pub departed_on: MaybeUndefined<Date>,
+    /// Fail with a CONFLICT user error unless the contact still has this version.
+    pub expected_version: Option<i32>,
+}
+
+#[derive(Default)]
+pub struct ContactMutation;
+
+#[Object]
+impl ContactMutation {
+    /// Adds a stakeholder to an account you may write.
+    async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> async_graphql::Result<ContactPayload> {
+        let r = request(ctx);
+        let result = async {
+            let new = NewContact {
+                account: AccountId(input_id(&input.account_id, Kind::Account, &["accountId"])?),
+                name: input.name,
+                title: input.title,
+                email: input.email,
+                phone: input.phone,
+                level: input.level.into(),
+                role: input.role.into(),
+                sentiment: input.sentiment.map(Into::into),
+                active: input.active,
+                departed_on: input.departed_on.map(|d| d.0),
+                idempotency_key: input.idempotency_key,
+            };
+            contacts::create(&r.db, &r.actor, new).await
+        }
+        .await;
+        outcome(result, Contact).map(Into::into)
+    }
+
+    /// Changes a stakeholder.
+    async fn update_contact(&self, ctx: &Context<'_>, input: UpdateContactInput) -> async_graphql::Result<ContactPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = ContactId(input_id(&input.id, Kind::Contact, &["id"])?);
+            let p = ContactPatch {
+                name: input.name,
+                title: patch(input.title, Ok)?,
+                email: patch(input.email, Ok)?,
+                phone: patch(input.phone, Ok)?,
+                level: input.level.map(Into::into),
+                role: input.role.map(Into::into),
+                sentiment: input.sentiment.map(Into::into),
+                active: input.active,
+                departed_on: patch(input.departed_on, |d| Ok(d.0))?,
+                expected_version: input.expected_version,
+            };
+            contacts::update(&r.db, &r.actor, id, p).await
+        }
+        .await;
+        outcome(result, Contact).map(Into::into)
+    }
+
+    /// Archives a contact entered by mistake. For someone who left, set `departedOn` instead.
+    async fn archive_contact(&self, ctx: &Context<'_>, input: TargetInput) -> async_graphql::Result<ContactPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = ContactId(input_id(&input.id, Kind::Contact, &["id"])?);
+            contacts::archive(&r.db, &r.actor, id, input.expected_version).await
+        }
+        .await;
+        outcome(result, Contact).map(Into::into)
+    }
+}

@@ -1,0 +1,86 @@
+//! Batch loaders, one per relation, all scoped to the requesting organisation: a key can only
+//! ever resolve inside the tenant the loader was built for.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use bellwether_domain::interactions::Participants;
+use bellwether_domain::{
+    Account, AccountId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId, User, UserId,
+    accounts, contacts, interactions, users,
+};
+
+/// Loads rows of one organisation by id, in batches.
+pub struct TenantLoader {
+    pub db: Db,
+    pub organisation: OrganisationId,
+}
+
+/// Key for the participants of an interaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ParticipantsOf(pub InteractionId);
+
+/// Key for the number of active accounts a user manages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ManagedCount(pub UserId);
+
+type Shared = Arc<Error>;
+
+impl Loader<UserId> for TenantLoader {
+    type Value = User;
+    type Error = Shared;
+    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, User>, Shared> {
+        users::by_ids(&self.db, self.organisation, keys).await.map_err(Arc::new)
+    }
+}
+
+impl Loader<AccountId> for TenantLoader {
+    type Value = Account;
+    type Error = Shared;
+    async fn load(&self, keys: &[AccountId]) -> Result<HashMap<AccountId, Account>, Shared> {
+        accounts::by_ids(&self.db, self.organisation, keys).await.map_err(Arc::new)
+    }
+}
+
+impl Loader<ContactId> for TenantLoader {
+    type Value = Contact;
+    type Error = Shared;
+    async fn load(&self, keys: &[ContactId]) -> Result<HashMap<ContactId, Contact>, Shared> {
+        contacts::by_ids(&self.db, self.organisation, keys).await.map_err(Arc::new)
+    }
+}
+
+impl Loader<InteractionId> for TenantLoader {
+    type Value = Interaction;
+    type Error = Shared;
+    async fn load(&self, keys: &[InteractionId]) -> Result<HashMap<InteractionId, Interaction>, Shared> {
+        interactions::by_ids(&self.db, self.organisation, keys).await.map_err(Arc::new)
+    }
+}
+
+impl Loader<ParticipantsOf> for TenantLoader {
+    type Value = Participants;
+    type Error = Shared;
+    async fn load(&self, keys: &[ParticipantsOf]) -> Result<HashMap<ParticipantsOf, Participants>, Shared> {
+        let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+        let found = interactions::participants(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, v)| (ParticipantsOf(k), v)).collect())
+    }
+}
+
+impl Loader<ManagedCount> for TenantLoader {
+    type Value = u64;
+    type Error = Shared;
+    async fn load(&self, keys: &[ManagedCount]) -> Result<HashMap<ManagedCount, u64>, Shared> {
+        let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+        let found = accounts::managed_counts(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, v)| (ManagedCount(k), v)).collect())
+    }
+}
+
+/// Maps a loader failure to the client-safe internal error (and logs it).
+pub fn load_error(e: Shared) -> async_graphql::Error {
+    tracing::error!(error = %e, source = ?std::error::Error::source(&*e), "batch load failed");
+    super::support::internal()
+}

@@ -1,0 +1,49 @@
+//! The GraphQL schema: one module per aggregate (the same names as in `domain`), plus the
+//! plumbing in `support`, `loaders`, `scalars` and `count`.
+
+mod accounts;
+mod contacts;
+mod count;
+mod interactions;
+mod loaders;
+mod organisations;
+mod query;
+mod scalars;
+pub mod support;
+mod users;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+
+pub use support::RequestContext;
+
+use crate::config::Limits;
+
+/// Every mutation, one group per aggregate.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    accounts::AccountMutation,
+    contacts::ContactMutation,
+    interactions::InteractionMutation,
+    users::UserMutation,
+);
+
+/// The schema type served at `/graphql`.
+pub type AppSchema = Schema<query::Query, Mutation, EmptySubscription>;
+
+/// Builds the schema with the configured limits.
+pub fn schema(limits: &Limits, production: bool) -> AppSchema {
+    let mut builder = Schema::build(query::Query, Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives)
+        .limit_recursive_depth(32);
+    if production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL clients see (committed as `schema.graphql`).
+pub fn sdl() -> String {
+    schema(&Limits::default(), false).sdl()
+}

@@ -1,0 +1,120 @@
+//! The query root.
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ErrorExtensions as _, ID, Interface, Object};
+use bellwether_domain::{AccountId, ContactId, InteractionId, UserId, accounts, organisations};
+
+use super::accounts::{Account, AccountFilter, AccountOrder};
+use super::contacts::Contact;
+use super::count::TotalCount;
+use super::interactions::Interaction;
+use super::loaders::load_error;
+use super::organisations::Organisation;
+use super::support::{GqlResult, Kind, codes, internal, page_cost, page_request, parse_global_id, request};
+use super::users::{User, UserFilter, UserOrder, list_users};
+
+/// Most ids one `nodes` call may ask for.
+pub const MAX_NODES: usize = 100;
+
+/// An object with a global id, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+pub enum Node {
+    Organisation(Organisation),
+    User(User),
+    Account(Account),
+    Contact(Contact),
+    Interaction(Interaction),
+}
+
+async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>> {
+    let r = request(ctx);
+    let Some((kind, uuid)) = parse_global_id(id) else { return Ok(None) };
+    let l = &r.loader;
+    Ok(match kind {
+        Kind::Organisation if uuid == r.actor.organisation.0 => {
+            organisations::get(&r.db, r.actor.organisation).await.gql()?.map(|o| Node::Organisation(Organisation(o)))
+        }
+        Kind::Organisation => None,
+        Kind::User => l.load_one(UserId(uuid)).await.map_err(load_error)?.map(|u| Node::User(User(u))),
+        Kind::Account => l.load_one(AccountId(uuid)).await.map_err(load_error)?.map(|a| Node::Account(Account(a))),
+        Kind::Contact => l.load_one(ContactId(uuid)).await.map_err(load_error)?.map(|c| Node::Contact(Contact(c))),
+        Kind::Interaction => {
+            l.load_one(InteractionId(uuid)).await.map_err(load_error)?.map(|i| Node::Interaction(Interaction(i)))
+        }
+    })
+}
+
+#[derive(Default)]
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The signed-in user.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let r = request(ctx);
+        r.loader.load_one(r.actor.user).await.map_err(load_error)?.map(User).ok_or_else(internal)
+    }
+
+    /// Your organisation.
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Organisation> {
+        let r = request(ctx);
+        organisations::get(&r.db, r.actor.organisation).await.gql()?.map(Organisation).ok_or_else(internal)
+    }
+
+    /// Any object by global id; null when it does not exist or is not yours.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        node(ctx, &id).await
+    }
+
+    /// Several objects by global id, in the order asked (null for each unknown one); at most 100.
+    #[graphql(complexity = "1 + ids.len() * child_complexity")]
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(async_graphql::Error::new(format!("at most {MAX_NODES} ids per call"))
+                .extend_with(|_, e| e.set("code", codes::BAD_USER_INPUT)));
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            out.push(node(ctx, id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Accounts of your organisation.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the accounts must meet.")] filter: Option<AccountFilter>,
+        #[graphql(desc = "Ordering (default by name).")] order_by: Option<AccountOrder>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Account, TotalCount, EmptyFields>> {
+        let f = filter.unwrap_or_default().into_domain()?;
+        super::accounts::list(ctx, f, order_by, page_request(first, after, last, before)?).await
+    }
+
+    /// The account with this external reference (e.g. your CRM id), if any.
+    async fn account_by_external_ref(&self, ctx: &Context<'_>, external_ref: String) -> async_graphql::Result<Option<Account>> {
+        let r = request(ctx);
+        Ok(accounts::by_external_ref(&r.db, r.actor.organisation, &external_ref).await.gql()?.map(Account))
+    }
+
+    /// Users of your organisation.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the users must meet.")] filter: Option<UserFilter>,
+        #[graphql(desc = "Ordering (default by name).")] order_by: Option<UserOrder>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, User, TotalCount, EmptyFields>> {
+        list_users(ctx, filter, order_by, page_request(first, after, last, before)?).await
+    }
+}

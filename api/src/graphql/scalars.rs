@@ -1,0 +1,237 @@
+//! Scalars and closed vocabularies of the API, converted by hand to and from domain types.
+
+use async_graphql::{Enum, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+use bellwether_domain as d;
+use chrono::NaiveDate;
+
+/// A calendar date, `YYYY-MM-DD` (ISO 8601).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date(pub NaiveDate);
+
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom(format!("'{s}' is not a date in the form YYYY-MM-DD"))),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An amount in the currency's minor unit (e.g. cents), as a JSON integer. Exact for every
+/// value up to 2^53 - 1, the largest integer JavaScript clients represent exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinorUnits(pub i64);
+
+#[Scalar(name = "MinorUnits")]
+impl ScalarType for MinorUnits {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) if i.unsigned_abs() <= d::Money::MAX_MINOR as u64 => Ok(MinorUnits(i)),
+                _ => Err(InputValueError::custom("must be an integer between -(2^53 - 1) and 2^53 - 1")),
+            },
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Number(self.0.into())
+    }
+}
+
+/// An amount of money. Never a float.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Money {
+    /// Amount in minor units (cents for EUR and USD).
+    pub amount_minor: MinorUnits,
+    /// ISO 4217 currency code, e.g. `EUR`.
+    pub currency: String,
+}
+
+impl From<d::Money> for Money {
+    fn from(m: d::Money) -> Self {
+        Self { amount_minor: MinorUnits(m.amount_minor), currency: m.currency }
+    }
+}
+
+/// An amount of money as input.
+#[derive(async_graphql::InputObject, Clone, Debug)]
+pub struct MoneyInput {
+    /// Amount in minor units (cents for EUR and USD); not negative.
+    pub amount_minor: MinorUnits,
+    /// ISO 4217 currency code, e.g. `EUR`.
+    pub currency: String,
+}
+
+impl MoneyInput {
+    pub fn into_parts(self) -> (i64, String) {
+        (self.amount_minor.0, self.currency)
+    }
+}
+
+/// Declares a GraphQL enum mirroring a domain enum, with conversions both ways.
+macro_rules! mirror_enum {
+    ($(#[doc = $doc:literal])* $name:ident => $domain:ident { $($(#[doc = $vdoc:literal])* $variant:ident),* $(,)? }) => {
+        $(#[doc = $doc])*
+        #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[doc = $vdoc])* $variant),* }
+
+        impl From<$name> for d::$domain {
+            fn from(v: $name) -> Self {
+                match v { $($name::$variant => d::$domain::$variant),* }
+            }
+        }
+
+        impl From<d::$domain> for $name {
+            fn from(v: d::$domain) -> Self {
+                match v { $(d::$domain::$variant => $name::$variant),* }
+            }
+        }
+    };
+}
+
+mirror_enum!(
+    /// What a user may do in their organisation.
+    Role => Role {
+        /// Everything, including managing users.
+        Admin,
+        /// Writes everything in the organisation except users.
+        Manager,
+        /// Writes the accounts they manage, with their contacts and interactions.
+        AccountManager,
+        /// Writes the accounts they are sales owner of.
+        Sales,
+        /// Reads only; also the role for read-only integrations.
+        Viewer,
+    }
+);
+
+mirror_enum!(
+    /// How important an account is.
+    Tier => Tier {
+        /// The few accounts the business depends on.
+        Strategic,
+        /// Key accounts with a dedicated account manager.
+        Key,
+        /// Accounts being developed toward key status.
+        Growth,
+        /// Everyone else, served by sales and customer service.
+        Standard,
+    }
+);
+
+mirror_enum!(
+    /// Where an account is in its life with the organisation.
+    LifecycleStage => LifecycleStage {
+        /// Being set up.
+        Onboarding,
+        /// Rolling out and learning the product.
+        Adoption,
+        /// Growing its use (new teams, modules, sites).
+        Expansion,
+        /// Steady use.
+        Mature,
+        /// Renewal under negotiation.
+        Renewal,
+    }
+);
+
+mirror_enum!(
+    /// Whether the account is still a customer.
+    AccountStatus => AccountStatus {
+        /// A current customer.
+        Active,
+        /// Lost; see `churnedOn` and `churnReason`.
+        Churned,
+    }
+);
+
+mirror_enum!(
+    /// Seniority of a stakeholder at the client.
+    ContactLevel => ContactLevel {
+        /// C-level and directors.
+        Executive,
+        /// Heads of department and managers.
+        Management,
+        /// Working level.
+        Operational,
+    }
+);
+
+mirror_enum!(
+    /// The part a stakeholder plays in the relationship.
+    ContactRole => ContactRole {
+        /// Signs off decisions.
+        DecisionMaker,
+        /// Advocates for us inside the client.
+        Champion,
+        /// Shapes opinions without deciding.
+        Influencer,
+        /// Senior sponsor of the relationship.
+        ExecutiveSponsor,
+        /// Uses the product.
+        User,
+        /// Works against us.
+        Blocker,
+    }
+);
+
+mirror_enum!(
+    /// The account team's read of a stakeholder's attitude.
+    Sentiment => Sentiment {
+        /// Favourable.
+        Positive,
+        /// Neither.
+        Neutral,
+        /// Unfavourable.
+        Negative,
+        /// Not assessed.
+        Unknown,
+    }
+);
+
+mirror_enum!(
+    /// What kind of touchpoint an interaction was.
+    InteractionKind => InteractionKind {
+        /// A meeting.
+        Meeting,
+        /// A phone or video call.
+        Call,
+        /// An email exchange.
+        Email,
+        /// A quarterly business review.
+        Qbr,
+        /// A business review with the client's executives.
+        ExecutiveBusinessReview,
+        /// An informal check-in.
+        CheckIn,
+        /// An escalation by or to the client.
+        Escalation,
+        /// An internal note about the account.
+        Note,
+    }
+);
+
+mirror_enum!(
+    /// Who started an interaction.
+    Direction => Direction {
+        /// The client reached out.
+        Inbound,
+        /// We reached out.
+        Outbound,
+        /// Internal only (e.g. a note).
+        Internal,
+    }
+);
+
+/// Maps a list of API enum values to domain values.
+pub fn domain_list<A: Copy + Into<D>, D>(v: Option<Vec<A>>) -> Option<Vec<D>> {
+    v.map(|v| v.into_iter().map(Into::into).collect())
+}

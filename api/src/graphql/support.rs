@@ -1,0 +1,243 @@
+//! Plumbing shared by every resolver: request context, global ids, error mapping, user errors,
+//! page arguments and connections.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ErrorExtensions, ID, OutputType, SimpleObject};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bellwether_domain::page::MAX_PAGE_SIZE;
+use bellwether_domain::{Actor, Db, Error, ErrorCode, Page, PageRequest};
+use uuid::Uuid;
+
+use super::loaders::TenantLoader;
+
+/// What every resolver of one request can reach: who is asking, and batch loaders scoped to
+/// their organisation.
+pub struct RequestContext {
+    pub actor: Actor,
+    pub db: Db,
+    pub loader: DataLoader<TenantLoader>,
+}
+
+impl RequestContext {
+    pub fn new(actor: Actor, db: Db) -> Self {
+        let loader = DataLoader::new(TenantLoader { db: db.clone(), organisation: actor.organisation }, tokio::spawn);
+        Self { actor, db, loader }
+    }
+}
+
+/// The request context; present on every authenticated request.
+pub fn request<'a>(ctx: &Context<'a>) -> &'a RequestContext {
+    ctx.data_unchecked::<RequestContext>()
+}
+
+/// The kinds of object that have global ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Organisation,
+    User,
+    Account,
+    Contact,
+    Interaction,
+}
+
+impl Kind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::Organisation => "Organisation",
+            Kind::User => "User",
+            Kind::Account => "Account",
+            Kind::Contact => "Contact",
+            Kind::Interaction => "Interaction",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Kind::Organisation, Kind::User, Kind::Account, Kind::Contact, Kind::Interaction].into_iter().find(|k| k.prefix() == s)
+    }
+}
+
+/// An opaque global id: base64url of `Kind:uuid`.
+pub fn global_id(kind: Kind, id: Uuid) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.prefix(), id)))
+}
+
+/// Reads a global id of any kind.
+pub fn parse_global_id(id: &str) -> Option<(Kind, Uuid)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
+    let (kind, uuid) = raw.split_once(':')?;
+    Some((Kind::parse(kind)?, Uuid::parse_str(uuid).ok()?))
+}
+
+/// Reads an input id that must be of `kind`; a malformed id or one of another kind is a field error.
+pub fn input_id(id: &ID, kind: Kind, field: &[&str]) -> Result<Uuid, Error> {
+    match parse_global_id(id) {
+        Some((k, uuid)) if k == kind => Ok(uuid),
+        _ => Err(Error::invalid(field, format!("is not a valid {} id", kind.prefix()))),
+    }
+}
+
+/// Machine-readable reason of a user error.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserErrorCode {
+    /// The input is malformed or breaks a rule.
+    Invalid,
+    /// A referenced object does not exist (or is not visible to you).
+    NotFound,
+    /// A uniqueness rule was broken, or the object changed since you read it (stale `expectedVersion`).
+    Conflict,
+}
+
+/// An expected problem with a mutation's input; nothing was written.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// Path to the input field at fault, starting at `input`; empty when no single field is.
+    pub field: Vec<String>,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Machine-readable reason.
+    pub code: UserErrorCode,
+}
+
+/// Error codes put in `extensions.code` of top-level errors.
+pub mod codes {
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const INTERNAL: &str = "INTERNAL";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+}
+
+/// Maps a domain error to a top-level GraphQL error. Internal errors are logged with their
+/// source and shown to the client only as `INTERNAL`.
+pub fn to_graphql(e: Error) -> async_graphql::Error {
+    let code = match &e {
+        Error::Invalid(_) => codes::BAD_USER_INPUT,
+        Error::NotFound { .. } => codes::NOT_FOUND,
+        Error::Conflict { .. } => codes::CONFLICT,
+        Error::Forbidden(_) => codes::FORBIDDEN,
+        Error::Internal(source) => {
+            tracing::error!(error = %source, "internal error while resolving a request");
+            return internal();
+        }
+    };
+    async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// The one error clients see for anything unexpected.
+pub fn internal() -> async_graphql::Error {
+    async_graphql::Error::new("internal error").extend_with(|_, ext| ext.set("code", codes::INTERNAL))
+}
+
+/// `.gql()` turns a domain result into a resolver result through [`to_graphql`].
+pub trait GqlResult<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResult<T> for Result<T, Error> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(to_graphql)
+    }
+}
+
+/// Splits a mutation's outcome into the changed object and user errors. Forbidden and internal
+/// failures are top-level errors instead: they are not the input's fault.
+pub fn outcome<T, U>(result: Result<T, Error>, wrap: impl FnOnce(T) -> U) -> async_graphql::Result<(Option<U>, Vec<UserError>)> {
+    match result {
+        Ok(v) => Ok((Some(wrap(v)), Vec::new())),
+        Err(e @ (Error::Forbidden(_) | Error::Internal(_))) => Err(to_graphql(e)),
+        Err(e) => {
+            let errors = e.field_errors().unwrap_or_default();
+            Ok((
+                None,
+                errors
+                    .into_iter()
+                    .map(|f| UserError {
+                        field: if f.field.is_empty() {
+                            Vec::new()
+                        } else {
+                            std::iter::once("input".to_owned()).chain(f.field).collect()
+                        },
+                        message: f.message,
+                        code: match f.code {
+                            ErrorCode::Invalid | ErrorCode::Forbidden => UserErrorCode::Invalid,
+                            ErrorCode::NotFound => UserErrorCode::NotFound,
+                            ErrorCode::Conflict => UserErrorCode::Conflict,
+                        },
+                    })
+                    .collect(),
+            ))
+        }
+    }
+}
+
+/// Validates Relay page arguments (`first`/`last` within 1..=100, not both).
+pub fn page_request(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> async_graphql::Result<PageRequest> {
+    let check = |name: &str, v: Option<i32>| -> async_graphql::Result<Option<u64>> {
+        match v {
+            None => Ok(None),
+            Some(n) if n >= 1 && n as u64 <= MAX_PAGE_SIZE => Ok(Some(n as u64)),
+            Some(n) => Err(async_graphql::Error::new(format!("`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {n}"))
+                .extend_with(|_, ext| ext.set("code", codes::BAD_USER_INPUT))),
+        }
+    };
+    if first.is_some() && last.is_some() {
+        return Err(async_graphql::Error::new("pass either `first` or `last`, not both")
+            .extend_with(|_, ext| ext.set("code", codes::BAD_USER_INPUT)));
+    }
+    Ok(PageRequest { first: check("first", first)?, after, last: check("last", last)?, before })
+}
+
+/// Turns a domain page into a Relay connection.
+pub fn connection<T, N: OutputType, F: async_graphql::ObjectType>(
+    page: Page<T>,
+    fields: F,
+    wrap: impl Fn(T) -> N,
+) -> Connection<String, N, F, EmptyFields> {
+    let mut c = Connection::with_additional_fields(page.has_previous_page, page.has_next_page, fields);
+    c.edges.extend(page.edges.into_iter().map(|(cursor, t)| Edge::new(cursor, wrap(t))));
+    c
+}
+
+/// Converts a patch field: absent -> unchanged, `null` -> clear, value -> set.
+pub fn patch<T, U>(m: async_graphql::MaybeUndefined<T>, f: impl FnOnce(T) -> Result<U, Error>) -> Result<Option<Option<U>>, Error> {
+    match m {
+        async_graphql::MaybeUndefined::Undefined => Ok(None),
+        async_graphql::MaybeUndefined::Null => Ok(Some(None)),
+        async_graphql::MaybeUndefined::Value(v) => f(v).map(|u| Some(Some(u))),
+    }
+}
+
+/// Complexity of a connection field: the page size times the cost of one node.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let n = first.or(last).map_or(bellwether_domain::page::DEFAULT_PAGE_SIZE as usize, |n| n.clamp(1, MAX_PAGE_SIZE as i32) as usize);
+    1 + n * child
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_ids_round_trip_and_reject_garbage() {
+        let id = Uuid::now_v7();
+        let g = global_id(Kind::Account, id);
+        assert_eq!(parse_global_id(&g), Some((Kind::Account, id)));
+        assert!(input_id(&g, Kind::User, &["id"]).is_err());
+        for bad in ["", "abc", "QWNjb3VudDpub3QtYS11dWlk", "!!!"] {
+            assert_eq!(parse_global_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn page_sizes_are_bounded() {
+        assert!(page_request(Some(1), None, None, None).is_ok());
+        assert!(page_request(Some(100), None, None, None).is_ok());
+        assert!(page_request(Some(0), None, None, None).is_err());
+        assert!(page_request(Some(101), None, None, None).is_err());
+        assert!(page_request(None, None, Some(-1), None).is_err());
+        assert!(page_request(Some(1), None, Some(1), None).is_err());
+    }
+}

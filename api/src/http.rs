@@ -1,0 +1,351 @@
+//! GraphQL over HTTP (the GraphQL-over-HTTP specification), health probes and the middleware
+//! stack: authentication, body limit, timeout, panic containment, tracing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bellwether_domain::{Db, db};
+use serde_json::{Value, json};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{AuthError, Authenticator};
+use crate::config::Limits;
+use crate::graphql::support::codes;
+use crate::graphql::{AppSchema, RequestContext};
+
+/// Shared, read-only state of the HTTP layer.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: Db,
+    pub auth: Arc<Authenticator>,
+    pub limits: Limits,
+}
+
+/// The media type of GraphQL responses (GraphQL-over-HTTP).
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+/// The router with every route and layer.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.limits.request_timeout;
+    let body_limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked; the server carries on");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, JSON, "internal error", codes::INTERNAL)
+        }))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match db::ping(&state.db).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+/// One GraphQL error as a complete response body.
+fn error_response(status: StatusCode, media: &'static str, message: &str, code: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], body.to_string()).into_response()
+}
+
+/// Chooses the response media type from `Accept`: graphql-response+json when asked for
+/// explicitly, application/json otherwise (also for `*/*` and a missing header).
+fn response_media(headers: &HeaderMap) -> Result<&'static str, Response> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Ok(JSON) };
+    let types: Vec<String> =
+        accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).collect();
+    if types.iter().any(|t| t == "application/graphql-response+json") {
+        Ok(GRAPHQL_RESPONSE)
+    } else if types.iter().any(|t| t == "application/json" || t == "*/*" || t == "application/*" || t.is_empty()) {
+        Ok(JSON)
+    } else {
+        Err(error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            JSON,
+            "accept application/graphql-response+json or application/json",
+            codes::BAD_USER_INPUT,
+        ))
+    }
+}
+
+/// A GraphQL request as read from HTTP, before execution.
+struct Incoming {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Value>,
+    extensions: Option<Value>,
+}
+
+fn bad_request(media: &'static str, message: &str) -> Response {
+    error_response(StatusCode::BAD_REQUEST, media, message, codes::BAD_USER_INPUT)
+}
+
+/// Reads the standard parameters from a JSON object, rejecting wrong types.
+fn read_params(mut params: serde_json::Map<String, Value>, media: &'static str) -> Result<Incoming, Response> {
+    let query = match params.remove("query") {
+        Some(Value::String(q)) => q,
+        Some(_) => return Err(bad_request(media, "`query` must be a string")),
+        None => return Err(bad_request(media, "`query` is required")),
+    };
+    let operation_name = match params.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(bad_request(media, "`operationName` must be a string or null")),
+    };
+    let mut object = |name: &str| match params.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v)),
+        Some(_) => Err(bad_request(media, &format!("`{name}` must be an object or null"))),
+    };
+    let variables = object("variables")?;
+    let extensions = object("extensions")?;
+    Ok(Incoming { query, operation_name, variables, extensions })
+}
+
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let media = match response_media(&headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut parts = content_type.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    let charset_ok = parts.all(|p| {
+        p.split_once('=').is_none_or(|(k, v)| !k.trim().eq_ignore_ascii_case("charset") || v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"))
+    });
+    if essence != "application/json" || !charset_ok {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "send the request as `Content-Type: application/json` (UTF-8)",
+            codes::BAD_USER_INPUT,
+        );
+    }
+    let incoming = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(params)) => match read_params(params, media) {
+            Ok(i) => i,
+            Err(r) => return r,
+        },
+        Ok(Value::Array(_)) => return bad_request(media, "batched requests are not supported; send one operation per request"),
+        Ok(_) => return bad_request(media, "the request body must be a JSON object"),
+        Err(_) => return bad_request(media, "the request body is not valid JSON"),
+    };
+    execute(state, &headers, media, incoming, Method::POST).await
+}
+
+async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let params: HashMap<String, String> = raw
+        .as_deref()
+        .map(|q| url_params(q))
+        .unwrap_or_default();
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !params.contains_key("query") {
+        return Html(GraphiQLSource::build().endpoint("/graphql").title("Bellwether GraphiQL").finish()).into_response();
+    }
+    let media = match response_media(&headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let mut object = serde_json::Map::new();
+    for (key, value) in params {
+        let v = match key.as_str() {
+            "variables" | "extensions" => match serde_json::from_str::<Value>(&value) {
+                Ok(v) => v,
+                Err(_) => return bad_request(media, &format!("`{key}` must be URL-encoded JSON")),
+            },
+            _ => Value::String(value),
+        };
+        object.insert(key, v);
+    }
+    let incoming = match read_params(object, media) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    execute(state, &headers, media, incoming, Method::GET).await
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs.
+fn url_params(q: &str) -> HashMap<String, String> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+fn unauthorized(media: &'static str, e: &AuthError) -> Response {
+    let mut r = error_response(StatusCode::UNAUTHORIZED, media, &e.to_string(), codes::UNAUTHENTICATED);
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+/// Counts aliased fields and finds the operation's type, walking fragments once each.
+fn inspect(doc: &ExecutableDocument, operation: Option<&str>) -> (usize, Option<OperationType>) {
+    fn aliases(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|s| match &s.node {
+                Selection::Field(f) => usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set.node),
+                Selection::InlineFragment(f) => aliases(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let mut count: usize = doc.fragments.values().map(|f| aliases(&f.node.selection_set.node)).sum();
+    let op_type = match &doc.operations {
+        DocumentOperations::Single(op) => {
+            count += aliases(&op.node.selection_set.node);
+            Some(op.node.ty)
+        }
+        DocumentOperations::Multiple(ops) => {
+            count += ops.values().map(|op| aliases(&op.node.selection_set.node)).sum::<usize>();
+            match operation {
+                Some(name) => ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty),
+                None => None,
+            }
+        }
+    };
+    (count, op_type)
+}
+
+async fn execute(state: AppState, headers: &HeaderMap, media: &'static str, incoming: Incoming, method: Method) -> Response {
+    let Some(token) = bearer(headers) else { return unauthorized(media, &AuthError::Missing) };
+    let (actor, _user) = match state.auth.authenticate(&state.db, token).await {
+        Ok(a) => a,
+        Err(AuthError::Internal) => {
+            return error_response(StatusCode::SERVICE_UNAVAILABLE, media, "internal error", codes::INTERNAL);
+        }
+        Err(e) => return unauthorized(media, &e),
+    };
+
+    let request_error_status = if media == GRAPHQL_RESPONSE { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    // Parse once up front: for the method check, the alias cap, and to answer syntax errors as
+    // request errors.
+    match async_graphql::parser::parse_query(&incoming.query) {
+        Ok(doc) => {
+            let (aliases, op_type) = inspect(&doc, incoming.operation_name.as_deref());
+            if method == Method::GET && op_type == Some(OperationType::Mutation) {
+                let mut r = error_response(StatusCode::METHOD_NOT_ALLOWED, media, "mutations must be sent with POST", codes::BAD_USER_INPUT);
+                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+                return r;
+            }
+            if aliases > state.limits.max_aliases {
+                return error_response(
+                    request_error_status,
+                    media,
+                    &format!("the query uses {aliases} aliases; at most {} are allowed", state.limits.max_aliases),
+                    codes::BAD_USER_INPUT,
+                );
+            }
+        }
+        Err(e) => {
+            let body = json!({ "errors": [{ "message": e.to_string(), "extensions": { "code": "GRAPHQL_PARSE_FAILED" } }] });
+            return (request_error_status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], body.to_string())
+                .into_response();
+        }
+    }
+
+    let mut request = async_graphql::Request::new(incoming.query);
+    if let Some(name) = incoming.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(v) = incoming.variables {
+        request = request.variables(async_graphql::Variables::from_json(v));
+    }
+    if let Some(Value::Object(ext)) = incoming.extensions {
+        for (k, v) in ext {
+            if let Ok(v) = async_graphql::Value::from_json(v) {
+                request.extensions.insert(k, v);
+            }
+        }
+    }
+    let request = request.data(RequestContext::new(actor, state.db.clone()));
+    let response = state.schema.execute(request).await;
+
+    // A response without execution (validation or variable errors) has null data and errors
+    // without a path: a request error.
+    let request_failed = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = serde_json::Map::new();
+    if !request_failed {
+        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
+    }
+    if !response.errors.is_empty() {
+        body.insert("errors".into(), serde_json::to_value(&response.errors).unwrap_or(Value::Null));
+    }
+    if !response.extensions.is_empty() {
+        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
+    }
+    let status = if request_failed { request_error_status } else { StatusCode::OK };
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], Value::Object(body).to_string()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_decoding() {
+        let p = url_params("query=%7B%20__typename%20%7D&operationName=&x=a+b&bad=%zz");
+        assert_eq!(p["query"], "{ __typename }");
+        assert_eq!(p["operationName"], "");
+        assert_eq!(p["x"], "a b");
+        assert_eq!(p["bad"], "%zz");
+    }
+}

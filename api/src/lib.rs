@@ -1,0 +1,11 @@
+//! Bellwether's API: the only crate that knows HTTP, GraphQL, JWT and JSON.
+//!
+//! `main.rs` is a shim over [`cli`]; tests start the real server through [`app::Application`].
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod graphql;
+pub mod http;
+pub mod telemetry;

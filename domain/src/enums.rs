@@ -1,0 +1,115 @@
+//! Closed vocabularies of the domain, stored as lowercase strings.
+
+/// Declares an enum with a stable string form used in storage.
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            /// Parses the storage form; unknown values are an error, never a default.
+            pub fn parse(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)*
+                    other => Err(format!("unknown {} '{}'", stringify!($name), other)),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What a user may do in their organisation.
+    Role {
+        /// Everything, including managing users.
+        Admin = "admin",
+        /// Writes everything in the organisation except users.
+        Manager = "manager",
+        /// Writes only the accounts they manage (and their contacts and interactions).
+        AccountManager = "account_manager",
+        /// Writes only the accounts they are sales owner of.
+        Sales = "sales",
+        /// Reads only; also the role for read-only integrations.
+        Viewer = "viewer",
+    }
+);
+
+string_enum!(
+    /// How important an account is to the organisation.
+    Tier { Strategic = "strategic", Key = "key", Growth = "growth", Standard = "standard" }
+);
+
+string_enum!(
+    /// Where an account is in its life with the organisation.
+    LifecycleStage {
+        Onboarding = "onboarding",
+        Adoption = "adoption",
+        Expansion = "expansion",
+        Mature = "mature",
+        Renewal = "renewal",
+    }
+);
+
+string_enum!(
+    /// Whether the account is still a customer.
+    AccountStatus { Active = "active", Churned = "churned" }
+);
+
+string_enum!(
+    /// Seniority of a stakeholder at the client.
+    ContactLevel { Executive = "executive", Management = "management", Operational = "operational" }
+);
+
+string_enum!(
+    /// The part a stakeholder plays in the relationship.
+    ContactRole {
+        DecisionMaker = "decision_maker",
+        Champion = "champion",
+        Influencer = "influencer",
+        ExecutiveSponsor = "executive_sponsor",
+        User = "user",
+        Blocker = "blocker",
+    }
+);
+
+string_enum!(
+    /// The account team's read of a stakeholder's attitude.
+    Sentiment { Positive = "positive", Neutral = "neutral", Negative = "negative", Unknown = "unknown" }
+);
+
+string_enum!(
+    /// What kind of touchpoint an interaction was.
+    InteractionKind {
+        Meeting = "meeting",
+        Call = "call",
+        Email = "email",
+        Qbr = "qbr",
+        ExecutiveBusinessReview = "executive_business_review",
+        CheckIn = "check_in",
+        Escalation = "escalation",
+        Note = "note",
+    }
+);
+
+string_enum!(
+    /// Who started the interaction.
+    Direction { Inbound = "inbound", Outbound = "outbound", Internal = "internal" }
+);
+
+/// Reads a stored enum column; a value outside the vocabulary is data corruption.
+pub(crate) fn stored<T>(parsed: Result<T, String>) -> crate::Result<T> {
+    parsed.map_err(|e| crate::Error::Internal(e.into()))
+}

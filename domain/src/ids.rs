@@ -1,0 +1,37 @@
+//! Typed identifiers. A `UserId` can never be passed where an `AccountId` is expected.
+
+use uuid::Uuid;
+
+macro_rules! typed_id {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new, time-ordered identifier (UUIDv7), so id order follows creation order.
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+typed_id!(
+    /// An organisation (tenant).
+    OrganisationId,
+    /// A user of an organisation.
+    UserId,
+    /// A client account.
+    AccountId,
+    /// A stakeholder at a client account.
+    ContactId,
+    /// A logged interaction with a client account.
+    InteractionId,
+);

@@ -1,0 +1,150 @@
+//! Parse-don't-validate value types used by commands: names, emails, money, references.
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The longest free-text line (names, titles) accepted.
+pub const MAX_LINE: usize = 200;
+/// The longest multi-line text (summaries, reasons) accepted.
+pub const MAX_TEXT: usize = 10_000;
+
+/// A trimmed, non-empty single line of at most `max` characters.
+pub fn line(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err("must not be blank".into());
+    }
+    if v.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if v.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(v.to_owned())
+}
+
+/// An optional line: `None` or blank becomes `None`.
+pub fn optional_line(value: Option<&str>, max: usize) -> Result<Option<String>, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => line(v, max).map(Some),
+    }
+}
+
+/// Multi-line text of at most `max` characters (may not be blank).
+pub fn text(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err("must not be blank".into());
+    }
+    if v.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    Ok(v.to_owned())
+}
+
+/// A plausible email address, lower-cased.
+pub fn email(value: &str) -> Result<String, String> {
+    let v = value.trim().to_lowercase();
+    let ok = v.len() <= 254
+        && v.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+        && v.matches('@').count() == 1;
+    if ok { Ok(v) } else { Err(format!("'{}' is not a valid email address", value.trim())) }
+}
+
+/// A short identifier usable in URLs and on the command line: lowercase letters, digits, dashes.
+pub fn slug(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    let ok = (2..=64).contains(&v.len())
+        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !v.starts_with('-')
+        && !v.ends_with('-');
+    if ok { Ok(v.to_owned()) } else { Err("must be 2-64 lowercase letters, digits or dashes".into()) }
+}
+
+/// An amount of money in minor units (cents) with an ISO 4217 currency code. Never a float.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+impl Money {
+    /// Annual values are non-negative and bounded well inside what every client can represent
+    /// exactly (JavaScript numbers are exact to 2^53).
+    pub const MAX_MINOR: i64 = 9_007_199_254_740_991;
+
+    pub fn parse(amount_minor: i64, currency: &str) -> Result<Self, (&'static str, String)> {
+        if !(0..=Self::MAX_MINOR).contains(&amount_minor) {
+            return Err(("amountMinor", format!("must be between 0 and {}", Self::MAX_MINOR)));
+        }
+        let c = currency.trim();
+        if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+            return Err(("currency", format!("'{c}' is not an ISO 4217 code (three capital letters)")));
+        }
+        Ok(Self { amount_minor, currency: c.to_owned() })
+    }
+}
+
+/// Timestamps are stored at microsecond precision, what both SQLite and PostgreSQL keep exactly.
+pub fn timestamp(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+/// Now, at storage precision.
+pub fn now() -> DateTime<Utc> {
+    timestamp(Utc::now())
+}
+
+/// An optional client-supplied idempotency key: 1-200 printable characters.
+pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>, String> {
+    match value {
+        None => Ok(None),
+        Some(k) if k.is_empty() || k.len() > 200 || k.chars().any(char::is_control) => {
+            Err("must be 1-200 printable characters".into())
+        }
+        Some(k) => Ok(Some(k.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_trimmed_and_bounded() {
+        assert_eq!(line("  Acme  ", 10), Ok("Acme".into()));
+        assert!(line("   ", 10).is_err());
+        assert!(line("abcdefghijk", 10).is_err());
+        assert!(line("a\u{0}b", 10).is_err());
+        assert_eq!(optional_line(Some("  "), 10), Ok(None));
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(" Ada@Example.COM "), Ok("ada@example.com".into()));
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@example.com", "ada@.com"] {
+            assert!(email(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn money_is_bounded_and_has_a_currency() {
+        assert_eq!(Money::parse(120_000_00, "EUR"), Ok(Money { amount_minor: 120_000_00, currency: "EUR".into() }));
+        assert_eq!(Money::parse(-1, "EUR").unwrap_err().0, "amountMinor");
+        assert_eq!(Money::parse(Money::MAX_MINOR + 1, "EUR").unwrap_err().0, "amountMinor");
+        for bad in ["eur", "EU", "EURO", "€"] {
+            assert_eq!(Money::parse(1, bad).unwrap_err().0, "currency");
+        }
+    }
+
+    #[test]
+    fn slugs() {
+        assert!(slug("acme-corp").is_ok());
+        for bad in ["A", "acme corp", "-acme", "acme-", "ACME", "x"] {
+            assert!(slug(bad).is_err(), "{bad} accepted");
+        }
+    }
+}
