@@ -10,14 +10,15 @@ use bellwether_domain::{Db, db};
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::graphql;
-use crate::http::{AppState, router};
+use crate::http::{AppState, routes, with_layers};
 
 /// A server bound to its address, ready to run.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    routes: Router,
+    limits: Limits,
     pub db: Db,
     pub auth: Arc<Authenticator>,
 }
@@ -62,12 +63,12 @@ impl Application {
             limits: config.limits.clone(),
         };
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        Ok(Self { listener, router: router(state), db, auth })
+        Ok(Self { listener, routes: routes(state), limits: config.limits.clone(), db, auth })
     }
 
     /// Adds routes (tests use this to mount fault injectors); the standard layers still apply.
     pub fn merge(mut self, extra: Router) -> Self {
-        self.router = self.router.merge(extra);
+        self.routes = self.routes.merge(extra);
         self
     }
 
@@ -78,7 +79,8 @@ impl Application {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        let app = with_layers(self.routes, &self.limits);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         Ok(())
     }
 }

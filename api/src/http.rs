@@ -36,17 +36,21 @@ pub struct AppState {
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
 
-/// The router with every route and layer.
-pub fn router(state: AppState) -> Router {
-    let timeout = state.limits.request_timeout;
-    let body_limit = state.limits.max_body_bytes;
+/// Every route, without the middleware stack (see [`with_layers`]).
+pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(state)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+}
+
+/// Wraps routes in the middleware stack: body limit, timeout, panic containment, tracing.
+/// Applied last, so it covers every route, including any merged in by tests.
+pub fn with_layers(routes: Router, limits: &Limits) -> Router {
+    routes
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             tracing::error!("a request handler panicked; the server carries on");
             error_response(StatusCode::INTERNAL_SERVER_ERROR, JSON, "internal error", codes::INTERNAL)

@@ -129,7 +129,7 @@ impl Cursor {
 /// Rows strictly beyond `cursor`: after it in the list's order when `forward`, before it otherwise.
 fn beyond<C: ColumnTrait>(sort: &Sort<C>, id_column: C, cursor: Cursor, forward: bool) -> SimpleExpr {
     let greater = sort.descending != forward;
-    let past = |col: C, v: Value| if greater { col.lt(v) } else { col.gt(v) };
+    let past = |col: C, v: Value| if greater { col.gt(v) } else { col.lt(v) };
     let (greater_key, id) = (past, cursor.id);
     match cursor.key {
         KeyValue::Null if forward => sort.column.is_null().and(greater_key(id_column, id.into())),

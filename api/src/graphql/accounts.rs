@@ -112,7 +112,7 @@ impl Account {
     async fn contacts(
         &self,
         ctx: &Context<'_>,
-        filter: Option<ContactFilter>,
+        #[graphql(desc = "Conditions the contacts must meet.")] filter: Option<ContactFilter>,
         #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
         #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
@@ -125,7 +125,7 @@ impl Account {
     async fn interactions(
         &self,
         ctx: &Context<'_>,
-        filter: Option<InteractionFilter>,
+        #[graphql(desc = "Conditions the interactions must meet.")] filter: Option<InteractionFilter>,
         #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
         #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,

@@ -1,0 +1,159 @@
+//! Tenant isolation: with two organisations, nothing of one is visible or writable by the other,
+//! through any root field, `node`/`nodes`, nested edges or mutation.
+
+use std::collections::BTreeSet;
+
+use bellwether_tests::{Backend, TestServer, Tenant, on_every_backend};
+use serde_json::{Value, json};
+
+on_every_backend!(organisations_cannot_see_or_touch_each_other);
+
+/// Ids of everything made for one tenant.
+struct World {
+    tenant: Tenant,
+    user: String,
+    account: String,
+    child: String,
+    contact: String,
+    interaction: String,
+}
+
+async fn populate(s: &TestServer, slug: &str) -> World {
+    let tenant = s.tenant(slug).await;
+    let am = s.member(&tenant, "ACCOUNT_MANAGER", &format!("{slug} am")).await;
+    let token = &tenant.admin_token;
+    let account = s
+        .mutate(token, "createAccount", "account", "id", json!({ "name": format!("{slug} parent"), "tier": "STRATEGIC", "externalRef": "SHARED-1", "accountManagerId": am.id }))
+        .await;
+    let child = s
+        .mutate(token, "createAccount", "account", "id", json!({ "name": format!("{slug} child"), "tier": "KEY", "parentId": account["id"] }))
+        .await;
+    let contact = s
+        .mutate(token, "createContact", "contact", "id", json!({ "accountId": account["id"], "name": format!("{slug} contact"), "level": "EXECUTIVE", "role": "CHAMPION", "idempotencyKey": "same-key" }))
+        .await;
+    let interaction = s
+        .mutate(
+            token,
+            "logInteraction",
+            "interaction",
+            "id",
+            json!({ "accountId": account["id"], "kind": "QBR", "occurredAt": "2026-01-01T00:00:00Z", "summary": format!("{slug} review"), "contactIds": [contact["id"]], "userIds": [am.id], "idempotencyKey": "same-key" }),
+        )
+        .await;
+    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    World { user: am.id, account: id(&account), child: id(&child), contact: id(&contact), interaction: id(&interaction), tenant }
+}
+
+/// Everything `token` can reach by walking the graph from every root field.
+const WALK: &str = r#"{
+  viewer { id managedAccounts { nodes { id } } }
+  organisation { id slug }
+  accounts(filter: { includeArchived: true }, first: 10) { totalCount nodes { id parent { id } accountManager { id } salesOwner { id }
+    children { totalCount nodes { id } }
+    contacts(filter: { includeArchived: true }) { totalCount nodes { id account { id } } }
+    interactions(filter: { includeArchived: true }) { totalCount nodes { id account { id } contacts { id } users { id } } } } }
+  accountByExternalRef(externalRef: "SHARED-1") { id }
+  users(filter: { includeArchived: true }, first: 10) { totalCount nodes { id managedAccounts { nodes { id } } } }
+}"#;
+
+/// Every string in a JSON value (ids are strings).
+fn strings(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::String(s) => {
+            out.insert(s.clone());
+        }
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let a = populate(&s, "alpha").await;
+    let b = populate(&s, "beta").await;
+    let b_ids = [&b.tenant.org_id, &b.tenant.admin_id, &b.user, &b.account, &b.child, &b.contact, &b.interaction];
+
+    // The walk must cover every root query field: a new root field fails here until it is covered.
+    let fields = s.gql(&a.tenant.admin_token, "{ __schema { queryType { fields { name } } } }", json!({})).await;
+    let roots: BTreeSet<&str> = fields["__schema"]["queryType"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let covered: BTreeSet<&str> = ["viewer", "organisation", "accounts", "accountByExternalRef", "users", "node", "nodes"].into();
+    assert_eq!(roots, covered, "tenant-isolation walk does not cover every root field");
+
+    // Walk everything A can see: none of B's ids or names appear, and A sees all of its own.
+    let seen = s.gql(&a.tenant.admin_token, WALK, json!({})).await;
+    let mut found = BTreeSet::new();
+    strings(&seen, &mut found);
+    for id in b_ids {
+        assert!(!found.contains(id.as_str()), "beta's {id} visible to alpha");
+    }
+    assert!(found.iter().all(|s| !s.starts_with("beta")), "beta's names visible to alpha: {found:?}");
+    for id in [&a.tenant.org_id, &a.tenant.admin_id, &a.user, &a.account, &a.child, &a.contact, &a.interaction] {
+        assert!(found.contains(id.as_str()), "alpha's own {id} missing from the walk");
+    }
+    assert_eq!(seen["accountByExternalRef"]["id"], json!(a.account), "external refs are per organisation");
+    assert_eq!(seen["organisation"]["slug"], "alpha");
+
+    // node and nodes answer foreign ids exactly like missing ones.
+    let data = s
+        .gql(&a.tenant.admin_token, "query($ids: [ID!]!, $one: ID!) { nodes(ids: $ids) { id } node(id: $one) { id } }", json!({ "ids": b_ids, "one": b.account }))
+        .await;
+    assert_eq!(data["nodes"], json!(vec![Value::Null; b_ids.len()]));
+    assert_eq!(data["node"], Value::Null);
+
+    // Filters with foreign ids find nothing.
+    let data = s
+        .gql(&a.tenant.admin_token, "query($u: ID!, $p: ID!) { m: accounts(filter: { accountManagerId: $u }) { totalCount } c: accounts(filter: { parentId: $p }) { totalCount } }", json!({ "u": b.user, "p": b.account }))
+        .await;
+    assert_eq!(data, json!({ "m": { "totalCount": 0 }, "c": { "totalCount": 0 } }));
+
+    // Every mutation referencing a foreign id is NOT_FOUND and changes nothing.
+    let token = &a.tenant.admin_token;
+    let attempts: Vec<(&str, &str, Value)> = vec![
+        ("updateAccount", "account", json!({ "id": b.account, "name": "pwned" })),
+        ("markAccountChurned", "account", json!({ "id": b.account, "churnedOn": "2026-01-01", "reason": "pwned" })),
+        ("reactivateAccount", "account", json!({ "id": b.account })),
+        ("archiveAccount", "account", json!({ "id": b.account })),
+        ("createAccount", "account", json!({ "name": "x", "tier": "KEY", "accountManagerId": b.user })),
+        ("createAccount", "account", json!({ "name": "x", "tier": "KEY", "parentId": b.account })),
+        ("updateAccount", "account", json!({ "id": a.account, "salesOwnerId": b.tenant.admin_id })),
+        ("createContact", "contact", json!({ "accountId": b.account, "name": "x", "level": "EXECUTIVE", "role": "USER" })),
+        ("updateContact", "contact", json!({ "id": b.contact, "name": "pwned" })),
+        ("archiveContact", "contact", json!({ "id": b.contact })),
+        ("logInteraction", "interaction", json!({ "accountId": b.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x" })),
+        ("logInteraction", "interaction", json!({ "accountId": a.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x", "contactIds": [b.contact] })),
+        ("logInteraction", "interaction", json!({ "accountId": a.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x", "userIds": [b.user] })),
+        ("updateInteraction", "interaction", json!({ "id": b.interaction, "summary": "pwned" })),
+        ("archiveInteraction", "interaction", json!({ "id": b.interaction })),
+        ("updateUser", "user", json!({ "id": b.user, "name": "pwned" })),
+        ("archiveUser", "user", json!({ "id": b.user })),
+    ];
+    for (field, object, input) in attempts {
+        let errors = s.mutate_err(token, field, object, input.clone()).await;
+        assert_eq!(errors[0]["code"], "NOT_FOUND", "{field} {input}: {errors:?}");
+    }
+    // The same idempotency key in another organisation is independent.
+    let replay = s
+        .mutate(token, "createContact", "contact", "id", json!({ "accountId": a.account, "name": "alpha contact", "level": "EXECUTIVE", "role": "CHAMPION", "idempotencyKey": "same-key" }))
+        .await;
+    assert_eq!(replay["id"], json!(a.contact));
+
+    // Beta's world is exactly as it was.
+    let data = s
+        .gql(
+            &b.tenant.admin_token,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Account { name version archivedAt status } ... on Contact { name version archivedAt } ... on Interaction { summary version archivedAt } ... on User { name version archivedAt } } }",
+            json!({ "ids": [b.account, b.contact, b.interaction, b.user] }),
+        )
+        .await;
+    assert_eq!(
+        data["nodes"],
+        json!([
+            { "name": "beta parent", "version": 1, "archivedAt": null, "status": "ACTIVE" },
+            { "name": "beta contact", "version": 1, "archivedAt": null },
+            { "summary": "beta review", "version": 1, "archivedAt": null },
+            { "name": "beta am", "version": 1, "archivedAt": null },
+        ])
+    );
+    s.stop().await;
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real server over HTTP, on SQLite and PostgreSQL.
+
+mod accounts;
+mod audit;
+mod auth;
+mod contacts_interactions;
+mod isolation;
+mod robustness;
+mod roles;
+mod schema;
+mod transport;
+mod validation;

@@ -1,0 +1,109 @@
+//! Failures stay contained: database errors are masked, panics and slow handlers do not take
+//! the server down, shutdown lets in-flight requests finish.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use bellwether_tests::{Backend, Options, TestServer, error_codes, on_every_backend};
+use sea_orm::ConnectionTrait as _;
+use serde_json::json;
+use tokio::sync::oneshot;
+
+on_every_backend!(database_errors_are_masked);
+
+async fn database_errors_are_masked(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let t = s.tenant("masked").await;
+    let account = s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Wayne", "tier": "KEY" })).await;
+    s.mutate(
+        &t.admin_token,
+        "logInteraction",
+        "interaction",
+        "id",
+        json!({ "accountId": account["id"], "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "hello" }),
+    )
+    .await;
+    // Break the database under the server: the participants table disappears.
+    s.db.execute_unprepared("DROP TABLE interaction_users").await.unwrap();
+    let (status, body) = s
+        .post(Some(&t.admin_token), "query($id: ID!) { node(id: $id) { ... on Account { name interactions { nodes { summary users { id } } } } } }", json!({ "id": account["id"] }))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(error_codes(&body), vec!["INTERNAL"]);
+    let text = body.to_string().to_lowercase();
+    for leak in ["interaction_users", "select", "table", "sql", "relation"] {
+        assert!(!text.contains(leak), "database detail '{leak}' leaked: {body}");
+    }
+    assert_eq!(body["errors"][0]["message"], "internal error");
+    // The rest of the graph still answers.
+    let data = s.gql(&t.admin_token, "{ accounts { totalCount } }", json!({})).await;
+    assert_eq!(data["accounts"]["totalCount"], 1);
+    s.stop().await;
+}
+
+async fn panicking() -> &'static str {
+    panic!("injected fault")
+}
+
+type Hold = Arc<Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panics_timeouts_and_shutdown_are_contained() {
+    let (started_tx, started_rx) = oneshot::channel();
+    let (release_tx, release_rx) = oneshot::channel();
+    let hold: Hold = Arc::new(Mutex::new(Some((started_tx, release_rx))));
+    let extra = Router::new()
+        .route("/test/panic", get(panicking))
+        .route(
+            "/test/slow",
+            get(|| async {
+                // A handler far slower than the configured request timeout.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "too late"
+            }),
+        )
+        .route(
+            "/test/hold",
+            get(move || {
+                let hold = hold.clone();
+                async move {
+                    let (started, release) = hold.lock().unwrap().take().expect("held once");
+                    let _ = started.send(());
+                    let _ = release.await;
+                    "finished"
+                }
+            }),
+        );
+    let mut options = Options { extra_routes: Some(extra), ..Options::default() };
+    options.limits.request_timeout = Duration::from_millis(300);
+    let mut s = TestServer::start_with(Backend::Sqlite, options).await.expect("sqlite is always available");
+
+    let res = s.client.get(format!("{}/test/panic", s.base)).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 500);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(error_codes(&body), vec!["INTERNAL"]);
+    assert!(!body.to_string().contains("injected"), "panic text leaked: {body}");
+    assert_eq!(s.client.get(format!("{}/healthz", s.base)).send().await.unwrap().status().as_u16(), 200);
+
+    let res = s.client.get(format!("{}/test/slow", s.base)).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 408);
+
+    // Graceful shutdown: a request in flight when shutdown starts still completes.
+    let in_flight = tokio::spawn({
+        let client = s.client.clone();
+        let url = format!("{}/test/hold", s.base);
+        async move { client.get(url).send().await.unwrap() }
+    });
+    started_rx.await.unwrap();
+    s.signal_shutdown();
+    release_tx.send(()).unwrap();
+    let res = in_flight.await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.text().await.unwrap(), "finished");
+    let base = s.base.clone();
+    s.stop().await;
+    let after = reqwest::Client::new().get(format!("{base}/healthz")).send().await;
+    assert!(after.is_err(), "the server still accepts connections after shutdown");
+}
