@@ -76,7 +76,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_database(&config).await?;
             let auth = Authenticator::new(&config.jwt, &db).await?;
             let ttl = ttl.as_deref().map(parse_duration).transpose()?.unwrap_or(auth.default_ttl);
-            let organisation = organisations::by_slug(&db, &org).await?.with_context(|| format!("no organisation '{org}'"))?;
+            let organisation =
+                organisations::by_slug(&db, &org).await?.with_context(|| format!("no organisation '{org}'"))?;
             let u = users::by_email(&db, organisation.id, &user)
                 .await?
                 .with_context(|| format!("no user '{user}' in organisation '{org}'"))?;

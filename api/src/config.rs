@@ -197,7 +197,11 @@ impl Config {
             db_max_connections: file.limits.db_max_connections.unwrap_or(defaults.db_max_connections),
         };
         Ok(Self {
-            database_url: args.database_url.clone().or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_url: args
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             production: args.production.or(file.production).unwrap_or(false),
@@ -250,7 +254,11 @@ mod tests {
             "database_url = \"sqlite://file.db\"\nlisten = \"0.0.0.0:9000\"\n[limits]\nmax_depth = 7\n[jwt]\nissuer = \"file\"\n",
         )
         .unwrap();
-        let args = ConfigArgs { config: Some(path.clone()), listen: Some("127.0.0.1:1".parse().unwrap()), ..Default::default() };
+        let args = ConfigArgs {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:1".parse().unwrap()),
+            ..Default::default()
+        };
         let c = Config::load(&args).unwrap();
         assert_eq!(c.database_url, "sqlite://file.db");
         assert_eq!(c.listen, "127.0.0.1:1".parse().unwrap());

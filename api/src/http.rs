@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use bellwether_domain::{Db, db};
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -77,7 +77,9 @@ fn error_response(status: StatusCode, media: &'static str, message: &str, code: 
 /// Chooses the response media type from `Accept`: graphql-response+json when asked for
 /// explicitly, application/json otherwise (also for `*/*` and a missing header).
 fn response_media(headers: &HeaderMap) -> Result<&'static str, Response> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Ok(JSON) };
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(JSON);
+    };
     let types: Vec<String> =
         accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).collect();
     if types.iter().any(|t| t == "application/graphql-response+json") {
@@ -116,7 +118,9 @@ fn read_params(mut params: serde_json::Map<String, Value>, media: &'static str) 
     let operation_name = match params.remove("operationName") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(bad_request(media, "`operationName` must be a string or null")),
+        Some(_) => {
+            return Err(bad_request(media, "`operationName` must be a string or null"));
+        }
     };
     let mut object = |name: &str| match params.remove(name) {
         None | Some(Value::Null) => Ok(None),
@@ -137,7 +141,9 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     let mut parts = content_type.split(';').map(str::trim);
     let essence = parts.next().unwrap_or("").to_ascii_lowercase();
     let charset_ok = parts.all(|p| {
-        p.split_once('=').is_none_or(|(k, v)| !k.trim().eq_ignore_ascii_case("charset") || v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"))
+        p.split_once('=').is_none_or(|(k, v)| {
+            !k.trim().eq_ignore_ascii_case("charset") || v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        })
     });
     if essence != "application/json" || !charset_ok {
         return error_response(
@@ -152,7 +158,9 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             Ok(i) => i,
             Err(r) => return r,
         },
-        Ok(Value::Array(_)) => return bad_request(media, "batched requests are not supported; send one operation per request"),
+        Ok(Value::Array(_)) => {
+            return bad_request(media, "batched requests are not supported; send one operation per request");
+        }
         Ok(_) => return bad_request(media, "the request body must be a JSON object"),
         Err(_) => return bad_request(media, "the request body is not valid JSON"),
     };
@@ -160,16 +168,11 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
 }
 
 async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let params: HashMap<String, String> = raw
-        .as_deref()
-        .map(|q| url_params(q))
-        .unwrap_or_default();
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+    let params: HashMap<String, String> = raw.as_deref().map(|q| url_params(q)).unwrap_or_default();
+    let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_html && !params.contains_key("query") {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("Bellwether GraphiQL").finish()).into_response();
+        return Html(GraphiQLSource::build().endpoint("/graphql").title("Bellwether GraphiQL").finish())
+            .into_response();
     }
     let media = match response_media(&headers) {
         Ok(m) => m,
@@ -267,8 +270,16 @@ fn inspect(doc: &ExecutableDocument, operation: Option<&str>) -> (usize, Option<
     (count, op_type)
 }
 
-async fn execute(state: AppState, headers: &HeaderMap, media: &'static str, incoming: Incoming, method: Method) -> Response {
-    let Some(token) = bearer(headers) else { return unauthorized(media, &AuthError::Missing) };
+async fn execute(
+    state: AppState,
+    headers: &HeaderMap,
+    media: &'static str,
+    incoming: Incoming,
+    method: Method,
+) -> Response {
+    let Some(token) = bearer(headers) else {
+        return unauthorized(media, &AuthError::Missing);
+    };
     let (actor, _user) = match state.auth.authenticate(&state.db, token).await {
         Ok(a) => a,
         Err(AuthError::Internal) => {
@@ -284,7 +295,12 @@ async fn execute(state: AppState, headers: &HeaderMap, media: &'static str, inco
         Ok(doc) => {
             let (aliases, op_type) = inspect(&doc, incoming.operation_name.as_deref());
             if method == Method::GET && op_type == Some(OperationType::Mutation) {
-                let mut r = error_response(StatusCode::METHOD_NOT_ALLOWED, media, "mutations must be sent with POST", codes::BAD_USER_INPUT);
+                let mut r = error_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    media,
+                    "mutations must be sent with POST",
+                    codes::BAD_USER_INPUT,
+                );
                 r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
                 return r;
             }
@@ -298,7 +314,8 @@ async fn execute(state: AppState, headers: &HeaderMap, media: &'static str, inco
             }
         }
         Err(e) => {
-            let body = json!({ "errors": [{ "message": e.to_string(), "extensions": { "code": "GRAPHQL_PARSE_FAILED" } }] });
+            let body =
+                json!({ "errors": [{ "message": e.to_string(), "extensions": { "code": "GRAPHQL_PARSE_FAILED" } }] });
             return (request_error_status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], body.to_string())
                 .into_response();
         }

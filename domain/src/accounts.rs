@@ -8,7 +8,6 @@ use sea_orm::{
 };
 
 use crate::entities::account;
-use sea_orm::sea_query::ExprTrait as _;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
 use crate::store::{Versioned, is_unique_violation, update_if_version};
@@ -17,6 +16,7 @@ use crate::{
     AccountId, AccountStatus, Actor, Error, LifecycleStage, Money, OrganisationId, Problems, Result, Role, Tier,
     UserId, users, values,
 };
+use sea_orm::sea_query::ExprTrait as _;
 
 /// Deepest account hierarchy accepted (group -> subsidiary -> ...).
 pub const MAX_HIERARCHY_DEPTH: usize = 16;
@@ -333,7 +333,12 @@ async fn writable(db: &DatabaseConnection, actor: &Actor, id: AccountId, expecte
     Ok(current)
 }
 
-async fn save(db: &DatabaseConnection, actor: &Actor, current: &Account, mut changes: account::ActiveModel) -> Result<Account> {
+async fn save(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    current: &Account,
+    mut changes: account::ActiveModel,
+) -> Result<Account> {
     changes.version = Set(current.version + 1);
     changes.updated_at = Set(values::now());
     let saved = update_if_version(db, cols(), changes, actor.organisation.0, current.id.0, current.version)
@@ -343,6 +348,23 @@ async fn save(db: &DatabaseConnection, actor: &Actor, current: &Account, mut cha
         return Err(Error::conflict(&["expectedVersion"], "account was changed concurrently; reload and retry"));
     }
     get(db, actor.organisation, current.id).await?.ok_or_else(|| Error::not_found("account", &["id"]))
+}
+
+/// The account that a contact or interaction hangs off, checked for the actor's right to write
+/// it; `field` names the input that referenced it.
+pub(crate) async fn writable_parent(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: AccountId,
+    field: &str,
+) -> Result<Account> {
+    actor.require_writer()?;
+    let a = get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("account", &[field]))?;
+    actor.require_account_writer(a.account_manager, a.sales_owner)?;
+    if a.archived_at.is_some() {
+        return Err(Error::invalid(&[field], "account is archived"));
+    }
+    Ok(a)
 }
 
 /// Applies a patch. The actor must be allowed to write the account both before and after.
@@ -364,9 +386,9 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: AccountId, patch
         sales_owner: patch.sales_owner.unwrap_or(current.sales_owner),
         parent: patch.parent.unwrap_or(current.parent),
     };
-    actor.require_account_writer(raw.account_manager, raw.sales_owner).map_err(|_| {
-        Error::Forbidden("you may not hand this account to someone else; ask a manager".into())
-    })?;
+    actor
+        .require_account_writer(raw.account_manager, raw.sales_owner)
+        .map_err(|_| Error::Forbidden("you may not hand this account to someone else; ask a manager".into()))?;
     let f = validate(db, actor, Some(id), raw).await?;
     let changes = account::ActiveModel {
         name: Set(f.name),
@@ -430,9 +452,15 @@ pub async fn set_status(
 }
 
 /// Archives an account: it leaves lists (unless asked for) and can no longer be changed.
-pub async fn archive(db: &DatabaseConnection, actor: &Actor, id: AccountId, expected_version: Option<i32>) -> Result<Account> {
+pub async fn archive(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: AccountId,
+    expected_version: Option<i32>,
+) -> Result<Account> {
     let current = writable(db, actor, id, expected_version).await?;
-    save(db, actor, &current, account::ActiveModel { archived_at: Set(Some(values::now())), ..Default::default() }).await
+    save(db, actor, &current, account::ActiveModel { archived_at: Set(Some(values::now())), ..Default::default() })
+        .await
 }
 
 /// One account of the organisation.
@@ -446,7 +474,11 @@ pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: AccountId) ->
 }
 
 /// The account with this external reference.
-pub async fn by_external_ref(db: &DatabaseConnection, org: OrganisationId, external_ref: &str) -> Result<Option<Account>> {
+pub async fn by_external_ref(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    external_ref: &str,
+) -> Result<Option<Account>> {
     account::Entity::find()
         .filter(account::Column::OrganisationId.eq(org.0))
         .filter(account::Column::ExternalRef.eq(external_ref.trim()))
@@ -457,7 +489,11 @@ pub async fn by_external_ref(db: &DatabaseConnection, org: OrganisationId, exter
 }
 
 /// Many accounts at once (batch loading); other organisations' ids are absent.
-pub async fn by_ids(db: &DatabaseConnection, org: OrganisationId, ids: &[AccountId]) -> Result<HashMap<AccountId, Account>> {
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    ids: &[AccountId],
+) -> Result<HashMap<AccountId, Account>> {
     let rows = account::Entity::find()
         .filter(account::Column::OrganisationId.eq(org.0))
         .filter(account::Column::Id.is_in(ids.iter().map(|i| i.0)))
@@ -467,7 +503,11 @@ pub async fn by_ids(db: &DatabaseConnection, org: OrganisationId, ids: &[Account
 }
 
 /// How many active, unarchived accounts each user manages (for capacity).
-pub async fn managed_counts(db: &DatabaseConnection, org: OrganisationId, ids: &[UserId]) -> Result<HashMap<UserId, u64>> {
+pub async fn managed_counts(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    ids: &[UserId],
+) -> Result<HashMap<UserId, u64>> {
     let rows = account::Entity::find()
         .filter(account::Column::OrganisationId.eq(org.0))
         .filter(account::Column::AccountManagerId.is_in(ids.iter().map(|i| i.0)))
@@ -552,7 +592,9 @@ pub async fn list(
     let (column, kind, nullable, key): (C, KeyKind, bool, Key) = match order {
         AccountOrder::Name => (C::Name, KeyKind::Text, false, |m| KeyValue::Text(m.name.clone())),
         AccountOrder::RenewalDate => (C::RenewalDate, KeyKind::Date, true, |m| m.renewal_date.into()),
-        AccountOrder::AnnualValue => (C::AnnualValueMinor, KeyKind::Int, false, |m| KeyValue::Int(m.annual_value_minor)),
+        AccountOrder::AnnualValue => {
+            (C::AnnualValueMinor, KeyKind::Int, false, |m| KeyValue::Int(m.annual_value_minor))
+        }
         AccountOrder::CreatedAt => (C::CreatedAt, KeyKind::Time, false, |m| KeyValue::Time(m.created_at)),
     };
     let sort = Sort { column, kind, nullable, descending };

@@ -42,7 +42,9 @@ impl Actor {
             Role::Admin | Role::Manager => Ok(()),
             Role::AccountManager if account_manager == Some(self.user) => Ok(()),
             Role::Sales if sales_owner == Some(self.user) => Ok(()),
-            Role::AccountManager => Err(Error::Forbidden("account managers may only change accounts they manage".into())),
+            Role::AccountManager => {
+                Err(Error::Forbidden("account managers may only change accounts they manage".into()))
+            }
             Role::Sales => Err(Error::Forbidden("sales owners may only change accounts they own".into())),
             Role::Viewer => Err(Error::Forbidden("viewers have read-only access".into())),
         }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
+};
 
 use crate::entities::contact;
 use crate::enums::stored;
@@ -103,7 +105,11 @@ pub struct ContactFilter {
 }
 
 fn cols() -> Versioned<contact::Column> {
-    Versioned { id: contact::Column::Id, organisation: contact::Column::OrganisationId, version: contact::Column::Version }
+    Versioned {
+        id: contact::Column::Id,
+        organisation: contact::Column::OrganisationId,
+        version: contact::Column::Version,
+    }
 }
 
 struct Fields {
@@ -146,26 +152,17 @@ fn validate(
     })
 }
 
-/// The account a contact hangs off, checked for the actor's right to write it.
-async fn writable_account(db: &DatabaseConnection, actor: &Actor, account: AccountId, field: &str) -> Result<accounts::Account> {
-    actor.require_writer()?;
-    let a = accounts::get(db, actor.organisation, account).await?.ok_or_else(|| Error::not_found("account", &[field]))?;
-    actor.require_account_writer(a.account_manager, a.sales_owner)?;
-    if a.archived_at.is_some() {
-        return Err(Error::invalid(&[field], "account is archived"));
-    }
-    Ok(a)
-}
-
 /// Adds a stakeholder to an account.
 pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewContact) -> Result<Contact> {
-    let key = values::idempotency_key(new.idempotency_key.as_deref()).map_err(|m| Error::invalid(&["idempotencyKey"], m))?;
+    let key =
+        values::idempotency_key(new.idempotency_key.as_deref()).map_err(|m| Error::invalid(&["idempotencyKey"], m))?;
     if let Some(existing) = replay(db, actor.organisation, key.as_deref(), new.account).await? {
         return Ok(existing);
     }
-    writable_account(db, actor, new.account, "accountId").await?;
+    accounts::writable_parent(db, actor, new.account, "accountId").await?;
     let active = new.active.unwrap_or(new.departed_on.is_none());
-    let f = validate(&new.name, new.title.as_deref(), new.email.as_deref(), new.phone.as_deref(), active, new.departed_on)?;
+    let f =
+        validate(&new.name, new.title.as_deref(), new.email.as_deref(), new.phone.as_deref(), active, new.departed_on)?;
     let now = values::now();
     let model = contact::ActiveModel {
         id: Set(ContactId::generate().0),
@@ -189,15 +186,20 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewContact) -> 
     match contact::Entity::insert(model).exec_with_returning(db).await {
         Ok(m) => m.try_into(),
         // A concurrent retry with the same key won the race: answer as it did.
-        Err(e) if is_unique_violation(&e) => replay(db, actor.organisation, key.as_deref(), new.account)
-            .await?
-            .ok_or_else(|| Error::internal(e)),
+        Err(e) if is_unique_violation(&e) => {
+            replay(db, actor.organisation, key.as_deref(), new.account).await?.ok_or_else(|| Error::internal(e))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The contact an earlier request with the same idempotency key created.
-async fn replay(db: &DatabaseConnection, org: OrganisationId, key: Option<&str>, account: AccountId) -> Result<Option<Contact>> {
+async fn replay(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    key: Option<&str>,
+    account: AccountId,
+) -> Result<Option<Contact>> {
     let Some(key) = key else { return Ok(None) };
     let Some(m) = contact::Entity::find()
         .filter(contact::Column::OrganisationId.eq(org.0))
@@ -216,7 +218,7 @@ async fn replay(db: &DatabaseConnection, org: OrganisationId, key: Option<&str>,
 /// Changes a contact.
 pub async fn update(db: &DatabaseConnection, actor: &Actor, id: ContactId, patch: ContactPatch) -> Result<Contact> {
     let current = get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("contact", &["id"]))?;
-    writable_account(db, actor, current.account, "id").await?;
+    accounts::writable_parent(db, actor, current.account, "id").await?;
     check_version("contact", &current.archived_at, current.version, patch.expected_version)?;
     let departed_on = patch.departed_on.unwrap_or(current.departed_on);
     let active = patch.active.unwrap_or(if patch.departed_on.flatten().is_some() { false } else { current.active });
@@ -246,9 +248,14 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: ContactId, patch
 }
 
 /// Archives a contact (e.g. entered by mistake). A contact who left is marked inactive instead.
-pub async fn archive(db: &DatabaseConnection, actor: &Actor, id: ContactId, expected_version: Option<i32>) -> Result<Contact> {
+pub async fn archive(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: ContactId,
+    expected_version: Option<i32>,
+) -> Result<Contact> {
     let current = get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("contact", &["id"]))?;
-    writable_account(db, actor, current.account, "id").await?;
+    accounts::writable_parent(db, actor, current.account, "id").await?;
     check_version("contact", &current.archived_at, current.version, expected_version)?;
     let now = values::now();
     let changes = contact::ActiveModel {
@@ -260,7 +267,12 @@ pub async fn archive(db: &DatabaseConnection, actor: &Actor, id: ContactId, expe
     save(db, actor, &current, changes).await
 }
 
-async fn save(db: &DatabaseConnection, actor: &Actor, current: &Contact, changes: contact::ActiveModel) -> Result<Contact> {
+async fn save(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    current: &Contact,
+    changes: contact::ActiveModel,
+) -> Result<Contact> {
     if !update_if_version(db, cols(), changes, actor.organisation.0, current.id.0, current.version).await? {
         return Err(Error::conflict(&["expectedVersion"], "contact was changed concurrently; reload and retry"));
     }
@@ -278,7 +290,11 @@ pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: ContactId) ->
 }
 
 /// Many contacts at once (batch loading).
-pub async fn by_ids(db: &DatabaseConnection, org: OrganisationId, ids: &[ContactId]) -> Result<HashMap<ContactId, Contact>> {
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    ids: &[ContactId],
+) -> Result<HashMap<ContactId, Contact>> {
     let rows = contact::Entity::find()
         .filter(contact::Column::OrganisationId.eq(org.0))
         .filter(contact::Column::Id.is_in(ids.iter().map(|i| i.0)))
@@ -314,12 +330,25 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Contact>> {
     let sort = Sort { column: contact::Column::Name, kind: KeyKind::Text, nullable: false, descending: false };
-    page::fetch(db, filtered(org, account, filter), sort, contact::Column::Id, page, |m| KeyValue::Text(m.name.clone()), |m| m.id)
-        .await?
-        .try_map(TryInto::try_into)
+    page::fetch(
+        db,
+        filtered(org, account, filter),
+        sort,
+        contact::Column::Id,
+        page,
+        |m| KeyValue::Text(m.name.clone()),
+        |m| m.id,
+    )
+    .await?
+    .try_map(TryInto::try_into)
 }
 
 /// How many of an account's contacts match the filter.
-pub async fn count(db: &DatabaseConnection, org: OrganisationId, account: AccountId, filter: &ContactFilter) -> Result<u64> {
+pub async fn count(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    filter: &ContactFilter,
+) -> Result<u64> {
     Ok(filtered(org, account, filter).count(db).await?)
 }

@@ -9,9 +9,9 @@ use crate::interactions::NewInteraction;
 use crate::organisations::NewOrganisation;
 use crate::users::NewUser;
 use crate::{
-    AccountId, Actor, ContactId, ContactLevel as L, ContactRole as R, Db, Direction, InteractionKind as K, LifecycleStage,
-    Organisation, Result, Role, Sentiment as S, Tier, User, UserId, accounts, contacts, interactions, organisations,
-    users,
+    AccountId, Actor, ContactId, ContactLevel as L, ContactRole as R, Db, Direction, InteractionKind as K,
+    LifecycleStage, Organisation, Result, Role, Sentiment as S, Tier, User, UserId, accounts, contacts, interactions,
+    organisations, users,
 };
 
 /// Slug of the demo organisation.
@@ -44,8 +44,15 @@ struct AccountSpec {
 
 const PORTFOLIO: &[AccountSpec] = &[
     AccountSpec {
-        name: "Northwind Manufacturing", external_ref: "CRM-1001", segment: "manufacturing", industry: "Industrial machinery",
-        tier: Tier::Strategic, stage: LifecycleStage::Mature, value_eur: 1_250_000, renewal_in_days: 75, manager: 0,
+        name: "Northwind Manufacturing",
+        external_ref: "CRM-1001",
+        segment: "manufacturing",
+        industry: "Industrial machinery",
+        tier: Tier::Strategic,
+        stage: LifecycleStage::Mature,
+        value_eur: 1_250_000,
+        renewal_in_days: 75,
+        manager: 0,
         contacts: &[
             ("Greta Lindqvist", "Chief Operating Officer", L::Executive, R::ExecutiveSponsor, S::Positive),
             ("Tomas Berg", "Head of Production IT", L::Management, R::Champion, S::Positive),
@@ -54,12 +61,24 @@ const PORTFOLIO: &[AccountSpec] = &[
         interactions: &[
             (12, K::Qbr, "Quarterly review: usage steady, asked about predictive maintenance module.", &[1, 2]),
             (40, K::CheckIn, "Informal check-in with Tomas; new plant goes live in spring.", &[1]),
-            (150, K::ExecutiveBusinessReview, "EBR with Greta: renewal intent confirmed, wants roadmap briefing.", &[0, 1]),
+            (
+                150,
+                K::ExecutiveBusinessReview,
+                "EBR with Greta: renewal intent confirmed, wants roadmap briefing.",
+                &[0, 1],
+            ),
         ],
     },
     AccountSpec {
-        name: "Helios Bank", external_ref: "CRM-1002", segment: "banks", industry: "Retail banking",
-        tier: Tier::Strategic, stage: LifecycleStage::Renewal, value_eur: 2_400_000, renewal_in_days: 45, manager: 1,
+        name: "Helios Bank",
+        external_ref: "CRM-1002",
+        segment: "banks",
+        industry: "Retail banking",
+        tier: Tier::Strategic,
+        stage: LifecycleStage::Renewal,
+        value_eur: 2_400_000,
+        renewal_in_days: 45,
+        manager: 1,
         contacts: &[
             ("Marcus Feld", "CIO", L::Executive, R::DecisionMaker, S::Neutral),
             ("Sofia Reyes", "Head of Digital Channels", L::Management, R::Champion, S::Negative),
@@ -72,8 +91,15 @@ const PORTFOLIO: &[AccountSpec] = &[
         ],
     },
     AccountSpec {
-        name: "City of Lakeside", external_ref: "CRM-1003", segment: "government", industry: "Municipal services",
-        tier: Tier::Key, stage: LifecycleStage::Adoption, value_eur: 480_000, renewal_in_days: 300, manager: 2,
+        name: "City of Lakeside",
+        external_ref: "CRM-1003",
+        segment: "government",
+        industry: "Municipal services",
+        tier: Tier::Key,
+        stage: LifecycleStage::Adoption,
+        value_eur: 480_000,
+        renewal_in_days: 300,
+        manager: 2,
         contacts: &[
             ("Anna Kowalski", "Director of Digital Services", L::Executive, R::ExecutiveSponsor, S::Positive),
             ("Pieter de Vries", "Service Desk Manager", L::Management, R::Influencer, S::Neutral),
@@ -84,8 +110,15 @@ const PORTFOLIO: &[AccountSpec] = &[
         ],
     },
     AccountSpec {
-        name: "Atlas Logistics", external_ref: "CRM-1004", segment: "logistics", industry: "Freight forwarding",
-        tier: Tier::Key, stage: LifecycleStage::Mature, value_eur: 620_000, renewal_in_days: 160, manager: 0,
+        name: "Atlas Logistics",
+        external_ref: "CRM-1004",
+        segment: "logistics",
+        industry: "Freight forwarding",
+        tier: Tier::Key,
+        stage: LifecycleStage::Mature,
+        value_eur: 620_000,
+        renewal_in_days: 160,
+        manager: 0,
         contacts: &[
             ("Rafael Costa", "VP Operations", L::Executive, R::DecisionMaker, S::Neutral),
             ("Lena Vogel", "Operations Analyst", L::Operational, R::Champion, S::Positive),
@@ -93,8 +126,15 @@ const PORTFOLIO: &[AccountSpec] = &[
         interactions: &[(95, K::CheckIn, "Check-in; quiet since the implementation ended.", &[1])],
     },
     AccountSpec {
-        name: "Meridian Health", external_ref: "CRM-1005", segment: "healthcare", industry: "Hospital group",
-        tier: Tier::Strategic, stage: LifecycleStage::Expansion, value_eur: 1_800_000, renewal_in_days: 400, manager: 1,
+        name: "Meridian Health",
+        external_ref: "CRM-1005",
+        segment: "healthcare",
+        industry: "Hospital group",
+        tier: Tier::Strategic,
+        stage: LifecycleStage::Expansion,
+        value_eur: 1_800_000,
+        renewal_in_days: 400,
+        manager: 1,
         contacts: &[
             ("Dr. Amara Okafor", "Chief Medical Information Officer", L::Executive, R::ExecutiveSponsor, S::Positive),
             ("Kai Nakamura", "IT Programme Manager", L::Management, R::Champion, S::Positive),
@@ -106,8 +146,15 @@ const PORTFOLIO: &[AccountSpec] = &[
         ],
     },
     AccountSpec {
-        name: "Borealis Energy", external_ref: "CRM-1006", segment: "energy", industry: "Utilities",
-        tier: Tier::Key, stage: LifecycleStage::Renewal, value_eur: 750_000, renewal_in_days: 60, manager: 2,
+        name: "Borealis Energy",
+        external_ref: "CRM-1006",
+        segment: "energy",
+        industry: "Utilities",
+        tier: Tier::Key,
+        stage: LifecycleStage::Renewal,
+        value_eur: 750_000,
+        renewal_in_days: 60,
+        manager: 2,
         contacts: &[
             ("Henrik Aalto", "CFO", L::Executive, R::DecisionMaker, S::Unknown),
             ("Maja Svensson", "Grid Analytics Lead", L::Management, R::Champion, S::Neutral),
@@ -115,14 +162,28 @@ const PORTFOLIO: &[AccountSpec] = &[
         interactions: &[(70, K::Email, "Invoice query from finance; resolved.", &[])],
     },
     AccountSpec {
-        name: "Quayside Retail", external_ref: "CRM-1007", segment: "retail", industry: "Fashion retail",
-        tier: Tier::Growth, stage: LifecycleStage::Adoption, value_eur: 210_000, renewal_in_days: 220, manager: 0,
+        name: "Quayside Retail",
+        external_ref: "CRM-1007",
+        segment: "retail",
+        industry: "Fashion retail",
+        tier: Tier::Growth,
+        stage: LifecycleStage::Adoption,
+        value_eur: 210_000,
+        renewal_in_days: 220,
+        manager: 0,
         contacts: &[("Chloe Martin", "E-commerce Manager", L::Management, R::Champion, S::Positive)],
         interactions: &[(14, K::Call, "Asked about the reporting add-on.", &[0])],
     },
     AccountSpec {
-        name: "Granite Insurance", external_ref: "CRM-1008", segment: "banks", industry: "Insurance",
-        tier: Tier::Key, stage: LifecycleStage::Mature, value_eur: 900_000, renewal_in_days: 190, manager: 1,
+        name: "Granite Insurance",
+        external_ref: "CRM-1008",
+        segment: "banks",
+        industry: "Insurance",
+        tier: Tier::Key,
+        stage: LifecycleStage::Mature,
+        value_eur: 900_000,
+        renewal_in_days: 190,
+        manager: 1,
         contacts: &[
             ("Oliver Grant", "COO", L::Executive, R::ExecutiveSponsor, S::Neutral),
             ("Nadia Haddad", "Claims Systems Manager", L::Management, R::Influencer, S::Neutral),
@@ -130,26 +191,54 @@ const PORTFOLIO: &[AccountSpec] = &[
         interactions: &[(45, K::Meeting, "Roadmap session with claims team.", &[1])],
     },
     AccountSpec {
-        name: "Vantage Telecom", external_ref: "CRM-1009", segment: "telecom", industry: "Mobile operator",
-        tier: Tier::Growth, stage: LifecycleStage::Onboarding, value_eur: 180_000, renewal_in_days: 330, manager: 2,
+        name: "Vantage Telecom",
+        external_ref: "CRM-1009",
+        segment: "telecom",
+        industry: "Mobile operator",
+        tier: Tier::Growth,
+        stage: LifecycleStage::Onboarding,
+        value_eur: 180_000,
+        renewal_in_days: 330,
+        manager: 2,
         contacts: &[("Priya Shah", "Product Owner", L::Management, R::Champion, S::Positive)],
         interactions: &[(2, K::Meeting, "Kick-off for onboarding.", &[0])],
     },
     AccountSpec {
-        name: "Ostrava Steelworks", external_ref: "CRM-1010", segment: "manufacturing", industry: "Steel",
-        tier: Tier::Standard, stage: LifecycleStage::Mature, value_eur: 65_000, renewal_in_days: 110, manager: 3,
+        name: "Ostrava Steelworks",
+        external_ref: "CRM-1010",
+        segment: "manufacturing",
+        industry: "Steel",
+        tier: Tier::Standard,
+        stage: LifecycleStage::Mature,
+        value_eur: 65_000,
+        renewal_in_days: 110,
+        manager: 3,
         contacts: &[("Jakub Novak", "Maintenance Engineer", L::Operational, R::User, S::Neutral)],
         interactions: &[],
     },
     AccountSpec {
-        name: "Pinecrest University", external_ref: "CRM-1011", segment: "education", industry: "Higher education",
-        tier: Tier::Standard, stage: LifecycleStage::Adoption, value_eur: 48_000, renewal_in_days: 250, manager: 3,
+        name: "Pinecrest University",
+        external_ref: "CRM-1011",
+        segment: "education",
+        industry: "Higher education",
+        tier: Tier::Standard,
+        stage: LifecycleStage::Adoption,
+        value_eur: 48_000,
+        renewal_in_days: 250,
+        manager: 3,
         contacts: &[("Laura Bianchi", "IT Services Coordinator", L::Operational, R::Champion, S::Positive)],
         interactions: &[(60, K::Note, "Renewal expected; budget approved by faculty board.", &[])],
     },
     AccountSpec {
-        name: "Northwind Manufacturing - Poland", external_ref: "CRM-1012", segment: "manufacturing", industry: "Industrial machinery",
-        tier: Tier::Growth, stage: LifecycleStage::Onboarding, value_eur: 140_000, renewal_in_days: 360, manager: 0,
+        name: "Northwind Manufacturing - Poland",
+        external_ref: "CRM-1012",
+        segment: "manufacturing",
+        industry: "Industrial machinery",
+        tier: Tier::Growth,
+        stage: LifecycleStage::Onboarding,
+        value_eur: 140_000,
+        renewal_in_days: 360,
+        manager: 0,
         contacts: &[("Piotr Zielinski", "Plant Manager", L::Management, R::DecisionMaker, S::Unknown)],
         interactions: &[(10, K::Call, "Introductory call; handover from group contact pending.", &[0])],
     },
@@ -184,7 +273,8 @@ pub async fn load(db: &Db) -> Result<Demo> {
         ("head@demo.bellwether.dev", "Helen Brooks", Role::Manager, None),
         ("viewer@demo.bellwether.dev", "Victor Viewer", Role::Viewer, None),
     ] {
-        let user = users::create(db, &actor, NewUser { email: email.into(), name: name.into(), role, capacity }).await?;
+        let user =
+            users::create(db, &actor, NewUser { email: email.into(), name: name.into(), role, capacity }).await?;
         team.push(user.id);
     }
     // Standard-tier accounts are looked after by sales, with the head of account management.
@@ -216,7 +306,11 @@ pub async fn load(db: &Db) -> Result<Demo> {
         }
         let mut people: Vec<ContactId> = Vec::new();
         for (name, title, level, role, sentiment) in spec.contacts {
-            let email = format!("{}@{}.example", name.split(' ').next_back().unwrap_or(name).to_lowercase().replace('.', ""), spec.external_ref.to_lowercase());
+            let email = format!(
+                "{}@{}.example",
+                name.split(' ').next_back().unwrap_or(name).to_lowercase().replace('.', ""),
+                spec.external_ref.to_lowercase()
+            );
             let c = contacts::create(
                 db,
                 &actor,

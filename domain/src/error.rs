@@ -81,11 +81,9 @@ impl Error {
     pub fn field_errors(&self) -> Option<Vec<FieldError>> {
         match self {
             Self::Invalid(errors) => Some(errors.clone()),
-            Self::NotFound { field, .. } => Some(vec![FieldError {
-                field: field.clone(),
-                code: ErrorCode::NotFound,
-                message: self.to_string(),
-            }]),
+            Self::NotFound { field, .. } => {
+                Some(vec![FieldError { field: field.clone(), code: ErrorCode::NotFound, message: self.to_string() }])
+            }
             Self::Conflict { field, message } => {
                 Some(vec![FieldError { field: field.clone(), code: ErrorCode::Conflict, message: message.clone() }])
             }

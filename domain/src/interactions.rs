@@ -106,16 +106,6 @@ fn cols() -> Versioned<interaction::Column> {
     }
 }
 
-async fn writable_account(db: &DatabaseConnection, actor: &Actor, account: AccountId, field: &str) -> Result<()> {
-    actor.require_writer()?;
-    let a = accounts::get(db, actor.organisation, account).await?.ok_or_else(|| Error::not_found("account", &[field]))?;
-    actor.require_account_writer(a.account_manager, a.sales_owner)?;
-    if a.archived_at.is_some() {
-        return Err(Error::invalid(&[field], "account is archived"));
-    }
-    Ok(())
-}
-
 /// Participants must exist in the organisation, contacts must be of this account, no repeats.
 async fn check_participants(
     db: &DatabaseConnection,
@@ -140,7 +130,9 @@ async fn check_participants(
     for (i, id) in contacts_in.iter().enumerate() {
         match found.get(id) {
             None => return Err(Error::not_found("contact", &["contactIds", &i.to_string()])),
-            Some(c) if c.account != account => p.push(&["contactIds", &i.to_string()], "contact belongs to another account"),
+            Some(c) if c.account != account => {
+                p.push(&["contactIds", &i.to_string()], "contact belongs to another account")
+            }
             Some(_) => {}
         }
     }
@@ -203,11 +195,12 @@ async fn replace_participants<C: ConnectionTrait>(
 
 /// Logs an interaction with its participants, atomically.
 pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewInteraction) -> Result<Interaction> {
-    let key = values::idempotency_key(new.idempotency_key.as_deref()).map_err(|m| Error::invalid(&["idempotencyKey"], m))?;
+    let key =
+        values::idempotency_key(new.idempotency_key.as_deref()).map_err(|m| Error::invalid(&["idempotencyKey"], m))?;
     if let Some(existing) = replay(db, actor.organisation, key.as_deref(), new.account).await? {
         return Ok(existing);
     }
-    writable_account(db, actor, new.account, "accountId").await?;
+    accounts::writable_parent(db, actor, new.account, "accountId").await?;
     let mut p = Problems::default();
     let summary = p.check(&["summary"], values::text(&new.summary, values::MAX_TEXT));
     check_time(new.occurred_at, &mut p);
@@ -250,7 +243,12 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewInteraction)
     }
 }
 
-async fn replay(db: &DatabaseConnection, org: OrganisationId, key: Option<&str>, account: AccountId) -> Result<Option<Interaction>> {
+async fn replay(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    key: Option<&str>,
+    account: AccountId,
+) -> Result<Option<Interaction>> {
     let Some(key) = key else { return Ok(None) };
     let Some(m) = interaction::Entity::find()
         .filter(interaction::Column::OrganisationId.eq(org.0))
@@ -267,9 +265,14 @@ async fn replay(db: &DatabaseConnection, org: OrganisationId, key: Option<&str>,
 }
 
 /// Changes an interaction.
-pub async fn update(db: &DatabaseConnection, actor: &Actor, id: InteractionId, patch: InteractionPatch) -> Result<Interaction> {
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: InteractionId,
+    patch: InteractionPatch,
+) -> Result<Interaction> {
     let current = get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("interaction", &["id"]))?;
-    writable_account(db, actor, current.account, "id").await?;
+    accounts::writable_parent(db, actor, current.account, "id").await?;
     check_version("interaction", &current.archived_at, current.version, patch.expected_version)?;
     let mut p = Problems::default();
     let summary = patch.summary.as_deref().and_then(|s| p.check(&["summary"], values::text(s, values::MAX_TEXT)));
@@ -324,9 +327,14 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: InteractionId, p
 }
 
 /// Archives an interaction logged by mistake.
-pub async fn archive(db: &DatabaseConnection, actor: &Actor, id: InteractionId, expected_version: Option<i32>) -> Result<Interaction> {
+pub async fn archive(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: InteractionId,
+    expected_version: Option<i32>,
+) -> Result<Interaction> {
     let current = get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("interaction", &["id"]))?;
-    writable_account(db, actor, current.account, "id").await?;
+    accounts::writable_parent(db, actor, current.account, "id").await?;
     check_version("interaction", &current.archived_at, current.version, expected_version)?;
     let now = values::now();
     let changes = interaction::ActiveModel {
@@ -352,7 +360,11 @@ pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: InteractionId
 }
 
 /// Many interactions at once (batch loading).
-pub async fn by_ids(db: &DatabaseConnection, org: OrganisationId, ids: &[InteractionId]) -> Result<HashMap<InteractionId, Interaction>> {
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    ids: &[InteractionId],
+) -> Result<HashMap<InteractionId, Interaction>> {
     let rows = interaction::Entity::find()
         .filter(interaction::Column::OrganisationId.eq(org.0))
         .filter(interaction::Column::Id.is_in(ids.iter().map(|i| i.0)))
@@ -419,12 +431,25 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Interaction>> {
     let sort = Sort { column: interaction::Column::OccurredAt, kind: KeyKind::Time, nullable: false, descending: true };
-    page::fetch(db, filtered(org, account, filter), sort, interaction::Column::Id, page, |m| KeyValue::Time(m.occurred_at), |m| m.id)
-        .await?
-        .try_map(TryInto::try_into)
+    page::fetch(
+        db,
+        filtered(org, account, filter),
+        sort,
+        interaction::Column::Id,
+        page,
+        |m| KeyValue::Time(m.occurred_at),
+        |m| m.id,
+    )
+    .await?
+    .try_map(TryInto::try_into)
 }
 
 /// How many of an account's interactions match the filter.
-pub async fn count(db: &DatabaseConnection, org: OrganisationId, account: AccountId, filter: &InteractionFilter) -> Result<u64> {
+pub async fn count(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    filter: &InteractionFilter,
+) -> Result<u64> {
     Ok(filtered(org, account, filter).count(db).await?)
 }

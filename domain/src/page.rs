@@ -136,8 +136,8 @@ fn beyond<C: ColumnTrait>(sort: &Sort<C>, id_column: C, cursor: Cursor, forward:
         KeyValue::Null => sort.column.is_not_null().or(sort.column.is_null().and(greater_key(id_column, id.into()))),
         key => {
             let v: Value = key.into();
-            let mut e = greater_key(sort.column, v.clone())
-                .or(sort.column.eq(v).and(greater_key(id_column, id.into())));
+            let mut e =
+                greater_key(sort.column, v.clone()).or(sort.column.eq(v).and(greater_key(id_column, id.into())));
             if forward && sort.nullable {
                 e = e.or(sort.column.is_null());
             }
@@ -161,7 +161,9 @@ where
     C: ConnectionTrait,
 {
     let (limit, backward) = match (request.first, request.last) {
-        (Some(_), Some(_)) => return Err(Error::invalid(&["last"], "pass either `first` or `last`, not both")),
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(&["last"], "pass either `first` or `last`, not both"));
+        }
         (None, Some(last)) => (last, true),
         (first, None) => (first.unwrap_or(DEFAULT_PAGE_SIZE), false),
     };
@@ -177,7 +179,8 @@ where
     if sort.nullable {
         select = select.order_by(Expr::expr(sort.column.is_null()), if backward { Order::Desc } else { Order::Asc });
     }
-    let mut rows = select.order_by(sort.column, order.clone()).order_by(id_column, order).limit(limit + 1).all(db).await?;
+    let mut rows =
+        select.order_by(sort.column, order.clone()).order_by(id_column, order).limit(limit + 1).all(db).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {

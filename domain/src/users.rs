@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
+};
 
 use crate::entities::user;
 use crate::enums::stored;
@@ -133,11 +135,8 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: UserId, patch: U
     }
     p.finish()?;
 
-    let mut changes = user::ActiveModel {
-        version: Set(current.version + 1),
-        updated_at: Set(values::now()),
-        ..Default::default()
-    };
+    let mut changes =
+        user::ActiveModel { version: Set(current.version + 1), updated_at: Set(values::now()), ..Default::default() };
     if let Some(name) = name {
         changes.name = Set(name);
     }
@@ -154,7 +153,12 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: UserId, patch: U
 }
 
 /// Archives a user: they can no longer sign in, and disappear from lists unless asked for.
-pub async fn archive(db: &DatabaseConnection, actor: &Actor, id: UserId, expected_version: Option<i32>) -> Result<User> {
+pub async fn archive(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: UserId,
+    expected_version: Option<i32>,
+) -> Result<User> {
     actor.require_admin()?;
     if id == actor.user {
         return Err(Error::invalid(&["id"], "admins cannot archive themselves"));
@@ -245,7 +249,9 @@ pub async fn list(
         UserOrder::Email => (user::Column::Email, |m| KeyValue::Text(m.email.clone())),
     };
     let sort = Sort { column, kind: KeyKind::Text, nullable: false, descending: false };
-    page::fetch(db, filtered(org, filter), sort, user::Column::Id, page, key, |m| m.id).await?.try_map(TryInto::try_into)
+    page::fetch(db, filtered(org, filter), sort, user::Column::Id, page, key, |m| m.id)
+        .await?
+        .try_map(TryInto::try_into)
 }
 
 /// How many users match the filter.

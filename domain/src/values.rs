@@ -125,7 +125,8 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email(" Ada@Example.COM "), Ok("ada@example.com".into()));
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@example.com", "ada@.com"] {
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@example.com", "ada@.com"]
+        {
             assert!(email(bad).is_err(), "{bad} accepted");
         }
     }

@@ -32,7 +32,12 @@ fn tenant_owned(name: &'static str) -> TableCreateStatement {
 }
 
 /// A composite foreign key `(organisation_id, column)` -> `target(organisation_id, id)`.
-fn tenant_fk(from: &'static str, column: &'static str, target: &'static str, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+fn tenant_fk(
+    from: &'static str,
+    column: &'static str,
+    target: &'static str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from}_{column}"))
         .from(from, ("organisation_id", column))
@@ -108,7 +113,13 @@ impl MigrationTrait for Migration {
                     .col(uuid_null("sales_owner_id"))
                     .col(uuid_null("parent_id"))
                     .col(timestamp_with_time_zone_null("archived_at"))
-                    .index(Index::create().name("ux_accounts_external_ref").unique().col("organisation_id").col("external_ref"))
+                    .index(
+                        Index::create()
+                            .name("ux_accounts_external_ref")
+                            .unique()
+                            .col("organisation_id")
+                            .col("external_ref"),
+                    )
                     .foreign_key(&mut tenant_fk("accounts", "account_manager_id", "users", ForeignKeyAction::Restrict))
                     .foreign_key(&mut tenant_fk("accounts", "sales_owner_id", "users", ForeignKeyAction::Restrict))
                     .foreign_key(&mut tenant_fk("accounts", "parent_id", "accounts", ForeignKeyAction::Restrict))
@@ -140,7 +151,13 @@ impl MigrationTrait for Migration {
                     .col(date_null("departed_on"))
                     .col(string_null("idempotency_key"))
                     .col(timestamp_with_time_zone_null("archived_at"))
-                    .index(Index::create().name("ux_contacts_idempotency").unique().col("organisation_id").col("idempotency_key"))
+                    .index(
+                        Index::create()
+                            .name("ux_contacts_idempotency")
+                            .unique()
+                            .col("organisation_id")
+                            .col("idempotency_key"),
+                    )
                     .foreign_key(&mut tenant_fk("contacts", "account_id", "accounts", ForeignKeyAction::Cascade))
                     .to_owned(),
             ))
@@ -157,17 +174,24 @@ impl MigrationTrait for Migration {
                     .col(text("summary"))
                     .col(string_null("idempotency_key"))
                     .col(timestamp_with_time_zone_null("archived_at"))
-                    .index(Index::create().name("ux_interactions_idempotency").unique().col("organisation_id").col("idempotency_key"))
+                    .index(
+                        Index::create()
+                            .name("ux_interactions_idempotency")
+                            .unique()
+                            .col("organisation_id")
+                            .col("idempotency_key"),
+                    )
                     .foreign_key(&mut tenant_fk("interactions", "account_id", "accounts", ForeignKeyAction::Cascade))
                     .to_owned(),
             ))
             .await?;
-        manager.create_index(index("interactions", "account", &["organisation_id", "account_id", "occurred_at"])).await?;
+        manager
+            .create_index(index("interactions", "account", &["organisation_id", "account_id", "occurred_at"]))
+            .await?;
 
-        for (table, column, target) in [
-            ("interaction_contacts", "contact_id", "contacts"),
-            ("interaction_users", "user_id", "users"),
-        ] {
+        for (table, column, target) in
+            [("interaction_contacts", "contact_id", "contacts"), ("interaction_users", "user_id", "users")]
+        {
             manager
                 .create_table(
                     Table::create()

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bellwether_api::app::Application;
 use bellwether_api::auth::Authenticator;
-use bellwether_api::config::{Config, JwtAlgorithm, JwtConfig, LogFormat, Limits};
+use bellwether_api::config::{Config, JwtAlgorithm, JwtConfig, Limits, LogFormat};
 use bellwether_domain::organisations::{self, NewOrganisation};
 use bellwether_domain::{Db, db};
 use serde_json::{Value, json};
@@ -104,7 +104,8 @@ pub struct Member {
 }
 
 fn postgres_admin_url() -> String {
-    std::env::var("BELLWETHER_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("BELLWETHER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// Where a fresh database for one test lives, or `None` when PostgreSQL is not reachable.
@@ -119,10 +120,13 @@ async fn fresh_database(backend: Backend) -> Option<(String, Cleanup)> {
         }
         Backend::Postgres => {
             let admin_url = postgres_admin_url();
-            let admin = match tokio::time::timeout(std::time::Duration::from_secs(3), db::connect(&admin_url, 1)).await {
+            let admin = match tokio::time::timeout(std::time::Duration::from_secs(3), db::connect(&admin_url, 1)).await
+            {
                 Ok(Ok(c)) => c,
                 _ => {
-                    eprintln!("PostgreSQL not reachable at {admin_url}: the PostgreSQL variant of this test is skipped");
+                    eprintln!(
+                        "PostgreSQL not reachable at {admin_url}: the PostgreSQL variant of this test is skipped"
+                    );
                     return None;
                 }
             };
@@ -250,7 +254,13 @@ impl TestServer {
     pub async fn member(&self, tenant: &Tenant, role: &str, name: &str) -> Member {
         let email = format!("{}@{}.test", name.to_lowercase().replace(' ', "."), tenant.slug);
         let user = self
-            .mutate(&tenant.admin_token, "createUser", "user", "id", json!({ "email": email, "name": name, "role": role }))
+            .mutate(
+                &tenant.admin_token,
+                "createUser",
+                "user",
+                "id",
+                json!({ "email": email, "name": name, "role": role }),
+            )
             .await;
         let id = user["id"].as_str().unwrap().to_owned();
         let org = organisations::by_slug(&self.db, &tenant.slug).await.unwrap().unwrap();
@@ -295,7 +305,9 @@ fn input_type(field: &str) -> String {
     let first = c.next().map(|f| f.to_ascii_uppercase()).into_iter().collect::<String>();
     let name = format!("{first}{}Input", c.as_str());
     match field {
-        "archiveAccount" | "archiveContact" | "archiveInteraction" | "archiveUser" | "reactivateAccount" => "TargetInput".into(),
+        "archiveAccount" | "archiveContact" | "archiveInteraction" | "archiveUser" | "reactivateAccount" => {
+            "TargetInput".into()
+        }
         _ => name,
     }
 }

@@ -1,8 +1,10 @@
 //! Accounts: the object, its relations, listing and mutations.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use bellwether_domain::accounts::{AccountFilter as DomainFilter, AccountOrder as DomainOrder, AccountPatch, NewAccount, StatusChange};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
+use bellwether_domain::accounts::{
+    AccountFilter as DomainFilter, AccountOrder as DomainOrder, AccountPatch, NewAccount, StatusChange,
+};
 use bellwether_domain::{self as d, AccountId, Error, UserId, accounts};
 use chrono::{DateTime, Utc};
 
@@ -12,7 +14,7 @@ use super::interactions::{Interaction, InteractionFilter};
 use super::loaders::load_error;
 use super::scalars::{AccountStatus, Date, LifecycleStage, Money, MoneyInput, Tier, domain_list};
 use super::support::{
-    GqlResult, Kind, UserError, connection, global_id, input_id, outcome, page_cost, page_request, patch, request,
+    GqlResult, Kind, connection, global_id, input_id, outcome, page_cost, page_request, patch, payload, request,
 };
 use super::users::{TargetInput, User};
 
@@ -88,7 +90,9 @@ impl Account {
     }
     /// The parent account (e.g. the group a subsidiary belongs to).
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
-        let Some(id) = self.0.parent else { return Ok(None) };
+        let Some(id) = self.0.parent else {
+            return Ok(None);
+        };
         Ok(request(ctx).loader.load_one(id).await.map_err(load_error)?.map(Account))
     }
     /// Accounts whose parent this account is.
@@ -201,7 +205,10 @@ impl AccountFilter {
         let mut renewal_from = self.renewal_from.map(|d| d.0);
         if let Some(days) = self.renewal_within_days {
             if !(0..=3650).contains(&days) {
-                return Err(filter_error(Error::invalid(&["filter", "renewalWithinDays"], "must be between 0 and 3650")));
+                return Err(filter_error(Error::invalid(
+                    &["filter", "renewalWithinDays"],
+                    "must be between 0 and 3650",
+                )));
             }
             let limit = today + chrono::Duration::days(i64::from(days));
             renewal_to = Some(renewal_to.map_or(limit, |t| t.min(limit)));
@@ -275,26 +282,17 @@ pub async fn list(
         AccountOrderField::AnnualValue => DomainOrder::AnnualValue,
         AccountOrderField::CreatedAt => DomainOrder::CreatedAt,
     };
-    let page = accounts::list(&r.db, r.actor.organisation, &filter, field, order.direction == OrderDirection::Desc, &page)
-        .await
-        .gql()?;
+    let page =
+        accounts::list(&r.db, r.actor.organisation, &filter, field, order.direction == OrderDirection::Desc, &page)
+            .await
+            .gql()?;
     Ok(connection(page, TotalCount::Accounts(filter), Account))
 }
 
-/// Result of an account mutation.
-#[derive(SimpleObject)]
-pub struct AccountPayload {
-    /// The account as it is after the change; null when nothing changed.
-    pub account: Option<Account>,
-    /// Problems with the input; empty on success.
-    pub user_errors: Vec<UserError>,
-}
-
-impl From<(Option<Account>, Vec<UserError>)> for AccountPayload {
-    fn from((account, user_errors): (Option<Account>, Vec<UserError>)) -> Self {
-        Self { account, user_errors }
-    }
-}
+payload!(
+    /// Result of an account mutation.
+    AccountPayload { account: Account }
+);
 
 /// A new account.
 #[derive(InputObject)]
@@ -394,7 +392,11 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates an account. Managers and admins may create any; account managers and sales
     /// owners only accounts they hold themselves.
-    async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> async_graphql::Result<AccountPayload> {
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAccountInput,
+    ) -> async_graphql::Result<AccountPayload> {
         let r = request(ctx);
         let result = async {
             let new = NewAccount {
@@ -418,7 +420,11 @@ impl AccountMutation {
     }
 
     /// Changes an account.
-    async fn update_account(&self, ctx: &Context<'_>, input: UpdateAccountInput) -> async_graphql::Result<AccountPayload> {
+    async fn update_account(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAccountInput,
+    ) -> async_graphql::Result<AccountPayload> {
         let r = request(ctx);
         let result = async {
             let id = AccountId(input_id(&input.id, Kind::Account, &["id"])?);
@@ -446,7 +452,11 @@ impl AccountMutation {
     }
 
     /// Records that an account churned, with the day and the reason.
-    async fn mark_account_churned(&self, ctx: &Context<'_>, input: MarkAccountChurnedInput) -> async_graphql::Result<AccountPayload> {
+    async fn mark_account_churned(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkAccountChurnedInput,
+    ) -> async_graphql::Result<AccountPayload> {
         let r = request(ctx);
         let result = async {
             let id = AccountId(input_id(&input.id, Kind::Account, &["id"])?);

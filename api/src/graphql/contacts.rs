@@ -1,7 +1,7 @@
 //! Contacts (stakeholders at a client): the object, listing and mutations.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use bellwether_domain::contacts::{ContactFilter as DomainFilter, ContactPatch, NewContact};
 use bellwether_domain::{self as d, AccountId, ContactId, contacts};
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use super::accounts::Account;
 use super::count::TotalCount;
 use super::loaders::load_error;
 use super::scalars::{ContactLevel, ContactRole, Date, Sentiment, domain_list};
-use super::support::{GqlResult, Kind, UserError, connection, global_id, input_id, internal, outcome, patch, request};
+use super::support::{GqlResult, Kind, connection, global_id, input_id, internal, outcome, patch, payload, request};
 use super::users::TargetInput;
 
 /// A stakeholder at a client account.
@@ -113,20 +113,10 @@ pub async fn list(
     Ok(connection(page, TotalCount::Contacts(account, f), Contact))
 }
 
-/// Result of a contact mutation.
-#[derive(SimpleObject)]
-pub struct ContactPayload {
-    /// The contact as it is after the change; null when nothing changed.
-    pub contact: Option<Contact>,
-    /// Problems with the input; empty on success.
-    pub user_errors: Vec<UserError>,
-}
-
-impl From<(Option<Contact>, Vec<UserError>)> for ContactPayload {
-    fn from((contact, user_errors): (Option<Contact>, Vec<UserError>)) -> Self {
-        Self { contact, user_errors }
-    }
-}
+payload!(
+    /// Result of a contact mutation.
+    ContactPayload { contact: Contact }
+);
 
 /// A new stakeholder.
 #[derive(InputObject)]
@@ -192,7 +182,11 @@ pub struct ContactMutation;
 #[Object]
 impl ContactMutation {
     /// Adds a stakeholder to an account you may write.
-    async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> async_graphql::Result<ContactPayload> {
+    async fn create_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateContactInput,
+    ) -> async_graphql::Result<ContactPayload> {
         let r = request(ctx);
         let result = async {
             let new = NewContact {
@@ -215,7 +209,11 @@ impl ContactMutation {
     }
 
     /// Changes a stakeholder.
-    async fn update_contact(&self, ctx: &Context<'_>, input: UpdateContactInput) -> async_graphql::Result<ContactPayload> {
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateContactInput,
+    ) -> async_graphql::Result<ContactPayload> {
         let r = request(ctx);
         let result = async {
             let id = ContactId(input_id(&input.id, Kind::Contact, &["id"])?);

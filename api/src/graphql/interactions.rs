@@ -1,7 +1,7 @@
 //! Interactions (the account's history of touchpoints): the object, listing and mutations.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object};
 use bellwether_domain::interactions::{InteractionFilter as DomainFilter, InteractionPatch, NewInteraction};
 use bellwether_domain::{self as d, AccountId, ContactId, Error, InteractionId, UserId, interactions};
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use super::contacts::Contact;
 use super::count::TotalCount;
 use super::loaders::{ParticipantsOf, load_error};
 use super::scalars::{Direction, InteractionKind, domain_list};
-use super::support::{GqlResult, Kind, UserError, connection, global_id, input_id, internal, outcome, request};
+use super::support::{GqlResult, Kind, connection, global_id, input_id, internal, outcome, payload, request};
 use super::users::{TargetInput, User};
 
 /// A touchpoint with a client account.
@@ -108,20 +108,10 @@ pub async fn list(
     Ok(connection(page, TotalCount::Interactions(account, f), Interaction))
 }
 
-/// Result of an interaction mutation.
-#[derive(SimpleObject)]
-pub struct InteractionPayload {
-    /// The interaction as it is after the change; null when nothing changed.
-    pub interaction: Option<Interaction>,
-    /// Problems with the input; empty on success.
-    pub user_errors: Vec<UserError>,
-}
-
-impl From<(Option<Interaction>, Vec<UserError>)> for InteractionPayload {
-    fn from((interaction, user_errors): (Option<Interaction>, Vec<UserError>)) -> Self {
-        Self { interaction, user_errors }
-    }
-}
+payload!(
+    /// Result of an interaction mutation.
+    InteractionPayload { interaction: Interaction }
+);
 
 /// A touchpoint to log.
 #[derive(InputObject)]
@@ -177,7 +167,11 @@ pub struct InteractionMutation;
 #[Object]
 impl InteractionMutation {
     /// Logs a touchpoint with an account you may write.
-    async fn log_interaction(&self, ctx: &Context<'_>, input: LogInteractionInput) -> async_graphql::Result<InteractionPayload> {
+    async fn log_interaction(
+        &self,
+        ctx: &Context<'_>,
+        input: LogInteractionInput,
+    ) -> async_graphql::Result<InteractionPayload> {
         let r = request(ctx);
         let result = async {
             let new = NewInteraction {
@@ -197,7 +191,11 @@ impl InteractionMutation {
     }
 
     /// Changes a logged touchpoint.
-    async fn update_interaction(&self, ctx: &Context<'_>, input: UpdateInteractionInput) -> async_graphql::Result<InteractionPayload> {
+    async fn update_interaction(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateInteractionInput,
+    ) -> async_graphql::Result<InteractionPayload> {
         let r = request(ctx);
         let result = async {
             let id = InteractionId(input_id(&input.id, Kind::Interaction, &["id"])?);
@@ -206,7 +204,11 @@ impl InteractionMutation {
                 direction: input.direction.map(Into::into),
                 occurred_at: input.occurred_at,
                 summary: input.summary,
-                contacts: input.contact_ids.as_deref().map(|v| ids(v, Kind::Contact, "contactIds", ContactId)).transpose()?,
+                contacts: input
+                    .contact_ids
+                    .as_deref()
+                    .map(|v| ids(v, Kind::Contact, "contactIds", ContactId))
+                    .transpose()?,
                 users: input.user_ids.as_deref().map(|v| ids(v, Kind::User, "userIds", UserId)).transpose()?,
                 expected_version: input.expected_version,
             };
@@ -217,7 +219,11 @@ impl InteractionMutation {
     }
 
     /// Archives a touchpoint logged by mistake.
-    async fn archive_interaction(&self, ctx: &Context<'_>, input: TargetInput) -> async_graphql::Result<InteractionPayload> {
+    async fn archive_interaction(
+        &self,
+        ctx: &Context<'_>,
+        input: TargetInput,
+    ) -> async_graphql::Result<InteractionPayload> {
         let r = request(ctx);
         let result = async {
             let id = InteractionId(input_id(&input.id, Kind::Interaction, &["id"])?);

@@ -29,7 +29,9 @@ pub enum Node {
 
 async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>> {
     let r = request(ctx);
-    let Some((kind, uuid)) = parse_global_id(id) else { return Ok(None) };
+    let Some((kind, uuid)) = parse_global_id(id) else {
+        return Ok(None);
+    };
     let l = &r.loader;
     Ok(match kind {
         Kind::Organisation if uuid == r.actor.organisation.0 => {
@@ -98,7 +100,11 @@ impl Query {
     }
 
     /// The account with this external reference (e.g. your CRM id), if any.
-    async fn account_by_external_ref(&self, ctx: &Context<'_>, external_ref: String) -> async_graphql::Result<Option<Account>> {
+    async fn account_by_external_ref(
+        &self,
+        ctx: &Context<'_>,
+        external_ref: String,
+    ) -> async_graphql::Result<Option<Account>> {
         let r = request(ctx);
         Ok(accounts::by_external_ref(&r.db, r.actor.organisation, &external_ref).await.gql()?.map(Account))
     }

@@ -54,7 +54,9 @@ impl Kind {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        [Kind::Organisation, Kind::User, Kind::Account, Kind::Contact, Kind::Interaction].into_iter().find(|k| k.prefix() == s)
+        [Kind::Organisation, Kind::User, Kind::Account, Kind::Contact, Kind::Interaction]
+            .into_iter()
+            .find(|k| k.prefix() == s)
     }
 }
 
@@ -100,6 +102,27 @@ pub struct UserError {
     pub code: UserErrorCode,
 }
 
+/// Declares a mutation payload: the changed object (null when nothing changed) and user errors.
+macro_rules! payload {
+    ($(#[doc = $doc:literal])* $name:ident { $field:ident: $ty:ty }) => {
+        $(#[doc = $doc])*
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $name {
+            /// The object as it is after the change; null when nothing changed.
+            pub $field: Option<$ty>,
+            /// Problems with the input; empty on success.
+            pub user_errors: Vec<$crate::graphql::support::UserError>,
+        }
+
+        impl From<(Option<$ty>, Vec<$crate::graphql::support::UserError>)> for $name {
+            fn from(($field, user_errors): (Option<$ty>, Vec<$crate::graphql::support::UserError>)) -> Self {
+                Self { $field, user_errors }
+            }
+        }
+    };
+}
+pub(crate) use payload;
+
 /// Error codes put in `extensions.code` of top-level errors.
 pub mod codes {
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
@@ -144,7 +167,10 @@ impl<T> GqlResult<T> for Result<T, Error> {
 
 /// Splits a mutation's outcome into the changed object and user errors. Forbidden and internal
 /// failures are top-level errors instead: they are not the input's fault.
-pub fn outcome<T, U>(result: Result<T, Error>, wrap: impl FnOnce(T) -> U) -> async_graphql::Result<(Option<U>, Vec<UserError>)> {
+pub fn outcome<T, U>(
+    result: Result<T, Error>,
+    wrap: impl FnOnce(T) -> U,
+) -> async_graphql::Result<(Option<U>, Vec<UserError>)> {
     match result {
         Ok(v) => Ok((Some(wrap(v)), Vec::new())),
         Err(e @ (Error::Forbidden(_) | Error::Internal(_))) => Err(to_graphql(e)),
@@ -174,13 +200,20 @@ pub fn outcome<T, U>(result: Result<T, Error>, wrap: impl FnOnce(T) -> U) -> asy
 }
 
 /// Validates Relay page arguments (`first`/`last` within 1..=100, not both).
-pub fn page_request(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> async_graphql::Result<PageRequest> {
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> async_graphql::Result<PageRequest> {
     let check = |name: &str, v: Option<i32>| -> async_graphql::Result<Option<u64>> {
         match v {
             None => Ok(None),
             Some(n) if n >= 1 && n as u64 <= MAX_PAGE_SIZE => Ok(Some(n as u64)),
-            Some(n) => Err(async_graphql::Error::new(format!("`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {n}"))
-                .extend_with(|_, ext| ext.set("code", codes::BAD_USER_INPUT))),
+            Some(n) => {
+                Err(async_graphql::Error::new(format!("`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {n}"))
+                    .extend_with(|_, ext| ext.set("code", codes::BAD_USER_INPUT)))
+            }
         }
     };
     if first.is_some() && last.is_some() {
@@ -202,7 +235,10 @@ pub fn connection<T, N: OutputType, F: async_graphql::ObjectType>(
 }
 
 /// Converts a patch field: absent -> unchanged, `null` -> clear, value -> set.
-pub fn patch<T, U>(m: async_graphql::MaybeUndefined<T>, f: impl FnOnce(T) -> Result<U, Error>) -> Result<Option<Option<U>>, Error> {
+pub fn patch<T, U>(
+    m: async_graphql::MaybeUndefined<T>,
+    f: impl FnOnce(T) -> Result<U, Error>,
+) -> Result<Option<Option<U>>, Error> {
     match m {
         async_graphql::MaybeUndefined::Undefined => Ok(None),
         async_graphql::MaybeUndefined::Null => Ok(Some(None)),
@@ -212,7 +248,9 @@ pub fn patch<T, U>(m: async_graphql::MaybeUndefined<T>, f: impl FnOnce(T) -> Res
 
 /// Complexity of a connection field: the page size times the cost of one node.
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
-    let n = first.or(last).map_or(bellwether_domain::page::DEFAULT_PAGE_SIZE as usize, |n| n.clamp(1, MAX_PAGE_SIZE as i32) as usize);
+    let n = first
+        .or(last)
+        .map_or(bellwether_domain::page::DEFAULT_PAGE_SIZE as usize, |n| n.clamp(1, MAX_PAGE_SIZE as i32) as usize);
     1 + n * child
 }
 

@@ -1,7 +1,7 @@
 //! Users: objects, queries and the admin-only mutations.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use bellwether_domain::users::{NewUser, UserFilter as DomainFilter, UserOrder as DomainOrder, UserPatch};
 use bellwether_domain::{self as d, UserId, users};
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use super::accounts::{Account, AccountFilter, AccountOrder};
 use super::count::TotalCount;
 use super::loaders::{ManagedCount, load_error};
 use super::scalars::{Role, domain_list};
-use super::support::{GqlResult, Kind, UserError, global_id, input_id, outcome, page_cost, page_request, patch, request};
+use super::support::{GqlResult, Kind, global_id, input_id, outcome, page_cost, page_request, patch, payload, request};
 
 /// A person in your organisation who uses Bellwether.
 #[derive(Clone)]
@@ -113,20 +113,10 @@ pub async fn list_users(
     Ok(super::support::connection(page, TotalCount::Users(f), User))
 }
 
-/// Result of a user mutation.
-#[derive(SimpleObject)]
-pub struct UserPayload {
-    /// The user as it is after the change; null when nothing changed.
-    pub user: Option<User>,
-    /// Problems with the input; empty on success.
-    pub user_errors: Vec<UserError>,
-}
-
-impl From<(Option<User>, Vec<UserError>)> for UserPayload {
-    fn from((user, user_errors): (Option<User>, Vec<UserError>)) -> Self {
-        Self { user, user_errors }
-    }
-}
+payload!(
+    /// Result of an user mutation.
+    UserPayload { user: User }
+);
 
 /// A new user.
 #[derive(InputObject)]

@@ -9,12 +9,20 @@ const FIELDS: &str = "id name externalRef tier lifecycleStage status version chu
     annualValue { amountMinor currency } renewalDate accountManager { id } parent { id }";
 
 async fn account_lifecycle(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let t = s.tenant("acme").await;
     let am = s.member(&t, "ACCOUNT_MANAGER", "Ann Manager").await;
 
     let group = s
-        .mutate(&t.admin_token, "createAccount", "account", FIELDS, json!({ "name": "Globex Group", "tier": "STRATEGIC" }))
+        .mutate(
+            &t.admin_token,
+            "createAccount",
+            "account",
+            FIELDS,
+            json!({ "name": "Globex Group", "tier": "STRATEGIC" }),
+        )
         .await;
     let created = s
         .mutate(
@@ -40,7 +48,9 @@ async fn account_lifecycle(backend: Backend) {
     let id = created["id"].as_str().unwrap();
 
     // Read back by node id and by external reference.
-    let q = format!("query($id: ID!) {{ node(id: $id) {{ ... on Account {{ {FIELDS} }} }} byRef: accountByExternalRef(externalRef: \"CRM-1\") {{ id }} }}");
+    let q = format!(
+        "query($id: ID!) {{ node(id: $id) {{ ... on Account {{ {FIELDS} }} }} byRef: accountByExternalRef(externalRef: \"CRM-1\") {{ id }} }}"
+    );
     let data = s.gql(&t.admin_token, &q, json!({ "id": id })).await;
     assert_eq!(data["node"], created);
     assert_eq!(data["byRef"]["id"], json!(id));
@@ -60,14 +70,26 @@ async fn account_lifecycle(backend: Backend) {
     assert_eq!(updated["renewalDate"], Value::Null, "null clears a field");
     assert_eq!(updated["parent"], Value::Null);
     assert_eq!(updated["name"], "Globex Manufacturing", "omitted fields are kept");
-    let errors =
-        s.mutate_err(&t.admin_token, "updateAccount", "account", json!({ "id": id, "expectedVersion": 1, "name": "Stale" })).await;
+    let errors = s
+        .mutate_err(
+            &t.admin_token,
+            "updateAccount",
+            "account",
+            json!({ "id": id, "expectedVersion": 1, "name": "Stale" }),
+        )
+        .await;
     assert_eq!(errors[0]["code"], "CONFLICT");
     assert_eq!(errors[0]["field"], json!(["input", "expectedVersion"]));
 
     // A second account cannot take the same external reference.
-    let errors =
-        s.mutate_err(&t.admin_token, "createAccount", "account", json!({ "name": "Copy", "tier": "KEY", "externalRef": "CRM-1" })).await;
+    let errors = s
+        .mutate_err(
+            &t.admin_token,
+            "createAccount",
+            "account",
+            json!({ "name": "Copy", "tier": "KEY", "externalRef": "CRM-1" }),
+        )
+        .await;
     assert_eq!(errors[0]["code"], "CONFLICT");
     assert_eq!(errors[0]["field"], json!(["input", "externalRef"]));
 
@@ -84,7 +106,12 @@ async fn account_lifecycle(backend: Backend) {
     assert_eq!(churned["status"], "CHURNED");
     assert_eq!(churned["churnedOn"], "2026-01-15");
     let errors = s
-        .mutate_err(&t.admin_token, "markAccountChurned", "account", json!({ "id": id, "churnedOn": "2026-01-16", "reason": "again" }))
+        .mutate_err(
+            &t.admin_token,
+            "markAccountChurned",
+            "account",
+            json!({ "id": id, "churnedOn": "2026-01-16", "reason": "again" }),
+        )
         .await;
     assert_eq!(errors[0]["field"], json!(["input", "status"]));
     let back = s.mutate(&t.admin_token, "reactivateAccount", "account", FIELDS, json!({ "id": id })).await;
@@ -97,7 +124,11 @@ async fn account_lifecycle(backend: Backend) {
     let errors = s.mutate_err(&t.admin_token, "updateAccount", "account", json!({ "id": id, "name": "Zombie" })).await;
     assert_eq!(errors[0]["code"], "INVALID");
     let data = s
-        .gql(&t.admin_token, "{ a: accounts { totalCount } b: accounts(filter: { includeArchived: true }) { totalCount } }", json!({}))
+        .gql(
+            &t.admin_token,
+            "{ a: accounts { totalCount } b: accounts(filter: { includeArchived: true }) { totalCount } }",
+            json!({}),
+        )
         .await;
     assert_eq!(data["a"]["totalCount"], 1);
     assert_eq!(data["b"]["totalCount"], 2);
@@ -135,13 +166,18 @@ async fn walk(s: &TestServer, token: &str, order: &str, forward: bool, size: usi
     let mut cursor: Value = Value::Null;
     loop {
         let q = if forward {
-            format!("query($c: String) {{ accounts(first: {size}, after: $c, orderBy: {order}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}")
+            format!(
+                "query($c: String) {{ accounts(first: {size}, after: $c, orderBy: {order}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}"
+            )
         } else {
-            format!("query($c: String) {{ accounts(last: {size}, before: $c, orderBy: {order}) {{ pageInfo {{ hasPreviousPage startCursor }} nodes {{ id }} }} }}")
+            format!(
+                "query($c: String) {{ accounts(last: {size}, before: $c, orderBy: {order}) {{ pageInfo {{ hasPreviousPage startCursor }} nodes {{ id }} }} }}"
+            )
         };
         let data = s.gql(token, &q, json!({ "c": cursor })).await;
         let conn = &data["accounts"];
-        let ids: Vec<String> = conn["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
+        let ids: Vec<String> =
+            conn["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
         assert!(ids.len() <= size);
         if forward {
             seen.extend(ids);
@@ -161,7 +197,9 @@ async fn walk(s: &TestServer, token: &str, order: &str, forward: bool, size: usi
 }
 
 async fn pagination_is_stable_in_both_directions(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let t = s.tenant("pages").await;
     let ids = create_accounts(&s, &t.admin_token, 23).await;
     for order in [
@@ -190,7 +228,10 @@ async fn pagination_is_stable_in_both_directions(backend: Backend) {
     let data = s.gql(&t.admin_token, "{ accounts(first: 1) { pageInfo { endCursor } } }", json!({})).await;
     let name_cursor = data["accounts"]["pageInfo"]["endCursor"].clone();
     for (q, vars) in [
-        ("query($c: String) { accounts(first: 1, after: $c, orderBy: { field: ANNUAL_VALUE }) { nodes { id } } }", json!({ "c": name_cursor })),
+        (
+            "query($c: String) { accounts(first: 1, after: $c, orderBy: { field: ANNUAL_VALUE }) { nodes { id } } }",
+            json!({ "c": name_cursor }),
+        ),
         ("query($c: String) { accounts(first: 1, after: $c) { nodes { id } } }", json!({ "c": "garbage" })),
         ("{ accounts(first: 101) { nodes { id } } }", json!({})),
         ("{ accounts(first: 0) { nodes { id } } }", json!({})),
@@ -204,14 +245,18 @@ async fn pagination_is_stable_in_both_directions(backend: Backend) {
 }
 
 async fn filters_and_orderings(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let t = s.tenant("filters").await;
     create_accounts(&s, &t.admin_token, 12).await;
     let count = |filter: &'static str| {
         let s = &s;
         let token = t.admin_token.clone();
         async move {
-            let data = s.gql(&token, &format!("{{ accounts(filter: {filter}) {{ totalCount nodes {{ id }} }} }}"), json!({})).await;
+            let data = s
+                .gql(&token, &format!("{{ accounts(filter: {filter}) {{ totalCount nodes {{ id }} }} }}"), json!({}))
+                .await;
             let n = data["accounts"]["totalCount"].as_i64().unwrap();
             assert_eq!(n as usize, data["accounts"]["nodes"].as_array().unwrap().len());
             n
@@ -225,19 +270,34 @@ async fn filters_and_orderings(backend: Backend) {
     assert_eq!(count("{ nameContains: \"%\" }").await, 0, "LIKE wildcards are literal");
     assert_eq!(count("{ renewalFrom: \"2027-03-01\", renewalTo: \"2027-06-30\" }").await, 4);
     assert_eq!(count("{ statuses: [CHURNED] }").await, 0);
-    let (_, body) = s.post(Some(&t.admin_token), "{ accounts(filter: { renewalFrom: \"2027-03-01\", renewalTo: \"2027-01-01\" }) { totalCount } }", json!({})).await;
+    let (_, body) = s
+        .post(
+            Some(&t.admin_token),
+            "{ accounts(filter: { renewalFrom: \"2027-03-01\", renewalTo: \"2027-01-01\" }) { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(bellwether_tests::error_codes(&body), vec!["BAD_USER_INPUT"]);
 
     let data = s
         .gql(&t.admin_token, "{ accounts(first: 3, orderBy: { field: ANNUAL_VALUE, direction: DESC }) { nodes { annualValue { amountMinor } } } }", json!({}))
         .await;
-    let values: Vec<i64> =
-        data["accounts"]["nodes"].as_array().unwrap().iter().map(|n| n["annualValue"]["amountMinor"].as_i64().unwrap()).collect();
+    let values: Vec<i64> = data["accounts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["annualValue"]["amountMinor"].as_i64().unwrap())
+        .collect();
     assert_eq!(values, vec![4000, 4000, 3000]);
     let data = s
-        .gql(&t.admin_token, "{ accounts(first: 100, orderBy: { field: RENEWAL_DATE }) { nodes { renewalDate } } }", json!({}))
+        .gql(
+            &t.admin_token,
+            "{ accounts(first: 100, orderBy: { field: RENEWAL_DATE }) { nodes { renewalDate } } }",
+            json!({}),
+        )
         .await;
-    let dates: Vec<Value> = data["accounts"]["nodes"].as_array().unwrap().iter().map(|n| n["renewalDate"].clone()).collect();
+    let dates: Vec<Value> =
+        data["accounts"]["nodes"].as_array().unwrap().iter().map(|n| n["renewalDate"].clone()).collect();
     let first_null = dates.iter().position(Value::is_null).unwrap();
     assert!(dates[first_null..].iter().all(Value::is_null), "accounts without a renewal date come last: {dates:?}");
     let mut sorted = dates[..first_null].to_vec();

@@ -7,7 +7,11 @@ use bellwether_tests::{Backend, Options, SECRET, TestServer, error_codes, on_eve
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
-on_every_backend!(forged_and_stale_tokens_are_refused, issuer_and_audience_are_checked, asymmetric_keys_and_key_confusion);
+on_every_backend!(
+    forged_and_stale_tokens_are_refused,
+    issuer_and_audience_are_checked,
+    asymmetric_keys_and_key_confusion
+);
 
 const RSA_PRIVATE: &[u8] = include_bytes!("../../fixtures/rsa_private.pem");
 const RSA_PUBLIC: &[u8] = include_bytes!("../../fixtures/rsa_public.pem");
@@ -60,7 +64,9 @@ async fn accepted(s: &TestServer, token: &str, why: &str) {
 }
 
 async fn forged_and_stale_tokens_are_refused(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let t = s.tenant("jwt").await;
     let other = s.tenant("jwt-other").await;
     let genuine = claims_of(&t.admin_token);
@@ -74,7 +80,9 @@ async fn forged_and_stale_tokens_are_refused(backend: Backend) {
     );
     let tampered = {
         let mut parts: Vec<String> = t.admin_token.split('.').map(str::to_owned).collect();
-        parts[1] = URL_SAFE_NO_PAD.encode(with(genuine.clone(), json!({ "role": "admin", "sub": claims_of(&other.admin_token)["sub"] })).to_string());
+        parts[1] = URL_SAFE_NO_PAD.encode(
+            with(genuine.clone(), json!({ "role": "admin", "sub": claims_of(&other.admin_token)["sub"] })).to_string(),
+        );
         parts.join(".")
     };
     let cases: Vec<(Option<String>, &str)> = vec![
@@ -86,15 +94,71 @@ async fn forged_and_stale_tokens_are_refused(backend: Backend) {
         (Some("Bearer a.b.c".into()), "garbage with dots"),
         (Some(format!("Bearer {none}")), "alg none"),
         (Some(format!("Bearer {tampered}")), "payload swapped under the original signature"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS256, b"another-secret-that-is-long-enough!!", &genuine))), "wrong key"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS384, SECRET.as_bytes(), &genuine))), "algorithm outside the allow-list"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "exp": now() - 3600 }))))), "expired"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "nbf": now() + 3600 }))))), "not yet valid"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "exp": null }))))), "no exp"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "sub": uuid::Uuid::now_v7().to_string() }))))), "unknown user"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "organisation": claims_of(&other.admin_token)["organisation"] }))))), "user of another organisation"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "role": "superuser" }))))), "unknown role"),
-        (Some(format!("Bearer {}", hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "role": "viewer" }))))), "role the user does not hold"),
+        (
+            Some(format!("Bearer {}", hs(Algorithm::HS256, b"another-secret-that-is-long-enough!!", &genuine))),
+            "wrong key",
+        ),
+        (
+            Some(format!("Bearer {}", hs(Algorithm::HS384, SECRET.as_bytes(), &genuine))),
+            "algorithm outside the allow-list",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "exp": now() - 3600 })))
+            )),
+            "expired",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "nbf": now() + 3600 })))
+            )),
+            "not yet valid",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "exp": null })))
+            )),
+            "no exp",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(
+                    Algorithm::HS256,
+                    SECRET.as_bytes(),
+                    &with(genuine.clone(), json!({ "sub": uuid::Uuid::now_v7().to_string() }))
+                )
+            )),
+            "unknown user",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(
+                    Algorithm::HS256,
+                    SECRET.as_bytes(),
+                    &with(genuine.clone(), json!({ "organisation": claims_of(&other.admin_token)["organisation"] }))
+                )
+            )),
+            "user of another organisation",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "role": "superuser" })))
+            )),
+            "unknown role",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "role": "viewer" })))
+            )),
+            "role the user does not hold",
+        ),
     ];
     for (header, why) in cases {
         refused(&s, header.as_deref(), why).await;
@@ -106,7 +170,9 @@ async fn issuer_and_audience_are_checked(backend: Backend) {
     let mut options = Options::default();
     options.jwt.issuer = Some("https://login.example".into());
     options.jwt.audience = Some("bellwether".into());
-    let Some(s) = TestServer::start_with(backend, options).await else { return };
+    let Some(s) = TestServer::start_with(backend, options).await else {
+        return;
+    };
     let t = s.tenant("iss").await;
     let genuine = claims_of(&t.admin_token);
     assert_eq!(genuine["iss"], "https://login.example");
@@ -133,7 +199,9 @@ async fn asymmetric_keys_and_key_confusion(backend: Backend) {
         options.jwt.secret = None;
         options.jwt.public_key_pem = Some(public.to_vec());
         options.jwt.private_key_pem = Some(private.to_vec());
-        let Some(s) = TestServer::start_with(backend, options).await else { return };
+        let Some(s) = TestServer::start_with(backend, options).await else {
+            return;
+        };
         let t = s.tenant("keys").await;
         accepted(&s, &t.admin_token, "a token signed with the configured private key").await;
         let claims = claims_of(&t.admin_token);

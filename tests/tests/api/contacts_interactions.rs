@@ -6,10 +6,14 @@ use serde_json::json;
 on_every_backend!(stakeholders_and_history, retried_creates_are_no_ops);
 
 async fn stakeholders_and_history(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let t = s.tenant("history").await;
-    let account = s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Initech", "tier": "KEY" })).await;
-    let other = s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Other", "tier": "KEY" })).await;
+    let account =
+        s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Initech", "tier": "KEY" })).await;
+    let other =
+        s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Other", "tier": "KEY" })).await;
     let mut contacts = Vec::new();
     for (name, level, role) in [
         ("Bill Lumbergh", "EXECUTIVE", "EXECUTIVE_SPONSOR"),
@@ -31,17 +35,28 @@ async fn stakeholders_and_history(backend: Backend) {
         contacts.push(c["id"].as_str().unwrap().to_owned());
     }
     let stranger = s
-        .mutate(&t.admin_token, "createContact", "contact", "id", json!({ "accountId": other["id"], "name": "Stranger", "level": "EXECUTIVE", "role": "USER" }))
+        .mutate(
+            &t.admin_token,
+            "createContact",
+            "contact",
+            "id",
+            json!({ "accountId": other["id"], "name": "Stranger", "level": "EXECUTIVE", "role": "USER" }),
+        )
         .await;
 
     // The champion leaves.
     let left = s
-        .mutate(&t.admin_token, "updateContact", "contact", "active departedOn version", json!({ "id": contacts[1], "departedOn": "2026-01-31" }))
+        .mutate(
+            &t.admin_token,
+            "updateContact",
+            "contact",
+            "active departedOn version",
+            json!({ "id": contacts[1], "departedOn": "2026-01-31" }),
+        )
         .await;
     assert_eq!(left, json!({ "active": false, "departedOn": "2026-01-31", "version": 2 }));
-    let errors = s
-        .mutate_err(&t.admin_token, "updateContact", "contact", json!({ "id": contacts[1], "active": true }))
-        .await;
+    let errors =
+        s.mutate_err(&t.admin_token, "updateContact", "contact", json!({ "id": contacts[1], "active": true })).await;
     assert_eq!(errors[0]["field"], json!(["input", "departedOn"]));
 
     let q = r#"query($id: ID!) { node(id: $id) { ... on Account {
@@ -92,24 +107,47 @@ async fn stakeholders_and_history(backend: Backend) {
         )
         .await;
     assert_eq!(errors[0]["field"], json!(["input", "contactIds", "0"]));
-    let data = s.gql(&t.admin_token, "query($id: ID!) { node(id: $id) { ... on Account { interactions { totalCount } } } }", json!({ "id": account["id"] })).await;
+    let data = s
+        .gql(
+            &t.admin_token,
+            "query($id: ID!) { node(id: $id) { ... on Account { interactions { totalCount } } } }",
+            json!({ "id": account["id"] }),
+        )
+        .await;
     assert_eq!(data["node"]["interactions"]["totalCount"], 3);
 
     // Replacing participants.
-    let first = s.gql(&t.admin_token, "query($id: ID!) { node(id: $id) { ... on Account { interactions(first: 1) { nodes { id } } } } }", json!({ "id": account["id"] })).await;
+    let first = s
+        .gql(
+            &t.admin_token,
+            "query($id: ID!) { node(id: $id) { ... on Account { interactions(first: 1) { nodes { id } } } } }",
+            json!({ "id": account["id"] }),
+        )
+        .await;
     let iid = first["node"]["interactions"]["nodes"][0]["id"].clone();
     let changed = s
-        .mutate(&t.admin_token, "updateInteraction", "interaction", "contacts { name } version", json!({ "id": iid, "contactIds": [contacts[0]] }))
+        .mutate(
+            &t.admin_token,
+            "updateInteraction",
+            "interaction",
+            "contacts { name } version",
+            json!({ "id": iid, "contactIds": [contacts[0]] }),
+        )
         .await;
     assert_eq!(changed, json!({ "contacts": [{ "name": "Bill Lumbergh" }], "version": 2 }));
     s.stop().await;
 }
 
 async fn retried_creates_are_no_ops(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let t = s.tenant("retry").await;
-    let account = s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Hooli", "tier": "KEY" })).await;
-    let other = s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Pied Piper", "tier": "KEY" })).await;
+    let account =
+        s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Hooli", "tier": "KEY" })).await;
+    let other = s
+        .mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Pied Piper", "tier": "KEY" }))
+        .await;
     let contact = json!({ "accountId": account["id"], "name": "Gavin", "level": "EXECUTIVE", "role": "DECISION_MAKER", "idempotencyKey": "crm-contact-7" });
     let a = s.mutate(&t.admin_token, "createContact", "contact", "id", contact.clone()).await;
     let b = s.mutate(&t.admin_token, "createContact", "contact", "id", contact).await;

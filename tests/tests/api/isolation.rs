@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use bellwether_tests::{Backend, TestServer, Tenant, on_every_backend};
+use bellwether_tests::{Backend, Tenant, TestServer, on_every_backend};
 use serde_json::{Value, json};
 
 on_every_backend!(organisations_cannot_see_or_touch_each_other);
@@ -26,7 +26,13 @@ async fn populate(s: &TestServer, slug: &str) -> World {
         .mutate(token, "createAccount", "account", "id", json!({ "name": format!("{slug} parent"), "tier": "STRATEGIC", "externalRef": "SHARED-1", "accountManagerId": am.id }))
         .await;
     let child = s
-        .mutate(token, "createAccount", "account", "id", json!({ "name": format!("{slug} child"), "tier": "KEY", "parentId": account["id"] }))
+        .mutate(
+            token,
+            "createAccount",
+            "account",
+            "id",
+            json!({ "name": format!("{slug} child"), "tier": "KEY", "parentId": account["id"] }),
+        )
         .await;
     let contact = s
         .mutate(token, "createContact", "contact", "id", json!({ "accountId": account["id"], "name": format!("{slug} contact"), "level": "EXECUTIVE", "role": "CHAMPION", "idempotencyKey": "same-key" }))
@@ -41,7 +47,14 @@ async fn populate(s: &TestServer, slug: &str) -> World {
         )
         .await;
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
-    World { user: am.id, account: id(&account), child: id(&child), contact: id(&contact), interaction: id(&interaction), tenant }
+    World {
+        user: am.id,
+        account: id(&account),
+        child: id(&child),
+        contact: id(&contact),
+        interaction: id(&interaction),
+        tenant,
+    }
 }
 
 /// Everything `token` can reach by walking the graph from every root field.
@@ -69,15 +82,23 @@ fn strings(v: &Value, out: &mut BTreeSet<String>) {
 }
 
 async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let a = populate(&s, "alpha").await;
     let b = populate(&s, "beta").await;
     let b_ids = [&b.tenant.org_id, &b.tenant.admin_id, &b.user, &b.account, &b.child, &b.contact, &b.interaction];
 
     // The walk must cover every root query field: a new root field fails here until it is covered.
     let fields = s.gql(&a.tenant.admin_token, "{ __schema { queryType { fields { name } } } }", json!({})).await;
-    let roots: BTreeSet<&str> = fields["__schema"]["queryType"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
-    let covered: BTreeSet<&str> = ["viewer", "organisation", "accounts", "accountByExternalRef", "users", "node", "nodes"].into();
+    let roots: BTreeSet<&str> = fields["__schema"]["queryType"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    let covered: BTreeSet<&str> =
+        ["viewer", "organisation", "accounts", "accountByExternalRef", "users", "node", "nodes"].into();
     assert_eq!(roots, covered, "tenant-isolation walk does not cover every root field");
 
     // Walk everything A can see: none of B's ids or names appear, and A sees all of its own.
@@ -96,7 +117,11 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
 
     // node and nodes answer foreign ids exactly like missing ones.
     let data = s
-        .gql(&a.tenant.admin_token, "query($ids: [ID!]!, $one: ID!) { nodes(ids: $ids) { id } node(id: $one) { id } }", json!({ "ids": b_ids, "one": b.account }))
+        .gql(
+            &a.tenant.admin_token,
+            "query($ids: [ID!]!, $one: ID!) { nodes(ids: $ids) { id } node(id: $one) { id } }",
+            json!({ "ids": b_ids, "one": b.account }),
+        )
         .await;
     assert_eq!(data["nodes"], json!(vec![Value::Null; b_ids.len()]));
     assert_eq!(data["node"], Value::Null);
@@ -117,12 +142,28 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         ("createAccount", "account", json!({ "name": "x", "tier": "KEY", "accountManagerId": b.user })),
         ("createAccount", "account", json!({ "name": "x", "tier": "KEY", "parentId": b.account })),
         ("updateAccount", "account", json!({ "id": a.account, "salesOwnerId": b.tenant.admin_id })),
-        ("createContact", "contact", json!({ "accountId": b.account, "name": "x", "level": "EXECUTIVE", "role": "USER" })),
+        (
+            "createContact",
+            "contact",
+            json!({ "accountId": b.account, "name": "x", "level": "EXECUTIVE", "role": "USER" }),
+        ),
         ("updateContact", "contact", json!({ "id": b.contact, "name": "pwned" })),
         ("archiveContact", "contact", json!({ "id": b.contact })),
-        ("logInteraction", "interaction", json!({ "accountId": b.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x" })),
-        ("logInteraction", "interaction", json!({ "accountId": a.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x", "contactIds": [b.contact] })),
-        ("logInteraction", "interaction", json!({ "accountId": a.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x", "userIds": [b.user] })),
+        (
+            "logInteraction",
+            "interaction",
+            json!({ "accountId": b.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x" }),
+        ),
+        (
+            "logInteraction",
+            "interaction",
+            json!({ "accountId": a.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x", "contactIds": [b.contact] }),
+        ),
+        (
+            "logInteraction",
+            "interaction",
+            json!({ "accountId": a.account, "kind": "CALL", "occurredAt": "2026-01-01T00:00:00Z", "summary": "x", "userIds": [b.user] }),
+        ),
         ("updateInteraction", "interaction", json!({ "id": b.interaction, "summary": "pwned" })),
         ("archiveInteraction", "interaction", json!({ "id": b.interaction })),
         ("updateUser", "user", json!({ "id": b.user, "name": "pwned" })),

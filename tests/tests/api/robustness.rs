@@ -14,9 +14,12 @@ use tokio::sync::oneshot;
 on_every_backend!(database_errors_are_masked);
 
 async fn database_errors_are_masked(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let t = s.tenant("masked").await;
-    let account = s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Wayne", "tier": "KEY" })).await;
+    let account =
+        s.mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Wayne", "tier": "KEY" })).await;
     s.mutate(
         &t.admin_token,
         "logInteraction",

@@ -6,7 +6,13 @@ use serde_json::{Value, json};
 
 on_every_backend!(http_rules_and_limits, production_mode_hides_the_schema);
 
-async fn raw(s: &TestServer, token: &str, content_type: Option<&str>, accept: Option<&str>, body: String) -> (u16, String, String) {
+async fn raw(
+    s: &TestServer,
+    token: &str,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: String,
+) -> (u16, String, String) {
     let mut req = s.client.post(&s.url).bearer_auth(token).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
@@ -27,7 +33,9 @@ async fn http_rules_and_limits(backend: Backend) {
     options.limits.max_complexity = 5_000;
     options.limits.max_aliases = 10;
     options.limits.max_directives = 3;
-    let Some(s) = TestServer::start_with(backend, options).await else { return };
+    let Some(s) = TestServer::start_with(backend, options).await else {
+        return;
+    };
     let t = s.tenant("http").await;
     let token = &t.admin_token;
 
@@ -56,11 +64,14 @@ async fn http_rules_and_limits(backend: Backend) {
 
     // Media types: JSON only (CSRF-safe), response type negotiated.
     let q = json!({ "query": "{ __typename }" }).to_string();
-    for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/json; charset=latin1")] {
+    for ct in
+        [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/json; charset=latin1")]
+    {
         let (status, _, _) = raw(&s, token, ct, None, q.clone()).await;
         assert_eq!(status, 415, "{ct:?}");
     }
-    let (status, ct, _) = raw(&s, token, Some("application/json"), Some("application/graphql-response+json"), q.clone()).await;
+    let (status, ct, _) =
+        raw(&s, token, Some("application/json"), Some("application/graphql-response+json"), q.clone()).await;
     assert_eq!((status, ct.as_str()), (200, "application/graphql-response+json; charset=utf-8"));
     let (status, ct, _) = raw(&s, token, Some("application/json"), None, q.clone()).await;
     assert_eq!((status, ct.as_str()), (200, "application/json; charset=utf-8"));
@@ -68,7 +79,14 @@ async fn http_rules_and_limits(backend: Backend) {
     assert_eq!(status, 406);
 
     // Malformed requests are 400.
-    for body in ["{", "[]", "[{\"query\":\"{ __typename }\"}]", "{\"query\": 1}", "{\"variables\": {}}", "{\"query\":\"{ __typename }\",\"variables\":[1]}"] {
+    for body in [
+        "{",
+        "[]",
+        "[{\"query\":\"{ __typename }\"}]",
+        "{\"query\": 1}",
+        "{\"variables\": {}}",
+        "{\"query\":\"{ __typename }\",\"variables\":[1]}",
+    ] {
         let (status, _, text) = raw(&s, token, Some("application/json"), None, body.into()).await;
         assert_eq!(status, 400, "{body}: {text}");
     }
@@ -78,7 +96,8 @@ async fn http_rules_and_limits(backend: Backend) {
     assert_eq!(status, 413);
 
     // Depth, complexity, aliases, directives, page sizes: rejected before execution.
-    let deep = "{ accounts { nodes { parent { parent { parent { parent { parent { parent { parent { id } } } } } } } } } }";
+    let deep =
+        "{ accounts { nodes { parent { parent { parent { parent { parent { parent { parent { id } } } } } } } } } }";
     let complex = "{ accounts(first: 100) { nodes { children(first: 100) { nodes { contacts(first: 100) { nodes { id } } } } } } }";
     let aliases = format!("{{ {} }}", (0..11).map(|i| format!("a{i}: __typename")).collect::<Vec<_>>().join(" "));
     let directives = "{ viewer { id @include(if: true) @include(if: true) @include(if: true) @include(if: true) } }";
@@ -87,7 +106,14 @@ async fn http_rules_and_limits(backend: Backend) {
         assert_eq!(status, 200, "{query}");
         assert!(body.get("data").is_none(), "{query} was executed: {body}");
         assert!(!body["errors"].as_array().unwrap().is_empty());
-        let (status, _, _) = raw(&s, token, Some("application/json"), Some("application/graphql-response+json"), json!({ "query": query }).to_string()).await;
+        let (status, _, _) = raw(
+            &s,
+            token,
+            Some("application/json"),
+            Some("application/graphql-response+json"),
+            json!({ "query": query }).to_string(),
+        )
+        .await;
         assert_eq!(status, 400, "{query}");
     }
     let ids: Vec<String> = (0..101).map(|i| format!("id{i}")).collect();
@@ -102,7 +128,9 @@ async fn http_rules_and_limits(backend: Backend) {
 }
 
 async fn production_mode_hides_the_schema(backend: Backend) {
-    let Some(s) = TestServer::start_with(backend, Options { production: true, ..Options::default() }).await else { return };
+    let Some(s) = TestServer::start_with(backend, Options { production: true, ..Options::default() }).await else {
+        return;
+    };
     let t = s.tenant("prod").await;
     let (_, body) = s.post(Some(&t.admin_token), "{ acounts { totalCount } }", json!({})).await;
     let message = body["errors"][0]["message"].as_str().unwrap();
