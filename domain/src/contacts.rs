@@ -121,7 +121,6 @@ struct Fields {
     departed_on: Option<NaiveDate>,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn validate(
     name: &str,
     title: Option<&str>,

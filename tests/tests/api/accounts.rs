@@ -32,7 +32,7 @@ async fn account_lifecycle(backend: Backend) {
             FIELDS,
             json!({
                 "name": "  Globex Manufacturing ", "externalRef": "CRM-1", "tier": "KEY",
-                "annualValue": { "amountMinor": 12_000_000_00i64, "currency": "EUR" },
+                "annualValue": { "amountMinor": 1_200_000_000_i64, "currency": "EUR" },
                 "contractStart": "2025-01-01", "renewalDate": "2026-12-31",
                 "accountManagerId": am.id, "parentId": group["id"],
             }),

@@ -44,7 +44,9 @@ async fn bad_input_is_reported_and_changes_nothing(backend: Backend) {
         .await;
     let before = counts(&s, &t.admin_token).await;
 
-    let cases: Vec<(&str, &str, Value, Vec<(&str, &str)>)> = vec![
+    // (mutation, payload object, input, expected (field path, code) pairs)
+    type Case<'a> = (&'a str, &'a str, Value, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         (
             "createAccount",
             "account",
