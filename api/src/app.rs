@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::config::{Config, Limits};
 use crate::graphql;
+use crate::graphql::signals::HealthWorker;
 use crate::http::{AppState, routes, with_layers};
 
 /// A server bound to its address, ready to run.
@@ -21,6 +22,7 @@ pub struct Application {
     limits: Limits,
     pub db: Db,
     pub auth: Arc<Authenticator>,
+    worker: HealthWorker,
 }
 
 /// Opens the configured database and applies pending migrations.
@@ -56,14 +58,15 @@ impl Application {
     /// Builds on an already open, migrated database.
     pub async fn with_database(config: &Config, db: Db) -> anyhow::Result<Self> {
         let auth = Arc::new(Authenticator::new(&config.jwt, &db).await?);
+        let worker = HealthWorker::default();
         let state = AppState {
-            schema: graphql::schema(&config.limits, config.production),
+            schema: graphql::schema(&config.limits, config.production, worker.clone()),
             db: db.clone(),
             auth: auth.clone(),
             limits: config.limits.clone(),
         };
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        Ok(Self { listener, routes: routes(state), limits: config.limits.clone(), db, auth })
+        Ok(Self { listener, routes: routes(state), limits: config.limits.clone(), db, auth, worker })
     }
 
     /// Adds routes (tests use this to mount fault injectors); the standard layers still apply.
@@ -83,8 +86,36 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = with_layers(self.routes, &self.limits);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let worker = tokio::spawn(health_worker(self.db.clone(), self.worker.clone()));
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        worker.abort();
+        served?;
         Ok(())
+    }
+}
+
+/// How often the worker looks for dirty accounts left by other replicas.
+const HEALTH_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Recomputes the health of accounts whose signals changed: woken by ingestion in this process,
+/// and every few seconds for marks left by other replicas. Off the request path.
+async fn health_worker(db: Db, worker: HealthWorker) {
+    let mut sweep = tokio::time::interval(HEALTH_SWEEP);
+    loop {
+        tokio::select! {
+            () = worker.0.notified() => {},
+            _ = sweep.tick() => {},
+        }
+        loop {
+            match bellwether_domain::health::recompute_dirty(&db, 100).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, source = ?std::error::Error::source(&e), "health recompute failed");
+                    break;
+                }
+            }
+        }
     }
 }
 

@@ -13,8 +13,8 @@ use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
 use crate::store::{Versioned, is_unique_violation, update_if_version};
 use crate::users::check_version;
 use crate::{
-    AccountId, AccountStatus, Actor, Error, LifecycleStage, Money, OrganisationId, Problems, Result, Role, Tier,
-    UserId, users, values,
+    AccountId, AccountStatus, Actor, Error, HealthBand, LifecycleStage, Money, OrganisationId, Problems, Result, Role,
+    Tier, UserId, users, values,
 };
 use sea_orm::sea_query::ExprTrait as _;
 
@@ -22,7 +22,7 @@ use sea_orm::sea_query::ExprTrait as _;
 pub const MAX_HIERARCHY_DEPTH: usize = 16;
 
 /// A client account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Account {
     pub id: AccountId,
     pub organisation: OrganisationId,
@@ -42,6 +42,9 @@ pub struct Account {
     pub account_manager: Option<UserId>,
     pub sales_owner: Option<UserId>,
     pub parent: Option<AccountId>,
+    /// The default scorecard's latest score (0-100), if computed.
+    pub health_score: Option<f64>,
+    pub health_band: Option<HealthBand>,
     pub archived_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -69,6 +72,8 @@ impl TryFrom<account::Model> for Account {
             account_manager: m.account_manager_id.map(UserId),
             sales_owner: m.sales_owner_id.map(UserId),
             parent: m.parent_id.map(AccountId),
+            health_score: m.health_score,
+            health_band: m.health_band.as_deref().map(|b| stored(HealthBand::parse(b))).transpose()?,
             archived_at: m.archived_at,
             version: m.version,
             created_at: m.created_at,
@@ -136,6 +141,12 @@ pub struct AccountFilter {
     pub renewal_to: Option<NaiveDate>,
     /// Case-insensitive substring of the name.
     pub name_contains: Option<String>,
+    /// Only accounts whose default health band is one of these.
+    pub health_bands: Option<Vec<HealthBand>>,
+    /// Default health score at least this.
+    pub health_score_min: Option<f64>,
+    /// Default health score at most this.
+    pub health_score_max: Option<f64>,
     pub include_archived: bool,
 }
 
@@ -147,6 +158,8 @@ pub enum AccountOrder {
     RenewalDate,
     AnnualValue,
     CreatedAt,
+    /// The default scorecard's score; accounts without one come last.
+    HealthScore,
 }
 
 fn cols() -> Versioned<account::Column> {
@@ -316,6 +329,8 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewAccount) -> 
         account_manager_id: Set(f.account_manager.map(|u| u.0)),
         sales_owner_id: Set(f.sales_owner.map(|u| u.0)),
         parent_id: Set(f.parent.map(|a| a.0)),
+        health_score: Set(None),
+        health_band: Set(None),
         archived_at: Set(None),
         version: Set(1),
         created_at: Set(now),
@@ -561,6 +576,15 @@ fn filtered(org: OrganisationId, f: &AccountFilter) -> Select<account::Entity> {
                 .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
         );
     }
+    if let Some(bands) = &f.health_bands {
+        cond = cond.add(C::HealthBand.is_in(bands.iter().map(|b| b.as_str())));
+    }
+    if let Some(min) = f.health_score_min {
+        cond = cond.add(C::HealthScore.gte(min));
+    }
+    if let Some(max) = f.health_score_max {
+        cond = cond.add(C::HealthScore.lte(max));
+    }
     if !f.include_archived {
         cond = cond.add(C::ArchivedAt.is_null());
     }
@@ -573,6 +597,11 @@ pub fn check_filter(f: &AccountFilter) -> Result<()> {
         && to < from
     {
         return Err(Error::invalid(&["filter", "renewalTo"], "must not be before renewalFrom"));
+    }
+    for (field, v) in [("healthScoreMin", f.health_score_min), ("healthScoreMax", f.health_score_max)] {
+        if v.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
+            return Err(Error::invalid(&["filter", field], "must be between 0 and 100"));
+        }
     }
     Ok(())
 }
@@ -596,9 +625,10 @@ pub async fn list(
             (C::AnnualValueMinor, KeyKind::Int, false, |m| KeyValue::Int(m.annual_value_minor))
         }
         AccountOrder::CreatedAt => (C::CreatedAt, KeyKind::Time, false, |m| KeyValue::Time(m.created_at)),
+        AccountOrder::HealthScore => (C::HealthScore, KeyKind::Float, true, |m| m.health_score.into()),
     };
     let sort = Sort { column, kind, nullable, descending };
-    page::fetch(db, filtered(org, filter), sort, C::Id, page, key, |m| m.id).await?.try_map(TryInto::try_into)
+    page::fetch(db, filtered(org, filter), sort, Some(C::Id), page, key, |m| m.id).await?.try_map(TryInto::try_into)
 }
 
 /// How many accounts match the filter.

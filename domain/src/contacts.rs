@@ -275,6 +275,7 @@ async fn save(
     if !update_if_version(db, cols(), changes, actor.organisation.0, current.id.0, current.version).await? {
         return Err(Error::conflict(&["expectedVersion"], "contact was changed concurrently; reload and retry"));
     }
+    crate::signals::mark_dirty(db, actor.organisation, &[current.account]).await?;
     get(db, actor.organisation, current.id).await?.ok_or_else(|| Error::not_found("contact", &["id"]))
 }
 
@@ -333,7 +334,7 @@ pub async fn list(
         db,
         filtered(org, account, filter),
         sort,
-        contact::Column::Id,
+        Some(contact::Column::Id),
         page,
         |m| KeyValue::Text(m.name.clone()),
         |m| m.id,

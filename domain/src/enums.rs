@@ -4,7 +4,8 @@
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vdoc])* $variant),* }
 
         impl $name {
@@ -107,6 +108,57 @@ string_enum!(
 string_enum!(
     /// Who started the interaction.
     Direction { Inbound = "inbound", Outbound = "outbound", Internal = "internal" }
+);
+
+string_enum!(
+    /// The health band an account's score falls in.
+    HealthBand { Good = "good", Watch = "watch", Poor = "poor" }
+);
+
+string_enum!(
+    /// What a metric measures, which decides the values it accepts.
+    MetricUnit {
+        /// A count of things: a non-negative number.
+        Count = "count",
+        /// A percentage: 0 to 100.
+        Percent = "percent",
+        /// A ratio: 0 to 1.
+        Ratio = "ratio",
+        /// A duration in seconds: non-negative.
+        Seconds = "seconds",
+        /// Any finite number.
+        Number = "number",
+    }
+);
+
+string_enum!(
+    /// Whether more of a metric is good news or bad news.
+    MetricDirection { HigherIsBetter = "higher_is_better", LowerIsBetter = "lower_is_better" }
+);
+
+string_enum!(
+    /// How observations of a metric combine over a window.
+    MetricAggregation { Sum = "sum", Average = "average", Max = "max", Last = "last" }
+);
+
+string_enum!(
+    /// Urgency of a support ticket.
+    TicketPriority { Low = "low", Normal = "normal", High = "high", Critical = "critical" }
+);
+
+string_enum!(
+    /// Where a support ticket is in its life.
+    TicketStatus { Open = "open", Pending = "pending", Resolved = "resolved", Closed = "closed" }
+);
+
+string_enum!(
+    /// Where an invoice is in its life.
+    InvoiceStatus { Open = "open", Paid = "paid", Void = "void" }
+);
+
+string_enum!(
+    /// Which survey a response answers.
+    SurveyKind { Nps = "nps", Csat = "csat" }
 );
 
 /// Reads a stored enum column; a value outside the vocabulary is data corruption.

@@ -34,4 +34,20 @@ typed_id!(
     ContactId,
     /// A logged interaction with a client account.
     InteractionId,
+    /// A metric an organisation tracks.
+    MetricId,
+    /// A support ticket.
+    TicketId,
+    /// An invoice.
+    InvoiceId,
+    /// An NPS or CSAT survey response.
+    SurveyResponseId,
+    /// An account manager's relationship assessment.
+    AssessmentId,
+    /// A change of contract value or renewal date.
+    ContractChangeId,
+    /// A health scorecard.
+    ScorecardId,
+    /// One computed health score.
+    HealthScoreId,
 );

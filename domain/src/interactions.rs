@@ -224,12 +224,13 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewInteraction)
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let (contacts, users) = (new.contacts, new.users);
+    let (contacts, users, account) = (new.contacts, new.users, new.account);
     let result = db
         .transaction::<_, _, DbErr>(|tx| {
             Box::pin(async move {
                 let m = interaction::Entity::insert(model).exec_with_returning(tx).await?;
                 replace_participants(tx, org, id, Some(&contacts), Some(&users)).await?;
+                crate::signals::mark_dirty(tx, org, &[account]).await.map_err(|e| DbErr::Custom(e.to_string()))?;
                 Ok(m)
             })
         })
@@ -309,6 +310,7 @@ pub async fn update(
     }
     let org = actor.organisation;
     let version = current.version;
+    let account = current.account;
     let saved = db
         .transaction::<_, _, DbErr>(|tx| {
             Box::pin(async move {
@@ -316,6 +318,7 @@ pub async fn update(
                     return Ok(false);
                 }
                 replace_participants(tx, org, id, patch.contacts.as_deref(), patch.users.as_deref()).await?;
+                crate::signals::mark_dirty(tx, org, &[account]).await.map_err(|e| DbErr::Custom(e.to_string()))?;
                 Ok(true)
             })
         })
@@ -346,6 +349,7 @@ pub async fn archive(
     if !update_if_version(db, cols(), changes, actor.organisation.0, id.0, current.version).await? {
         return Err(Error::conflict(&["expectedVersion"], "interaction was changed concurrently; reload and retry"));
     }
+    crate::signals::mark_dirty(db, actor.organisation, &[current.account]).await?;
     get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("interaction", &["id"]))
 }
 
@@ -435,13 +439,24 @@ pub async fn list(
         db,
         filtered(org, account, filter),
         sort,
-        interaction::Column::Id,
+        Some(interaction::Column::Id),
         page,
         |m| KeyValue::Time(m.occurred_at),
         |m| m.id,
     )
     .await?
     .try_map(TryInto::try_into)
+}
+
+/// An account's unarchived interactions since `since` (for health computation).
+pub async fn since(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    since: DateTime<Utc>,
+) -> Result<Vec<Interaction>> {
+    let f = InteractionFilter { occurred_from: Some(since), ..Default::default() };
+    filtered(org, account, &f).all(db).await?.into_iter().map(TryInto::try_into).collect()
 }
 
 /// How many of an account's interactions match the filter.

@@ -15,10 +15,12 @@ pub mod accounts;
 pub mod contacts;
 pub mod db;
 pub mod demo;
+pub mod health;
 pub mod interactions;
 pub mod organisations;
 pub mod page;
 pub mod settings;
+pub mod signals;
 pub mod users;
 pub mod values;
 
@@ -26,10 +28,14 @@ pub use accounts::Account;
 pub use actor::Actor;
 pub use contacts::Contact;
 pub use enums::{
-    AccountStatus, ContactLevel, ContactRole, Direction, InteractionKind, LifecycleStage, Role, Sentiment, Tier,
+    AccountStatus, ContactLevel, ContactRole, Direction, HealthBand, InteractionKind, InvoiceStatus, LifecycleStage,
+    MetricAggregation, MetricDirection, MetricUnit, Role, Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier,
 };
 pub use error::{Error, ErrorCode, FieldError, Problems, Result};
-pub use ids::{AccountId, ContactId, InteractionId, OrganisationId, UserId};
+pub use ids::{
+    AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId,
+    OrganisationId, ScorecardId, SurveyResponseId, TicketId, UserId,
+};
 pub use interactions::Interaction;
 pub use organisations::Organisation;
 pub use page::{Page, PageRequest};

@@ -80,6 +80,12 @@ pub async fn create(db: &DatabaseConnection, new: NewOrganisation) -> Result<(Or
                 })
                 .exec_with_returning(tx)
                 .await?;
+                for spec in crate::signals::metrics::default_specs() {
+                    crate::signals::metrics::define_unchecked(tx, org_id, spec)
+                        .await
+                        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+                }
+                crate::health::create_default(tx, org_id).await.map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
                 Ok((org, admin))
             })
         })

@@ -51,6 +51,7 @@ impl<T> Page<T> {
 pub(crate) enum KeyKind {
     Text,
     Int,
+    Float,
     Date,
     Time,
 }
@@ -60,6 +61,7 @@ pub(crate) enum KeyKind {
 pub(crate) enum KeyValue {
     Text(String),
     Int(i64),
+    Float(f64),
     Date(NaiveDate),
     Time(DateTime<Utc>),
     Null,
@@ -70,10 +72,17 @@ impl From<KeyValue> for Value {
         match v {
             KeyValue::Text(s) => s.into(),
             KeyValue::Int(i) => i.into(),
+            KeyValue::Float(f) => f.into(),
             KeyValue::Date(d) => d.into(),
             KeyValue::Time(t) => t.into(),
             KeyValue::Null => Value::String(None),
         }
+    }
+}
+
+impl From<Option<f64>> for KeyValue {
+    fn from(f: Option<f64>) -> Self {
+        f.map_or(Self::Null, Self::Float)
     }
 }
 
@@ -102,6 +111,7 @@ impl Cursor {
         let key = match &self.key {
             KeyValue::Text(s) => serde_json::Value::from(s.as_str()),
             KeyValue::Int(i) => serde_json::Value::from(*i),
+            KeyValue::Float(f) => serde_json::Value::from(*f),
             KeyValue::Date(d) => serde_json::Value::from(d.to_string()),
             KeyValue::Time(t) => serde_json::Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
             KeyValue::Null => serde_json::Value::Null,
@@ -116,6 +126,7 @@ impl Cursor {
             (serde_json::Value::Null, _) => KeyValue::Null,
             (serde_json::Value::String(s), KeyKind::Text) => KeyValue::Text(s),
             (serde_json::Value::Number(n), KeyKind::Int) => KeyValue::Int(n.as_i64()?),
+            (serde_json::Value::Number(n), KeyKind::Float) => KeyValue::Float(n.as_f64()?),
             (serde_json::Value::String(s), KeyKind::Date) => KeyValue::Date(s.parse().ok()?),
             (serde_json::Value::String(s), KeyKind::Time) => {
                 KeyValue::Time(DateTime::parse_from_rfc3339(&s).ok()?.with_timezone(&Utc))
@@ -127,17 +138,20 @@ impl Cursor {
 }
 
 /// Rows strictly beyond `cursor`: after it in the list's order when `forward`, before it otherwise.
-fn beyond<C: ColumnTrait>(sort: &Sort<C>, id_column: C, cursor: Cursor, forward: bool) -> SimpleExpr {
+/// Without an id column the sort key is unique and needs no tie breaker.
+fn beyond<C: ColumnTrait>(sort: &Sort<C>, id_column: Option<C>, cursor: Cursor, forward: bool) -> SimpleExpr {
     let greater = sort.descending != forward;
     let past = |col: C, v: Value| if greater { col.gt(v) } else { col.lt(v) };
-    let (greater_key, id) = (past, cursor.id);
+    let tie = |equal: SimpleExpr| match id_column {
+        Some(id) => equal.and(past(id, cursor.id.into())),
+        None => Expr::value(false),
+    };
     match cursor.key {
-        KeyValue::Null if forward => sort.column.is_null().and(greater_key(id_column, id.into())),
-        KeyValue::Null => sort.column.is_not_null().or(sort.column.is_null().and(greater_key(id_column, id.into()))),
+        KeyValue::Null if forward => tie(sort.column.is_null()),
+        KeyValue::Null => sort.column.is_not_null().or(tie(sort.column.is_null())),
         key => {
             let v: Value = key.into();
-            let mut e =
-                greater_key(sort.column, v.clone()).or(sort.column.eq(v).and(greater_key(id_column, id.into())));
+            let mut e = past(sort.column, v.clone()).or(tie(sort.column.eq(v)));
             if forward && sort.nullable {
                 e = e.or(sort.column.is_null());
             }
@@ -151,7 +165,7 @@ pub(crate) async fn fetch<E, C>(
     db: &C,
     mut select: Select<E>,
     sort: Sort<E::Column>,
-    id_column: E::Column,
+    id_column: Option<E::Column>,
     request: &PageRequest,
     key_of: impl Fn(&E::Model) -> KeyValue,
     id_of: impl Fn(&E::Model) -> Uuid,
@@ -179,8 +193,11 @@ where
     if sort.nullable {
         select = select.order_by(Expr::expr(sort.column.is_null()), if backward { Order::Desc } else { Order::Asc });
     }
-    let mut rows =
-        select.order_by(sort.column, order.clone()).order_by(id_column, order).limit(limit + 1).all(db).await?;
+    select = select.order_by(sort.column, order.clone());
+    if let Some(id) = id_column {
+        select = select.order_by(id, order);
+    }
+    let mut rows = select.limit(limit + 1).all(db).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {
@@ -203,6 +220,7 @@ mod tests {
         for (key, kind) in [
             (KeyValue::Text("Acme".into()), KeyKind::Text),
             (KeyValue::Int(-42), KeyKind::Int),
+            (KeyValue::Float(61.25), KeyKind::Float),
             (KeyValue::Date(NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()), KeyKind::Date),
             (KeyValue::Time(crate::values::now()), KeyKind::Time),
             (KeyValue::Null, KeyKind::Date),

@@ -249,7 +249,7 @@ pub async fn list(
         UserOrder::Email => (user::Column::Email, |m| KeyValue::Text(m.email.clone())),
     };
     let sort = Sort { column, kind: KeyKind::Text, nullable: false, descending: false };
-    page::fetch(db, filtered(org, filter), sort, user::Column::Id, page, key, |m| m.id)
+    page::fetch(db, filtered(org, filter), sort, Some(user::Column::Id), page, key, |m| m.id)
         .await?
         .try_map(TryInto::try_into)
 }

@@ -6,7 +6,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 pub struct Migration;
 
 /// Columns every mutable tenant row has.
-fn audited(mut table: TableCreateStatement) -> TableCreateStatement {
+pub(crate) fn audited(mut table: TableCreateStatement) -> TableCreateStatement {
     table
         .col(integer("version").default(1))
         .col(timestamp_with_time_zone("created_at"))
@@ -15,7 +15,7 @@ fn audited(mut table: TableCreateStatement) -> TableCreateStatement {
 }
 
 /// `organisation_id` plus the unique `(organisation_id, id)` pair that composite foreign keys target.
-fn tenant_owned(name: &'static str) -> TableCreateStatement {
+pub(crate) fn tenant_owned(name: &'static str) -> TableCreateStatement {
     Table::create()
         .table(name)
         .col(pk_uuid("id"))
@@ -32,7 +32,7 @@ fn tenant_owned(name: &'static str) -> TableCreateStatement {
 }
 
 /// A composite foreign key `(organisation_id, column)` -> `target(organisation_id, id)`.
-fn tenant_fk(
+pub(crate) fn tenant_fk(
     from: &'static str,
     column: &'static str,
     target: &'static str,

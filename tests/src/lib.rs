@@ -300,7 +300,7 @@ impl TestServer {
 }
 
 /// The GraphQL input type name of a mutation field.
-fn input_type(field: &str) -> String {
+pub fn input_type(field: &str) -> String {
     let mut c = field.chars();
     let first = c.next().map(|f| f.to_ascii_uppercase()).into_iter().collect::<String>();
     let name = format!("{first}{}Input", c.as_str());

@@ -5,14 +5,25 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use bellwether_domain::accounts::{
     AccountFilter as DomainFilter, AccountOrder as DomainOrder, AccountPatch, NewAccount, StatusChange,
 };
-use bellwether_domain::{self as d, AccountId, Error, UserId, accounts};
+use bellwether_domain::signals::invoices::InvoiceFilter as DomainInvoiceFilter;
+use bellwether_domain::signals::surveys::SurveyFilter;
+use bellwether_domain::signals::tickets::TicketFilter;
+use bellwether_domain::signals::{assessments, contracts, invoices, surveys, tickets};
+use bellwether_domain::{self as d, AccountId, Error, UserId, accounts, health};
 use chrono::{DateTime, Utc};
 
 use super::contacts::{Contact, ContactFilter};
 use super::count::TotalCount;
+use super::health::{HealthScore, scorecard_arg};
 use super::interactions::{Interaction, InteractionFilter};
 use super::loaders::load_error;
-use super::scalars::{AccountStatus, Date, LifecycleStage, Money, MoneyInput, Tier, domain_list};
+use super::scalars::{
+    AccountStatus, Date, HealthBand, InvoiceStatus, LifecycleStage, Money, MoneyInput, SurveyKind, TicketPriority,
+    TicketStatus, Tier, domain_list,
+};
+use super::signals::{
+    self, ContractChange, Invoice, MetricPoint, MetricSeries, RelationshipAssessment, SupportTicket, SurveyResponse,
+};
 use super::support::{
     GqlResult, Kind, connection, global_id, input_id, outcome, page_cost, page_request, patch, payload, request,
 };
@@ -137,6 +148,155 @@ impl Account {
     ) -> async_graphql::Result<Connection<String, Interaction, TotalCount, EmptyFields>> {
         super::interactions::list(ctx, self.0.id, filter, page_request(first, after, last, before)?).await
     }
+    /// Current health with a scorecard (default: the organisation's default scorecard),
+    /// recomputed first if signals arrived since it was last computed.
+    async fn health(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A scorecard other than the default.")] scorecard_id: Option<ID>,
+    ) -> async_graphql::Result<Option<HealthScore>> {
+        let r = request(ctx);
+        let card = scorecard_arg(scorecard_id)?;
+        Ok(health::current(&r.db, r.actor.organisation, self.0.id, card).await.gql()?.map(HealthScore))
+    }
+    /// Health scores over time with a scorecard, newest first; a new entry is kept whenever the
+    /// score or its explanation changes.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn health_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A scorecard other than the default.")] scorecard_id: Option<ID>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, HealthScore, TotalCount, EmptyFields>> {
+        let r = request(ctx);
+        let card = scorecard_arg(scorecard_id)?;
+        let page = page_request(first, after, last, before)?;
+        let page = health::history(&r.db, r.actor.organisation, self.0.id, card, &page).await.gql()?;
+        Ok(connection(page, TotalCount::HealthHistory(self.0.id, card), HealthScore))
+    }
+    /// A metric's series for charts, downsampled to `buckets` equal time buckets; null for an
+    /// unknown metric.
+    #[graphql(complexity = "1 + buckets.clamp(0, 1000) as usize / 10")]
+    async fn metric_series(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The metric key, e.g. `usage.active_users`.")] metric: String,
+        #[graphql(desc = "Start of the range (default: 90 days before `to`).")] from: Option<DateTime<Utc>>,
+        #[graphql(desc = "End of the range, exclusive (default: now).")] to: Option<DateTime<Utc>>,
+        #[graphql(desc = "How many buckets (1-1000).", default = 60)] buckets: i32,
+    ) -> async_graphql::Result<Option<MetricSeries>> {
+        signals::series(ctx, self.0.id, &metric, from, to, buckets).await
+    }
+    /// Raw observations of a metric in `[from, to)`, oldest first; null for an unknown metric.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn metric_points(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The metric key.")] metric: String,
+        #[graphql(desc = "Observed at or after.")] from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Observed before.")] to: Option<DateTime<Utc>>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Option<Connection<String, MetricPoint, TotalCount, EmptyFields>>> {
+        signals::points(ctx, self.0.id, &metric, from, to, page_request(first, after, last, before)?).await
+    }
+    /// Support tickets, most recently opened first.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn support_tickets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the tickets must meet.")] filter: Option<SupportTicketFilter>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, SupportTicket, TotalCount, EmptyFields>> {
+        let r = request(ctx);
+        let f = filter.unwrap_or_default();
+        let f = TicketFilter {
+            priorities: domain_list(f.priorities),
+            statuses: domain_list(f.statuses),
+            opened_from: f.opened_from,
+            opened_before: f.opened_before,
+        };
+        let page = page_request(first, after, last, before)?;
+        let page = tickets::list(&r.db, r.actor.organisation, self.0.id, &f, &page).await.gql()?;
+        Ok(connection(page, TotalCount::Tickets(self.0.id, f), SupportTicket))
+    }
+    /// Invoices, latest due date first.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the invoices must meet.")] filter: Option<InvoiceFilter>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Invoice, TotalCount, EmptyFields>> {
+        let r = request(ctx);
+        let f = filter.unwrap_or_default();
+        let f = DomainInvoiceFilter {
+            statuses: domain_list(f.statuses),
+            due_from: f.due_from.map(|d| d.0),
+            due_to: f.due_to.map(|d| d.0),
+        };
+        let page = page_request(first, after, last, before)?;
+        let page = invoices::list(&r.db, r.actor.organisation, self.0.id, &f, &page).await.gql()?;
+        Ok(connection(page, TotalCount::Invoices(self.0.id, f), Invoice))
+    }
+    /// NPS and CSAT responses, most recent first.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn survey_responses(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these surveys.")] kinds: Option<Vec<SurveyKind>>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, SurveyResponse, TotalCount, EmptyFields>> {
+        let r = request(ctx);
+        let f = SurveyFilter { kinds: domain_list(kinds), ..Default::default() };
+        let page = page_request(first, after, last, before)?;
+        let page = surveys::list(&r.db, r.actor.organisation, self.0.id, &f, &page).await.gql()?;
+        Ok(connection(page, TotalCount::Surveys(self.0.id, f), SurveyResponse))
+    }
+    /// Relationship assessments, most recent first.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn relationship_assessments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, RelationshipAssessment, TotalCount, EmptyFields>> {
+        let r = request(ctx);
+        let page = page_request(first, after, last, before)?;
+        let page = assessments::list(&r.db, r.actor.organisation, self.0.id, &page).await.gql()?;
+        Ok(connection(page, TotalCount::Assessments(self.0.id), RelationshipAssessment))
+    }
+    /// Contract value and renewal history, latest effective first.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn contract_changes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ContractChange, TotalCount, EmptyFields>> {
+        let r = request(ctx);
+        let page = page_request(first, after, last, before)?;
+        let page = contracts::list(&r.db, r.actor.organisation, self.0.id, &page).await.gql()?;
+        Ok(connection(page, TotalCount::ContractChanges(self.0.id), ContractChange))
+    }
     /// When the account was archived; archived accounts are read-only and hidden from lists by default.
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
@@ -158,6 +318,30 @@ impl Account {
 async fn load_user(ctx: &Context<'_>, id: Option<UserId>) -> async_graphql::Result<Option<User>> {
     let Some(id) = id else { return Ok(None) };
     Ok(request(ctx).loader.load_one(id).await.map_err(load_error)?.map(User))
+}
+
+/// Conditions on support tickets; all given must hold.
+#[derive(InputObject, Default)]
+pub struct SupportTicketFilter {
+    /// Only these priorities.
+    pub priorities: Option<Vec<TicketPriority>>,
+    /// Only these statuses.
+    pub statuses: Option<Vec<TicketStatus>>,
+    /// Opened at or after.
+    pub opened_from: Option<DateTime<Utc>>,
+    /// Opened before.
+    pub opened_before: Option<DateTime<Utc>>,
+}
+
+/// Conditions on invoices; all given must hold.
+#[derive(InputObject, Default)]
+pub struct InvoiceFilter {
+    /// Only these statuses.
+    pub statuses: Option<Vec<InvoiceStatus>>,
+    /// Due on or after.
+    pub due_from: Option<Date>,
+    /// Due on or before.
+    pub due_to: Option<Date>,
 }
 
 /// Conditions on accounts; all given must hold.
@@ -185,6 +369,12 @@ pub struct AccountFilter {
     pub renewal_within_days: Option<i32>,
     /// Name contains this text (case-insensitive).
     pub name_contains: Option<String>,
+    /// Only accounts whose current default health band is one of these.
+    pub health_bands: Option<Vec<HealthBand>>,
+    /// Current default health score at least this (0-100).
+    pub health_score_min: Option<f64>,
+    /// Current default health score at most this (0-100).
+    pub health_score_max: Option<f64>,
     /// Include archived accounts (default false).
     #[graphql(default)]
     pub include_archived: bool,
@@ -229,6 +419,9 @@ impl AccountFilter {
             renewal_from,
             renewal_to,
             name_contains: self.name_contains,
+            health_bands: domain_list(self.health_bands),
+            health_score_min: self.health_score_min,
+            health_score_max: self.health_score_max,
             include_archived: self.include_archived,
         })
     }
@@ -245,6 +438,8 @@ pub enum AccountOrderField {
     AnnualValue,
     /// Creation time.
     CreatedAt,
+    /// Current default health score; accounts without one come last.
+    HealthScore,
 }
 
 /// Sort direction.
@@ -281,6 +476,7 @@ pub async fn list(
         AccountOrderField::RenewalDate => DomainOrder::RenewalDate,
         AccountOrderField::AnnualValue => DomainOrder::AnnualValue,
         AccountOrderField::CreatedAt => DomainOrder::CreatedAt,
+        AccountOrderField::HealthScore => DomainOrder::HealthScore,
     };
     let page =
         accounts::list(&r.db, r.actor.organisation, &filter, field, order.direction == OrderDirection::Desc, &page)

@@ -4,8 +4,13 @@ use async_graphql::{Context, Object};
 use bellwether_domain::accounts::AccountFilter;
 use bellwether_domain::contacts::ContactFilter;
 use bellwether_domain::interactions::InteractionFilter;
+use bellwether_domain::signals::invoices::InvoiceFilter;
+use bellwether_domain::signals::surveys::SurveyFilter;
+use bellwether_domain::signals::tickets::TicketFilter;
+use bellwether_domain::signals::{assessments, contracts, invoices, metrics, surveys, tickets};
 use bellwether_domain::users::UserFilter;
-use bellwether_domain::{AccountId, accounts, contacts, interactions, users};
+use bellwether_domain::{AccountId, MetricId, ScorecardId, accounts, contacts, health, interactions, users};
+use chrono::{DateTime, Utc};
 
 use super::support::{GqlResult, request};
 
@@ -15,6 +20,13 @@ pub enum TotalCount {
     Users(UserFilter),
     Contacts(AccountId, ContactFilter),
     Interactions(AccountId, InteractionFilter),
+    Tickets(AccountId, TicketFilter),
+    Invoices(AccountId, InvoiceFilter),
+    Surveys(AccountId, SurveyFilter),
+    Assessments(AccountId),
+    ContractChanges(AccountId),
+    MetricPoints(AccountId, MetricId, Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    HealthHistory(AccountId, Option<ScorecardId>),
 }
 
 #[Object]
@@ -28,6 +40,13 @@ impl TotalCount {
             Self::Users(f) => users::count(&r.db, org, f).await,
             Self::Contacts(a, f) => contacts::count(&r.db, org, *a, f).await,
             Self::Interactions(a, f) => interactions::count(&r.db, org, *a, f).await,
+            Self::Tickets(a, f) => tickets::count(&r.db, org, *a, f).await,
+            Self::Invoices(a, f) => invoices::count(&r.db, org, *a, f).await,
+            Self::Surveys(a, f) => surveys::count(&r.db, org, *a, f).await,
+            Self::Assessments(a) => assessments::count(&r.db, org, *a).await,
+            Self::ContractChanges(a) => contracts::count(&r.db, org, *a).await,
+            Self::MetricPoints(a, m, from, to) => metrics::count_points(&r.db, org, *a, *m, *from, *to).await,
+            Self::HealthHistory(a, c) => health::history_count(&r.db, org, *a, *c).await,
         }
         .gql()?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))

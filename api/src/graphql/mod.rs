@@ -4,11 +4,13 @@
 mod accounts;
 mod contacts;
 mod count;
+mod health;
 mod interactions;
 mod loaders;
 mod organisations;
 mod query;
 mod scalars;
+pub mod signals;
 pub mod support;
 mod users;
 
@@ -25,14 +27,17 @@ pub struct Mutation(
     contacts::ContactMutation,
     interactions::InteractionMutation,
     users::UserMutation,
+    signals::SignalMutation,
+    health::HealthMutation,
 );
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<query::Query, Mutation, EmptySubscription>;
 
-/// Builds the schema with the configured limits.
-pub fn schema(limits: &Limits, production: bool) -> AppSchema {
+/// Builds the schema with the configured limits; `worker` is woken when signals arrive.
+pub fn schema(limits: &Limits, production: bool, worker: signals::HealthWorker) -> AppSchema {
     let mut builder = Schema::build(query::Query, Mutation::default(), EmptySubscription)
+        .data(worker)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
@@ -45,5 +50,5 @@ pub fn schema(limits: &Limits, production: bool) -> AppSchema {
 
 /// The SDL clients see (committed as `schema.graphql`).
 pub fn sdl() -> String {
-    schema(&Limits::default(), false).sdl()
+    schema(&Limits::default(), false, signals::HealthWorker::default()).sdl()
 }

@@ -2,14 +2,22 @@
 
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ErrorExtensions as _, ID, Interface, Object};
-use bellwether_domain::{AccountId, ContactId, InteractionId, UserId, accounts, organisations};
+use bellwether_domain::signals::{assessments, contracts, invoices, metrics, surveys, tickets};
+use bellwether_domain::{
+    AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId,
+    ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations,
+};
 
 use super::accounts::{Account, AccountFilter, AccountOrder};
 use super::contacts::Contact;
 use super::count::TotalCount;
+use super::health::{HealthScore, HealthScorecard};
 use super::interactions::Interaction;
 use super::loaders::load_error;
 use super::organisations::Organisation;
+use super::signals::{
+    ContractChange, Invoice, MetricDefinition, RelationshipAssessment, SupportTicket, SurveyResponse,
+};
 use super::support::{GqlResult, Kind, codes, internal, page_cost, page_request, parse_global_id, request};
 use super::users::{User, UserFilter, UserOrder, list_users};
 
@@ -25,6 +33,14 @@ pub enum Node {
     Account(Account),
     Contact(Contact),
     Interaction(Interaction),
+    MetricDefinition(MetricDefinition),
+    SupportTicket(SupportTicket),
+    Invoice(Invoice),
+    SurveyResponse(SurveyResponse),
+    RelationshipAssessment(RelationshipAssessment),
+    ContractChange(ContractChange),
+    HealthScorecard(HealthScorecard),
+    HealthScore(HealthScore),
 }
 
 async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>> {
@@ -33,6 +49,7 @@ async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>
         return Ok(None);
     };
     let l = &r.loader;
+    let org = r.actor.organisation;
     Ok(match kind {
         Kind::Organisation if uuid == r.actor.organisation.0 => {
             organisations::get(&r.db, r.actor.organisation).await.gql()?.map(|o| Node::Organisation(Organisation(o)))
@@ -43,6 +60,33 @@ async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>
         Kind::Contact => l.load_one(ContactId(uuid)).await.map_err(load_error)?.map(|c| Node::Contact(Contact(c))),
         Kind::Interaction => {
             l.load_one(InteractionId(uuid)).await.map_err(load_error)?.map(|i| Node::Interaction(Interaction(i)))
+        }
+        Kind::MetricDefinition => metrics::definition(&r.db, org, MetricId(uuid))
+            .await
+            .gql()?
+            .map(|m| Node::MetricDefinition(MetricDefinition(m))),
+        Kind::SupportTicket => {
+            tickets::get(&r.db, org, TicketId(uuid)).await.gql()?.map(|t| Node::SupportTicket(SupportTicket(t)))
+        }
+        Kind::Invoice => invoices::get(&r.db, org, InvoiceId(uuid)).await.gql()?.map(|i| Node::Invoice(Invoice(i))),
+        Kind::SurveyResponse => surveys::get(&r.db, org, SurveyResponseId(uuid))
+            .await
+            .gql()?
+            .map(|s| Node::SurveyResponse(SurveyResponse(s))),
+        Kind::RelationshipAssessment => assessments::get(&r.db, org, AssessmentId(uuid))
+            .await
+            .gql()?
+            .map(|a| Node::RelationshipAssessment(RelationshipAssessment(a))),
+        Kind::ContractChange => contracts::get(&r.db, org, ContractChangeId(uuid))
+            .await
+            .gql()?
+            .map(|c| Node::ContractChange(ContractChange(c))),
+        Kind::HealthScorecard => health::scorecard(&r.db, org, ScorecardId(uuid))
+            .await
+            .gql()?
+            .map(|c| Node::HealthScorecard(HealthScorecard(c))),
+        Kind::HealthScore => {
+            health::score(&r.db, org, HealthScoreId(uuid)).await.gql()?.map(|h| Node::HealthScore(HealthScore(h)))
         }
     })
 }
@@ -107,6 +151,18 @@ impl Query {
     ) -> async_graphql::Result<Option<Account>> {
         let r = request(ctx);
         Ok(accounts::by_external_ref(&r.db, r.actor.organisation, &external_ref).await.gql()?.map(Account))
+    }
+
+    /// The metrics your organisation tracks, by key.
+    async fn metric_definitions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MetricDefinition>> {
+        let r = request(ctx);
+        Ok(metrics::definitions(&r.db, r.actor.organisation).await.gql()?.into_iter().map(MetricDefinition).collect())
+    }
+
+    /// Your organisation's health scorecards, the default first.
+    async fn health_scorecards(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HealthScorecard>> {
+        let r = request(ctx);
+        Ok(health::scorecards(&r.db, r.actor.organisation).await.gql()?.into_iter().map(HealthScorecard).collect())
     }
 
     /// Users of your organisation.

@@ -235,3 +235,105 @@ mirror_enum!(
 pub fn domain_list<A: Copy + Into<D>, D>(v: Option<Vec<A>>) -> Option<Vec<D>> {
     v.map(|v| v.into_iter().map(Into::into).collect())
 }
+
+mirror_enum!(
+    /// The band a health score falls in.
+    HealthBand => HealthBand {
+        /// Healthy.
+        Good,
+        /// Worth a closer look.
+        Watch,
+        /// At risk.
+        Poor,
+    }
+);
+
+mirror_enum!(
+    /// What a metric measures, which decides the values it accepts.
+    MetricUnit => MetricUnit {
+        /// A count: not negative.
+        Count,
+        /// A percentage: 0 to 100.
+        Percent,
+        /// A ratio: 0 to 1.
+        Ratio,
+        /// A duration in seconds: not negative.
+        Seconds,
+        /// Any finite number.
+        Number,
+    }
+);
+
+mirror_enum!(
+    /// Whether more of a metric is good news or bad news.
+    MetricDirection => MetricDirection {
+        /// More is better (e.g. active users).
+        HigherIsBetter,
+        /// Less is better (e.g. error rate).
+        LowerIsBetter,
+    }
+);
+
+mirror_enum!(
+    /// How a metric's observations combine over a window.
+    MetricAggregation => MetricAggregation {
+        /// Added up (compared as a daily rate).
+        Sum,
+        /// Averaged.
+        Average,
+        /// The highest.
+        Max,
+        /// The latest.
+        Last,
+    }
+);
+
+mirror_enum!(
+    /// Urgency of a support ticket.
+    TicketPriority => TicketPriority {
+        /// Low.
+        Low,
+        /// Normal.
+        Normal,
+        /// High.
+        High,
+        /// Critical: business stopped.
+        Critical,
+    }
+);
+
+mirror_enum!(
+    /// Where a support ticket is in its life.
+    TicketStatus => TicketStatus {
+        /// Waiting for the support team.
+        Open,
+        /// Waiting for the client or a third party.
+        Pending,
+        /// Solved.
+        Resolved,
+        /// Closed.
+        Closed,
+    }
+);
+
+mirror_enum!(
+    /// Where an invoice is in its life.
+    InvoiceStatus => InvoiceStatus {
+        /// Not paid yet.
+        Open,
+        /// Paid (see `paidAt`).
+        Paid,
+        /// Cancelled.
+        Void,
+    }
+);
+
+mirror_enum!(
+    /// Which survey a response answers.
+    SurveyKind => SurveyKind {
+        /// Net Promoter Score, 0-10.
+        Nps,
+        /// Customer satisfaction, 1-5.
+        Csat,
+    }
+);

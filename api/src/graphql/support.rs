@@ -40,7 +40,32 @@ pub enum Kind {
     Account,
     Contact,
     Interaction,
+    MetricDefinition,
+    SupportTicket,
+    Invoice,
+    SurveyResponse,
+    RelationshipAssessment,
+    ContractChange,
+    HealthScorecard,
+    HealthScore,
 }
+
+/// Every kind, for parsing.
+const KINDS: [Kind; 13] = [
+    Kind::Organisation,
+    Kind::User,
+    Kind::Account,
+    Kind::Contact,
+    Kind::Interaction,
+    Kind::MetricDefinition,
+    Kind::SupportTicket,
+    Kind::Invoice,
+    Kind::SurveyResponse,
+    Kind::RelationshipAssessment,
+    Kind::ContractChange,
+    Kind::HealthScorecard,
+    Kind::HealthScore,
+];
 
 impl Kind {
     fn prefix(self) -> &'static str {
@@ -50,13 +75,19 @@ impl Kind {
             Kind::Account => "Account",
             Kind::Contact => "Contact",
             Kind::Interaction => "Interaction",
+            Kind::MetricDefinition => "MetricDefinition",
+            Kind::SupportTicket => "SupportTicket",
+            Kind::Invoice => "Invoice",
+            Kind::SurveyResponse => "SurveyResponse",
+            Kind::RelationshipAssessment => "RelationshipAssessment",
+            Kind::ContractChange => "ContractChange",
+            Kind::HealthScorecard => "HealthScorecard",
+            Kind::HealthScore => "HealthScore",
         }
     }
 
     fn parse(s: &str) -> Option<Self> {
-        [Kind::Organisation, Kind::User, Kind::Account, Kind::Contact, Kind::Interaction]
-            .into_iter()
-            .find(|k| k.prefix() == s)
+        KINDS.into_iter().find(|k| k.prefix() == s)
     }
 }
 

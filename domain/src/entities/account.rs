@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "accounts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -23,6 +23,8 @@ pub struct Model {
     pub sales_owner_id: Option<Uuid>,
     pub parent_id: Option<Uuid>,
     pub archived_at: Option<DateTimeUtc>,
+    pub health_score: Option<f64>,
+    pub health_band: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

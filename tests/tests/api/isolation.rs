@@ -16,6 +16,14 @@ struct World {
     child: String,
     contact: String,
     interaction: String,
+    ticket: String,
+    invoice: String,
+    survey: String,
+    assessment: String,
+    contract_change: String,
+    scorecard: String,
+    metric: String,
+    health_score: String,
 }
 
 async fn populate(s: &TestServer, slug: &str) -> World {
@@ -47,12 +55,58 @@ async fn populate(s: &TestServer, slug: &str) -> World {
         )
         .await;
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    let reference = json!({ "externalRef": "SHARED-1" });
+    for (field, items) in [
+        (
+            "ingestMetricPoints",
+            json!([{ "account": reference, "metric": "usage.active_users", "observedAt": "2026-01-01T00:00:00Z", "value": 10 }]),
+        ),
+        (
+            "upsertSupportTickets",
+            json!([{ "account": reference, "externalId": "T-1", "priority": "CRITICAL", "status": "OPEN", "openedAt": "2026-01-01T00:00:00Z" }]),
+        ),
+        (
+            "upsertInvoices",
+            json!([{ "account": reference, "number": "INV-1", "amountMinor": 1000, "currency": "EUR", "issuedOn": "2026-01-01", "dueOn": "2026-01-31", "status": "OPEN" }]),
+        ),
+        (
+            "recordSurveyResponses",
+            json!([{ "account": reference, "kind": "NPS", "score": 3, "contactId": contact["id"], "respondedAt": "2026-01-02T00:00:00Z", "idempotencyKey": "same-key" }]),
+        ),
+    ] {
+        let q = format!(
+            "mutation($i: {}!) {{ {field}(input: $i) {{ accepted rejected }} }}",
+            bellwether_tests::input_type(field)
+        );
+        let data = s.gql(token, &q, json!({ "i": { "items": items } })).await;
+        assert_eq!(data[field], json!({ "accepted": 1, "rejected": 0 }), "{slug} {field}");
+    }
+    let assessment = s
+        .mutate(token, "recordRelationshipAssessment", "assessment", "id", json!({ "accountId": account["id"], "stakeholderSentiment": 2, "competitivePressure": 4, "strategicAlignment": 3 }))
+        .await;
+    let change = s
+        .mutate(token, "recordContractChange", "contractChange", "id", json!({ "accountId": account["id"], "effectiveOn": "2026-01-01", "annualValue": { "amountMinor": 5000000, "currency": "EUR" } }))
+        .await;
+    let scorecard = s
+        .mutate(token, "createHealthScorecard", "scorecard", "id", json!({ "name": format!("{slug} card"), "definition": { "measures": [{ "kind": "SUPPORT_LOAD", "weight": 1 }], "bands": { "good": 70, "watch": 40 } } }))
+        .await;
+    let q = "query($id: ID!) { node(id: $id) { ... on Account { health { id } supportTickets { nodes { id } } invoices { nodes { id } } surveyResponses { nodes { id } } } } metricDefinitions { id key } }";
+    let data = s.gql(token, q, json!({ "id": account["id"] })).await;
+    let node = &data["node"];
     World {
         user: am.id,
         account: id(&account),
         child: id(&child),
         contact: id(&contact),
         interaction: id(&interaction),
+        ticket: id(&node["supportTickets"]["nodes"][0]),
+        invoice: id(&node["invoices"]["nodes"][0]),
+        survey: id(&node["surveyResponses"]["nodes"][0]),
+        assessment: id(&assessment),
+        contract_change: id(&change),
+        scorecard: id(&scorecard),
+        metric: id(&data["metricDefinitions"][0]),
+        health_score: id(&node["health"]),
         tenant,
     }
 }
@@ -65,8 +119,19 @@ const WALK: &str = r#"{
     children { totalCount nodes { id } }
     contacts(filter: { includeArchived: true }) { totalCount nodes { id account { id } } }
     interactions(filter: { includeArchived: true }) { totalCount nodes { id account { id } contacts { id } users { id } } } } }
-  accountByExternalRef(externalRef: "SHARED-1") { id }
+  accountByExternalRef(externalRef: "SHARED-1") { id health { id scorecard { id } measures { label } }
+    healthHistory { nodes { id } }
+    allCards: health(scorecardId: null) { id }
+    metricPoints(metric: "usage.active_users") { totalCount }
+    metricSeries(metric: "usage.active_users", from: "2025-12-01T00:00:00Z", to: "2026-02-01T00:00:00Z", buckets: 4) { buckets { value count } }
+    supportTickets { totalCount nodes { id externalId account { id } } }
+    invoices { totalCount nodes { id number account { id } } }
+    surveyResponses { totalCount nodes { id contact { id } account { id } } }
+    relationshipAssessments { totalCount nodes { id assessedBy { id } account { id } } }
+    contractChanges { totalCount nodes { id account { id } } } }
   users(filter: { includeArchived: true }, first: 10) { totalCount nodes { id managedAccounts { nodes { id } } } }
+  metricDefinitions { id key }
+  healthScorecards { id name }
 }"#;
 
 /// Every string in a JSON value (ids are strings).
@@ -87,7 +152,23 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
     };
     let a = populate(&s, "alpha").await;
     let b = populate(&s, "beta").await;
-    let b_ids = [&b.tenant.org_id, &b.tenant.admin_id, &b.user, &b.account, &b.child, &b.contact, &b.interaction];
+    let b_ids = [
+        &b.tenant.org_id,
+        &b.tenant.admin_id,
+        &b.user,
+        &b.account,
+        &b.child,
+        &b.contact,
+        &b.interaction,
+        &b.ticket,
+        &b.invoice,
+        &b.survey,
+        &b.assessment,
+        &b.contract_change,
+        &b.scorecard,
+        &b.metric,
+        &b.health_score,
+    ];
 
     // The walk must cover every root query field: a new root field fails here until it is covered.
     let fields = s.gql(&a.tenant.admin_token, "{ __schema { queryType { fields { name } } } }", json!({})).await;
@@ -97,8 +178,18 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    let covered: BTreeSet<&str> =
-        ["viewer", "organisation", "accounts", "accountByExternalRef", "users", "node", "nodes"].into();
+    let covered: BTreeSet<&str> = [
+        "viewer",
+        "organisation",
+        "accounts",
+        "accountByExternalRef",
+        "users",
+        "node",
+        "nodes",
+        "metricDefinitions",
+        "healthScorecards",
+    ]
+    .into();
     assert_eq!(roots, covered, "tenant-isolation walk does not cover every root field");
 
     // Walk everything A can see: none of B's ids or names appear, and A sees all of its own.
@@ -109,7 +200,22 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         assert!(!found.contains(id.as_str()), "beta's {id} visible to alpha");
     }
     assert!(found.iter().all(|s| !s.starts_with("beta")), "beta's names visible to alpha: {found:?}");
-    for id in [&a.tenant.org_id, &a.tenant.admin_id, &a.user, &a.account, &a.child, &a.contact, &a.interaction] {
+    for id in [
+        &a.tenant.org_id,
+        &a.tenant.admin_id,
+        &a.user,
+        &a.account,
+        &a.child,
+        &a.contact,
+        &a.interaction,
+        &a.ticket,
+        &a.invoice,
+        &a.survey,
+        &a.assessment,
+        &a.contract_change,
+        &a.scorecard,
+        &a.health_score,
+    ] {
         assert!(found.contains(id.as_str()), "alpha's own {id} missing from the walk");
     }
     assert_eq!(seen["accountByExternalRef"]["id"], json!(a.account), "external refs are per organisation");
@@ -168,11 +274,51 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         ("archiveInteraction", "interaction", json!({ "id": b.interaction })),
         ("updateUser", "user", json!({ "id": b.user, "name": "pwned" })),
         ("archiveUser", "user", json!({ "id": b.user })),
+        (
+            "recordRelationshipAssessment",
+            "assessment",
+            json!({ "accountId": b.account, "stakeholderSentiment": 1, "competitivePressure": 1, "strategicAlignment": 1 }),
+        ),
+        (
+            "recordContractChange",
+            "contractChange",
+            json!({ "accountId": b.account, "effectiveOn": "2026-01-01", "annualValue": { "amountMinor": 1, "currency": "EUR" } }),
+        ),
+        ("updateHealthScorecard", "scorecard", json!({ "id": b.scorecard, "name": "pwned" })),
     ];
     for (field, object, input) in attempts {
         let errors = s.mutate_err(token, field, object, input.clone()).await;
         assert_eq!(errors[0]["code"], "NOT_FOUND", "{field} {input}: {errors:?}");
     }
+    // Bulk items naming foreign accounts or contacts are rejected one by one.
+    let when = "2026-01-03T00:00:00Z";
+    for (field, items) in [
+        (
+            "ingestMetricPoints",
+            json!([{ "account": { "id": b.account }, "metric": "usage.active_users", "observedAt": when, "value": 1 }]),
+        ),
+        (
+            "upsertSupportTickets",
+            json!([{ "account": { "id": b.account }, "externalId": "X", "priority": "LOW", "status": "OPEN", "openedAt": when }]),
+        ),
+        (
+            "upsertInvoices",
+            json!([{ "account": { "id": b.account }, "number": "X", "amountMinor": 1, "currency": "EUR", "issuedOn": "2026-01-01", "dueOn": "2026-01-02", "status": "OPEN" }]),
+        ),
+        (
+            "recordSurveyResponses",
+            json!([{ "account": { "id": a.account }, "kind": "NPS", "score": 10, "contactId": b.contact, "respondedAt": when }]),
+        ),
+    ] {
+        let q = format!(
+            "mutation($i: {}!) {{ {field}(input: $i) {{ accepted rejected results {{ errors {{ code }} }} }} }}",
+            bellwether_tests::input_type(field)
+        );
+        let data = s.gql(token, &q, json!({ "i": { "items": items } })).await;
+        assert_eq!(data[field]["accepted"], 0, "{field}");
+        assert_eq!(data[field]["results"][0]["errors"][0]["code"], "NOT_FOUND", "{field}: {}", data[field]);
+    }
+
     // The same idempotency key in another organisation is independent.
     let replay = s
         .mutate(token, "createContact", "contact", "id", json!({ "accountId": a.account, "name": "alpha contact", "level": "EXECUTIVE", "role": "CHAMPION", "idempotencyKey": "same-key" }))
@@ -183,17 +329,18 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
     let data = s
         .gql(
             &b.tenant.admin_token,
-            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Account { name version archivedAt status } ... on Contact { name version archivedAt } ... on Interaction { summary version archivedAt } ... on User { name version archivedAt } } }",
-            json!({ "ids": [b.account, b.contact, b.interaction, b.user] }),
+            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Account { name version archivedAt status } ... on Contact { name version archivedAt } ... on Interaction { summary version archivedAt } ... on User { name version archivedAt } ... on HealthScorecard { name version } } }",
+            json!({ "ids": [b.account, b.contact, b.interaction, b.user, b.scorecard] }),
         )
         .await;
     assert_eq!(
         data["nodes"],
         json!([
-            { "name": "beta parent", "version": 1, "archivedAt": null, "status": "ACTIVE" },
+            { "name": "beta parent", "version": 2, "archivedAt": null, "status": "ACTIVE" },
             { "name": "beta contact", "version": 1, "archivedAt": null },
             { "summary": "beta review", "version": 1, "archivedAt": null },
             { "name": "beta am", "version": 1, "archivedAt": null },
+            { "name": "beta card", "version": 1 },
         ])
     );
     s.stop().await;

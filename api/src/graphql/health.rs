@@ -1,0 +1,402 @@
+//! Health: scores with their explanation and history, and the scorecards that produce them.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use bellwether_domain::ScorecardId;
+use bellwether_domain::health::scorecard::{self, Bands, Definition, MeasureSpec};
+use bellwether_domain::health::{self, ScorecardInput};
+use chrono::{DateTime, Utc};
+
+use super::scalars::HealthBand;
+use super::support::{GqlResult, Kind, global_id, input_id, internal, outcome, payload, request};
+
+/// What a health measure looks at.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum HealthMeasureKind {
+    /// A usage metric now against the account's own baseline.
+    UsageTrend,
+    /// Critical tickets: open, new this week, and their surge.
+    SupportLoad,
+    /// How overdue the open invoices are.
+    PaymentBehaviour,
+    /// NPS and CSAT over the last 180 days.
+    NpsCsat,
+    /// The latest relationship assessment.
+    RelationshipHealth,
+    /// How recently the account was in touch, executives especially.
+    EngagementRecency,
+}
+
+impl From<HealthMeasureKind> for scorecard::MeasureKind {
+    fn from(k: HealthMeasureKind) -> Self {
+        match k {
+            HealthMeasureKind::UsageTrend => Self::UsageTrend,
+            HealthMeasureKind::SupportLoad => Self::SupportLoad,
+            HealthMeasureKind::PaymentBehaviour => Self::PaymentBehaviour,
+            HealthMeasureKind::NpsCsat => Self::NpsCsat,
+            HealthMeasureKind::RelationshipHealth => Self::RelationshipHealth,
+            HealthMeasureKind::EngagementRecency => Self::EngagementRecency,
+        }
+    }
+}
+
+impl From<scorecard::MeasureKind> for HealthMeasureKind {
+    fn from(k: scorecard::MeasureKind) -> Self {
+        match k {
+            scorecard::MeasureKind::UsageTrend => Self::UsageTrend,
+            scorecard::MeasureKind::SupportLoad => Self::SupportLoad,
+            scorecard::MeasureKind::PaymentBehaviour => Self::PaymentBehaviour,
+            scorecard::MeasureKind::NpsCsat => Self::NpsCsat,
+            scorecard::MeasureKind::RelationshipHealth => Self::RelationshipHealth,
+            scorecard::MeasureKind::EngagementRecency => Self::EngagementRecency,
+        }
+    }
+}
+
+/// A named number behind a measure.
+#[derive(SimpleObject)]
+pub struct HealthEvidence {
+    /// What it is, e.g. `maxDaysOverdue`.
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+}
+
+/// One measure of a health score, explained.
+#[derive(SimpleObject)]
+pub struct HealthMeasure {
+    /// What it looks at.
+    pub kind: HealthMeasureKind,
+    /// The metric, for usage trends.
+    pub metric: Option<String>,
+    /// Display label.
+    pub label: String,
+    /// The headline raw value (e.g. -0.18 for an 18% usage drop); null without data.
+    pub value: Option<f64>,
+    /// 0-100; null without data (the measure then does not count).
+    pub score: Option<f64>,
+    /// The configured weight.
+    pub weight: f64,
+    /// Share of the total carried by this measure after leaving out measures without data (0-1).
+    pub effective_weight: f64,
+    /// Points this measure adds to the score.
+    pub contribution: f64,
+    /// Why, in a sentence.
+    pub detail: String,
+    /// The numbers behind it.
+    pub evidence: Vec<HealthEvidence>,
+}
+
+/// How one measure moved since the previous score.
+#[derive(SimpleObject)]
+pub struct HealthMeasureChange {
+    /// The measure.
+    pub label: String,
+    /// Its previous score.
+    pub previous_score: Option<f64>,
+    /// Its score now.
+    pub score: Option<f64>,
+    /// Points it added (positive) or took away (negative) from the total.
+    pub contribution_delta: f64,
+}
+
+/// What changed since the previous score.
+#[derive(SimpleObject)]
+pub struct HealthChange {
+    /// The previous score.
+    pub previous_score: Option<f64>,
+    /// The previous band.
+    pub previous_band: Option<HealthBand>,
+    /// Score now minus the previous score.
+    pub score_delta: Option<f64>,
+    /// Measures that moved, largest movement first.
+    pub measures: Vec<HealthMeasureChange>,
+}
+
+/// An account's health with one scorecard at one moment, explained.
+pub struct HealthScore(pub health::HealthScore);
+
+#[Object]
+impl HealthScore {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        global_id(Kind::HealthScore, self.0.id.0)
+    }
+    /// 0-100; null when no measure had data.
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    /// The band the score falls in.
+    async fn band(&self) -> Option<HealthBand> {
+        self.0.band.map(Into::into)
+    }
+    /// When it was computed.
+    async fn computed_at(&self) -> DateTime<Utc> {
+        self.0.computed_at
+    }
+    /// What caused the computation.
+    async fn trigger(&self) -> &str {
+        &self.0.trigger
+    }
+    /// The scorecard.
+    async fn scorecard(&self, ctx: &Context<'_>) -> async_graphql::Result<HealthScorecard> {
+        let r = request(ctx);
+        health::scorecard(&r.db, r.actor.organisation, self.0.scorecard)
+            .await
+            .gql()?
+            .map(HealthScorecard)
+            .ok_or_else(internal)
+    }
+    /// Each measure: value, score, weight and contribution.
+    async fn measures(&self) -> Vec<HealthMeasure> {
+        self.0
+            .evaluation
+            .measures
+            .iter()
+            .map(|m| HealthMeasure {
+                kind: m.kind.into(),
+                metric: m.metric.clone(),
+                label: m.label.clone(),
+                value: m.value,
+                score: m.score,
+                weight: m.weight,
+                effective_weight: m.effective_weight,
+                contribution: m.contribution,
+                detail: m.detail.clone(),
+                evidence: m.evidence.iter().map(|e| HealthEvidence { name: e.name.clone(), value: e.value }).collect(),
+            })
+            .collect()
+    }
+    /// What changed since the previous score; null for the first one.
+    async fn changes(&self) -> Option<HealthChange> {
+        self.0.change.as_ref().map(|c| HealthChange {
+            previous_score: c.previous_score,
+            previous_band: c.previous_band.map(Into::into),
+            score_delta: c.score_delta,
+            measures: c
+                .measures
+                .iter()
+                .map(|m| HealthMeasureChange {
+                    label: m.label.clone(),
+                    previous_score: m.previous_score,
+                    score: m.score,
+                    contribution_delta: m.contribution_delta,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// One measure of a scorecard.
+#[derive(SimpleObject)]
+pub struct HealthMeasureSpec {
+    /// What it looks at.
+    pub kind: HealthMeasureKind,
+    /// Its weight.
+    pub weight: f64,
+    /// The metric, for usage trends.
+    pub metric: Option<String>,
+    /// Recent window in days, for usage trends.
+    pub window_days: Option<i32>,
+    /// Baseline window in days, for usage trends.
+    pub baseline_days: Option<i32>,
+}
+
+/// Score thresholds of a scorecard.
+#[derive(SimpleObject)]
+pub struct HealthBands {
+    /// Scores at least this are GOOD.
+    pub good: f64,
+    /// Scores at least this (and below `good`) are WATCH; below are POOR.
+    pub watch: f64,
+}
+
+/// A named, weighted set of health measures with bands.
+pub struct HealthScorecard(pub health::Scorecard);
+
+#[Object]
+impl HealthScorecard {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        global_id(Kind::HealthScorecard, self.0.id.0)
+    }
+    /// Name, unique in your organisation.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Whether accounts' `health` uses this scorecard by default.
+    async fn is_default(&self) -> bool {
+        self.0.is_default
+    }
+    /// The measures.
+    async fn measures(&self) -> Vec<HealthMeasureSpec> {
+        self.0
+            .definition
+            .measures
+            .iter()
+            .map(|m| HealthMeasureSpec {
+                kind: m.kind.into(),
+                weight: m.weight,
+                metric: m.metric.clone(),
+                window_days: m.window_days.map(|d| d as i32),
+                baseline_days: m.baseline_days.map(|d| d as i32),
+            })
+            .collect()
+    }
+    /// The bands.
+    async fn bands(&self) -> HealthBands {
+        HealthBands { good: self.0.definition.bands.good, watch: self.0.definition.bands.watch }
+    }
+    /// Increases with every change.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One measure of a scorecard, as input.
+#[derive(InputObject)]
+pub struct HealthMeasureInput {
+    /// What it looks at.
+    pub kind: HealthMeasureKind,
+    /// Weight (greater than 0, at most 100); weights are relative.
+    pub weight: f64,
+    /// The metric key (usage trends only).
+    pub metric: Option<String>,
+    /// Recent window in days (usage trends; default 30).
+    pub window_days: Option<i32>,
+    /// Baseline window in days (usage trends; default 90).
+    pub baseline_days: Option<i32>,
+}
+
+/// Bands as input.
+#[derive(InputObject)]
+pub struct HealthBandsInput {
+    /// Scores at least this are GOOD.
+    pub good: f64,
+    /// Scores at least this are WATCH; below are POOR.
+    pub watch: f64,
+}
+
+/// A scorecard definition as input.
+#[derive(InputObject)]
+pub struct HealthScorecardDefinitionInput {
+    /// The measures (1-20).
+    pub measures: Vec<HealthMeasureInput>,
+    /// The bands.
+    pub bands: HealthBandsInput,
+}
+
+impl From<HealthScorecardDefinitionInput> for Definition {
+    fn from(i: HealthScorecardDefinitionInput) -> Self {
+        Definition {
+            measures: i
+                .measures
+                .into_iter()
+                .map(|m| MeasureSpec {
+                    kind: m.kind.into(),
+                    weight: m.weight,
+                    metric: m.metric,
+                    window_days: m.window_days.map(i64::from),
+                    baseline_days: m.baseline_days.map(i64::from),
+                })
+                .collect(),
+            bands: Bands { good: i.bands.good, watch: i.bands.watch },
+        }
+    }
+}
+
+/// A new scorecard.
+#[derive(InputObject)]
+pub struct CreateHealthScorecardInput {
+    /// Name, unique in your organisation.
+    pub name: String,
+    /// Its measures and bands.
+    pub definition: HealthScorecardDefinitionInput,
+    /// Make it the default for accounts' `health`.
+    #[graphql(default)]
+    pub make_default: bool,
+}
+
+/// Changes to a scorecard; omitted fields stay.
+#[derive(InputObject)]
+pub struct UpdateHealthScorecardInput {
+    /// The scorecard.
+    pub id: ID,
+    /// New name.
+    pub name: Option<String>,
+    /// New measures and bands.
+    pub definition: Option<HealthScorecardDefinitionInput>,
+    /// Make it the default.
+    #[graphql(default)]
+    pub make_default: bool,
+    /// Fail with a CONFLICT user error unless it still has this version.
+    pub expected_version: Option<i32>,
+}
+
+payload!(
+    /// Result of a scorecard mutation.
+    HealthScorecardPayload { scorecard: HealthScorecard }
+);
+
+#[derive(Default)]
+pub struct HealthMutation;
+
+#[Object]
+impl HealthMutation {
+    /// Creates a scorecard. Admins and managers. Every account's health is recomputed with it.
+    async fn create_health_scorecard(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateHealthScorecardInput,
+    ) -> async_graphql::Result<HealthScorecardPayload> {
+        let r = request(ctx);
+        let new =
+            ScorecardInput { name: input.name, definition: input.definition.into(), make_default: input.make_default };
+        let result = health::create_scorecard(&r.db, &r.actor, new).await;
+        if result.is_ok() {
+            super::signals::wake(ctx);
+        }
+        outcome(result, HealthScorecard).map(Into::into)
+    }
+
+    /// Changes a scorecard. Admins and managers.
+    async fn update_health_scorecard(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateHealthScorecardInput,
+    ) -> async_graphql::Result<HealthScorecardPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = ScorecardId(input_id(&input.id, Kind::HealthScorecard, &["id"])?);
+            health::update_scorecard(
+                &r.db,
+                &r.actor,
+                id,
+                input.name,
+                input.definition.map(Into::into),
+                input.make_default,
+                input.expected_version,
+            )
+            .await
+        }
+        .await;
+        if result.is_ok() {
+            super::signals::wake(ctx);
+        }
+        outcome(result, HealthScorecard).map(Into::into)
+    }
+}
+
+/// The scorecard id argument of health fields.
+pub fn scorecard_arg(id: Option<ID>) -> async_graphql::Result<Option<ScorecardId>> {
+    id.map(|i| input_id(&i, Kind::HealthScorecard, &["scorecardId"]).map(ScorecardId))
+        .transpose()
+        .map_err(super::support::to_graphql)
+}

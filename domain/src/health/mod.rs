@@ -1,0 +1,566 @@
+//! Account health: derived facts (`facts`), scorecards (`scorecard`), and the service that
+//! recomputes scores when signals arrive, keeps their history and explains them.
+//!
+//! Ingestion marks an account dirty in the same transaction that writes its signals. A
+//! background worker (started by the API) recomputes dirty accounts; a read of an account's
+//! health recomputes first when the account is still dirty, so a client always reads health
+//! that reflects what it has written. Dirty marks live in the database, so several API
+//! replicas share the work.
+
+pub mod facts;
+pub mod scorecard;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, TransactionTrait,
+};
+
+use crate::entities::{account, contact, health_dirty, health_score, health_scorecard};
+use crate::enums::stored;
+use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
+use crate::signals::{assessments, contracts, invoices, metrics, surveys, tickets};
+use crate::store::is_unique_violation;
+use crate::{
+    AccountId, Actor, ContactId, ContactLevel, Error, HealthBand, HealthScoreId, OrganisationId, Problems, Result,
+    ScorecardId, interactions, values,
+};
+use facts::{Series, Snapshot, Touchpoint};
+use scorecard::{Change, Definition, Evaluation};
+
+/// How far back signals are loaded for a health computation.
+pub const LOOKBACK_DAYS: i64 = 400;
+
+/// A named scorecard of an organisation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scorecard {
+    pub id: ScorecardId,
+    pub organisation: OrganisationId,
+    pub name: String,
+    pub is_default: bool,
+    pub definition: Definition,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<health_scorecard::Model> for Scorecard {
+    type Error = Error;
+    fn try_from(m: health_scorecard::Model) -> Result<Self> {
+        Ok(Self {
+            id: ScorecardId(m.id),
+            organisation: OrganisationId(m.organisation_id),
+            definition: serde_json::from_str(&m.definition).map_err(Error::internal)?,
+            name: m.name,
+            is_default: m.is_default,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+/// A computed health score, with its explanation and what changed since the one before.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HealthScore {
+    pub id: HealthScoreId,
+    pub account: AccountId,
+    pub scorecard: ScorecardId,
+    pub computed_at: DateTime<Utc>,
+    pub score: Option<f64>,
+    pub band: Option<HealthBand>,
+    pub evaluation: Evaluation,
+    pub change: Option<Change>,
+    /// What caused the computation (e.g. `signals`, `scorecard`).
+    pub trigger: String,
+}
+
+/// What is stored as a score's explanation.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Explanation {
+    evaluation: Evaluation,
+    change: Option<Change>,
+}
+
+impl TryFrom<health_score::Model> for HealthScore {
+    type Error = Error;
+    fn try_from(m: health_score::Model) -> Result<Self> {
+        let e: Explanation = serde_json::from_str(&m.explanation).map_err(Error::internal)?;
+        Ok(Self {
+            id: HealthScoreId(m.id),
+            account: AccountId(m.account_id),
+            scorecard: ScorecardId(m.scorecard_id),
+            computed_at: m.computed_at,
+            score: m.score,
+            band: m.band.as_deref().map(|b| stored(HealthBand::parse(b))).transpose()?,
+            evaluation: e.evaluation,
+            change: e.change,
+            trigger: m.trigger,
+        })
+    }
+}
+
+fn check_definition(d: &Definition) -> Result<()> {
+    d.check().map_err(|problems| {
+        Error::Invalid(
+            problems
+                .into_iter()
+                .map(|(path, m)| crate::FieldError {
+                    field: std::iter::once("definition".to_owned()).chain(path).collect(),
+                    message: m,
+                    code: crate::ErrorCode::Invalid,
+                })
+                .collect(),
+        )
+    })
+}
+
+/// Creates the standard scorecard for a new organisation.
+pub(crate) async fn create_default<C: ConnectionTrait>(db: &C, org: OrganisationId) -> Result<()> {
+    let now = values::now();
+    health_scorecard::Entity::insert(health_scorecard::ActiveModel {
+        id: Set(ScorecardId::generate().0),
+        organisation_id: Set(org.0),
+        name: Set("Standard health".into()),
+        is_default: Set(true),
+        definition: Set(serde_json::to_string(&Definition::standard()).map_err(Error::internal)?),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The organisation's scorecards, default first.
+pub async fn scorecards(db: &DatabaseConnection, org: OrganisationId) -> Result<Vec<Scorecard>> {
+    health_scorecard::Entity::find()
+        .filter(health_scorecard::Column::OrganisationId.eq(org.0))
+        .order_by_desc(health_scorecard::Column::IsDefault)
+        .order_by_asc(health_scorecard::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+}
+
+/// Input for a scorecard.
+#[derive(Clone, Debug)]
+pub struct ScorecardInput {
+    pub name: String,
+    pub definition: Definition,
+    pub make_default: bool,
+}
+
+/// Creates a scorecard (admins and managers). Every account's health is recomputed lazily.
+pub async fn create_scorecard(db: &DatabaseConnection, actor: &Actor, input: ScorecardInput) -> Result<Scorecard> {
+    actor.require_manager()?;
+    let mut p = Problems::default();
+    let name = p.check(&["name"], values::line(&input.name, values::MAX_LINE));
+    p.finish()?;
+    check_definition(&input.definition)?;
+    let org = actor.organisation;
+    let now = values::now();
+    let id = ScorecardId::generate();
+    let definition = serde_json::to_string(&input.definition).map_err(Error::internal)?;
+    let result = db
+        .transaction::<_, _, Error>(|tx| {
+            Box::pin(async move {
+                if input.make_default {
+                    clear_default(tx, org).await?;
+                }
+                health_scorecard::Entity::insert(health_scorecard::ActiveModel {
+                    id: Set(id.0),
+                    organisation_id: Set(org.0),
+                    name: Set(name.unwrap()),
+                    is_default: Set(input.make_default),
+                    definition: Set(definition),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                })
+                .exec_without_returning(tx)
+                .await?;
+                mark_all_dirty(tx, org).await
+            })
+        })
+        .await;
+    match result {
+        Err(sea_orm::TransactionError::Transaction(Error::Internal(e)))
+            if e.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
+        {
+            return Err(Error::conflict(&["name"], "a scorecard with this name already exists"));
+        }
+        other => other?,
+    }
+    scorecard(db, org, id).await?.ok_or_else(|| Error::not_found("scorecard", &["id"]))
+}
+
+/// Changes a scorecard's name, definition, or makes it the default.
+pub async fn update_scorecard(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: ScorecardId,
+    name: Option<String>,
+    definition: Option<Definition>,
+    make_default: bool,
+    expected_version: Option<i32>,
+) -> Result<Scorecard> {
+    actor.require_manager()?;
+    let org = actor.organisation;
+    let current = scorecard(db, org, id).await?.ok_or_else(|| Error::not_found("scorecard", &["id"]))?;
+    if let Some(v) = expected_version.filter(|v| *v != current.version) {
+        return Err(Error::stale("scorecard", v, current.version));
+    }
+    let mut p = Problems::default();
+    let name = name.as_deref().and_then(|n| p.check(&["name"], values::line(n, values::MAX_LINE)));
+    p.finish()?;
+    if let Some(d) = &definition {
+        check_definition(d)?;
+    }
+    let mut changes = health_scorecard::ActiveModel {
+        version: Set(current.version + 1),
+        updated_at: Set(values::now()),
+        ..Default::default()
+    };
+    if let Some(n) = name {
+        changes.name = Set(n);
+    }
+    if let Some(d) = &definition {
+        changes.definition = Set(serde_json::to_string(d).map_err(Error::internal)?);
+    }
+    if make_default {
+        changes.is_default = Set(true);
+    }
+    let version = current.version;
+    let saved = db
+        .transaction::<_, _, Error>(|tx| {
+            Box::pin(async move {
+                if make_default {
+                    clear_default(tx, org).await?;
+                }
+                let done = health_scorecard::Entity::update_many()
+                    .set(changes)
+                    .filter(health_scorecard::Column::OrganisationId.eq(org.0))
+                    .filter(health_scorecard::Column::Id.eq(id.0))
+                    .filter(health_scorecard::Column::Version.eq(version))
+                    .exec(tx)
+                    .await?
+                    .rows_affected
+                    == 1;
+                if done {
+                    mark_all_dirty(tx, org).await?;
+                }
+                Ok(done)
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            sea_orm::TransactionError::Transaction(Error::Internal(inner))
+                if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
+            {
+                Error::conflict(&["name"], "a scorecard with this name already exists")
+            }
+            other => other.into(),
+        })?;
+    if !saved {
+        return Err(Error::conflict(&["expectedVersion"], "scorecard was changed concurrently; reload and retry"));
+    }
+    scorecard(db, org, id).await?.ok_or_else(|| Error::not_found("scorecard", &["id"]))
+}
+
+async fn clear_default<C: ConnectionTrait>(db: &C, org: OrganisationId) -> Result<()> {
+    health_scorecard::Entity::update_many()
+        .col_expr(health_scorecard::Column::IsDefault, sea_orm::sea_query::Expr::value(false))
+        .filter(health_scorecard::Column::OrganisationId.eq(org.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn mark_all_dirty<C: ConnectionTrait>(db: &C, org: OrganisationId) -> Result<()> {
+    let ids: Vec<AccountId> = account::Entity::find()
+        .select_only()
+        .column(account::Column::Id)
+        .filter(account::Column::OrganisationId.eq(org.0))
+        .into_tuple::<uuid::Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(AccountId)
+        .collect();
+    crate::signals::mark_dirty(db, org, &ids).await
+}
+
+/// One scorecard of the organisation.
+pub async fn scorecard(db: &DatabaseConnection, org: OrganisationId, id: ScorecardId) -> Result<Option<Scorecard>> {
+    health_scorecard::Entity::find_by_id(id.0)
+        .filter(health_scorecard::Column::OrganisationId.eq(org.0))
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+/// Loads what the scorecards need to know about an account, from `as_of - LOOKBACK_DAYS`.
+pub async fn load_snapshot(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    as_of: DateTime<Utc>,
+    metric_keys: &[String],
+) -> Result<Snapshot> {
+    let since = as_of - Duration::days(LOOKBACK_DAYS);
+    let definitions: HashMap<_, _> = metrics::definitions(db, org)
+        .await?
+        .into_iter()
+        .filter(|d| metric_keys.contains(&d.key))
+        .map(|d| (d.id, d))
+        .collect();
+    let ids: Vec<_> = definitions.keys().copied().collect();
+    let series = metrics::series(db, org, account, &ids, since).await?;
+    let mut snapshot = Snapshot::default();
+    for (id, def) in &definitions {
+        snapshot.metrics.insert(
+            def.key.clone(),
+            Series {
+                aggregation: Some(def.aggregation),
+                direction: Some(def.direction),
+                points: series.get(id).cloned().unwrap_or_default(),
+            },
+        );
+    }
+    snapshot.tickets = tickets::for_account(db, org, account, since).await?;
+    snapshot.invoices = invoices::for_account(db, org, account, since.date_naive()).await?;
+    snapshot.surveys = surveys::for_account(db, org, account, since).await?;
+    snapshot.assessments = assessments::for_account(db, org, account).await?;
+    snapshot.contract_changes = contracts::for_account(db, org, account).await?;
+    snapshot.touchpoints = touchpoints(db, org, account, since).await?;
+    Ok(snapshot)
+}
+
+async fn touchpoints(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    since: DateTime<Utc>,
+) -> Result<Vec<Touchpoint>> {
+    let list = interactions::since(db, org, account, since).await?;
+    let ids: Vec<_> = list.iter().map(|i| i.id).collect();
+    let participants = interactions::participants(db, org, &ids).await?;
+    let levels: HashMap<ContactId, ContactLevel> = contact::Entity::find()
+        .filter(contact::Column::OrganisationId.eq(org.0))
+        .filter(contact::Column::AccountId.eq(account.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|c| ContactLevel::parse(&c.level).ok().map(|l| (ContactId(c.id), l)))
+        .collect();
+    Ok(list
+        .into_iter()
+        .map(|i| Touchpoint {
+            at: i.occurred_at,
+            levels: participants
+                .get(&i.id)
+                .map(|p| p.contacts.iter().filter_map(|c| levels.get(c).copied()).collect())
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Recomputes an account's health with every scorecard of its organisation, stores the scores
+/// that changed, updates the account's default score, and clears its dirty mark.
+pub async fn recompute(db: &DatabaseConnection, org: OrganisationId, account: AccountId, trigger: &str) -> Result<()> {
+    let started = values::now();
+    let cards = scorecards(db, org).await?;
+    let keys: Vec<String> =
+        cards.iter().flat_map(|c| c.definition.measures.iter().filter_map(|m| m.metric.clone())).collect();
+    let snapshot = load_snapshot(db, org, account, started, &keys).await?;
+    let mut rows = Vec::new();
+    let mut default_result = None;
+    for card in &cards {
+        let evaluation = scorecard::evaluate(&card.definition, &snapshot, started);
+        let previous = latest(db, org, account, card.id).await?;
+        if card.is_default {
+            default_result = Some((evaluation.score, evaluation.band));
+        }
+        if previous.as_ref().is_some_and(|p| p.evaluation == evaluation) {
+            continue;
+        }
+        let change = previous.as_ref().map(|p| scorecard::compare(&p.evaluation, &evaluation));
+        let explanation =
+            serde_json::to_string(&Explanation { evaluation: evaluation.clone(), change }).map_err(Error::internal)?;
+        rows.push(health_score::ActiveModel {
+            id: Set(HealthScoreId::generate().0),
+            organisation_id: Set(org.0),
+            account_id: Set(account.0),
+            scorecard_id: Set(card.id.0),
+            computed_at: Set(started),
+            score: Set(evaluation.score),
+            band: Set(evaluation.band.map(|b| b.as_str().to_owned())),
+            explanation: Set(explanation),
+            trigger: Set(trigger.to_owned()),
+        });
+    }
+    db.transaction::<_, _, Error>(|tx| {
+        Box::pin(async move {
+            if !rows.is_empty() {
+                health_score::Entity::insert_many(rows).exec_without_returning(tx).await?;
+            }
+            if let Some((score, band)) = default_result {
+                account::Entity::update_many()
+                    .col_expr(account::Column::HealthScore, sea_orm::sea_query::Expr::value(score))
+                    .col_expr(
+                        account::Column::HealthBand,
+                        sea_orm::sea_query::Expr::value(band.map(|b| b.as_str().to_owned())),
+                    )
+                    .filter(account::Column::OrganisationId.eq(org.0))
+                    .filter(account::Column::Id.eq(account.0))
+                    .exec(tx)
+                    .await?;
+            }
+            // Marks made while this ran stay, so the newer signals are scored too.
+            health_dirty::Entity::delete_many()
+                .filter(health_dirty::Column::OrganisationId.eq(org.0))
+                .filter(health_dirty::Column::AccountId.eq(account.0))
+                .filter(health_dirty::Column::MarkedAt.lte(started))
+                .exec(tx)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(())
+}
+
+/// Recomputes up to `limit` dirty accounts of any organisation (the background worker's step).
+/// Returns how many were processed.
+pub async fn recompute_dirty(db: &DatabaseConnection, limit: u64) -> Result<usize> {
+    let dirty = health_dirty::Entity::find().order_by_asc(health_dirty::Column::MarkedAt).limit(limit).all(db).await?;
+    for d in &dirty {
+        let t = Instant::now();
+        recompute(db, OrganisationId(d.organisation_id), AccountId(d.account_id), "signals").await?;
+        tracing::debug!(account = %d.account_id, elapsed_us = t.elapsed().as_micros() as u64, "health recomputed");
+    }
+    Ok(dirty.len())
+}
+
+/// Whether an account's health is stale.
+pub async fn is_dirty(db: &DatabaseConnection, org: OrganisationId, account: AccountId) -> Result<bool> {
+    Ok(health_dirty::Entity::find_by_id((org.0, account.0)).one(db).await?.is_some())
+}
+
+async fn latest(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    card: ScorecardId,
+) -> Result<Option<HealthScore>> {
+    history_select(org, account, card)
+        .order_by_desc(health_score::Column::ComputedAt)
+        .order_by_desc(health_score::Column::Id)
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+fn history_select(org: OrganisationId, account: AccountId, card: ScorecardId) -> Select<health_score::Entity> {
+    health_score::Entity::find()
+        .filter(health_score::Column::OrganisationId.eq(org.0))
+        .filter(health_score::Column::AccountId.eq(account.0))
+        .filter(health_score::Column::ScorecardId.eq(card.0))
+}
+
+/// Resolves `card` or the organisation's default scorecard.
+async fn card_or_default(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    card: Option<ScorecardId>,
+) -> Result<Option<ScorecardId>> {
+    match card {
+        Some(c) => Ok(scorecard(db, org, c).await?.map(|s| s.id)),
+        None => Ok(health_scorecard::Entity::find()
+            .filter(health_scorecard::Column::OrganisationId.eq(org.0))
+            .filter(health_scorecard::Column::IsDefault.eq(true))
+            .one(db)
+            .await?
+            .map(|m| ScorecardId(m.id))),
+    }
+}
+
+/// An account's current health with a scorecard (the default when `None`), recomputed first if
+/// signals arrived since the last computation.
+pub async fn current(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    card: Option<ScorecardId>,
+) -> Result<Option<HealthScore>> {
+    let Some(card) = card_or_default(db, org, card).await? else { return Ok(None) };
+    if is_dirty(db, org, account).await? {
+        recompute(db, org, account, "read").await?;
+    }
+    let found = latest(db, org, account, card).await?;
+    if found.is_none() {
+        // Never computed (e.g. an account without signals yet): compute once now.
+        recompute(db, org, account, "read").await?;
+        return latest(db, org, account, card).await;
+    }
+    Ok(found)
+}
+
+/// An account's score history with a scorecard, newest first.
+pub async fn history(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    card: Option<ScorecardId>,
+    page: &PageRequest,
+) -> Result<Page<HealthScore>> {
+    let Some(card) = card_or_default(db, org, card).await? else {
+        return Ok(Page { edges: Vec::new(), has_next_page: false, has_previous_page: false });
+    };
+    if is_dirty(db, org, account).await? {
+        recompute(db, org, account, "read").await?;
+    }
+    let sort =
+        Sort { column: health_score::Column::ComputedAt, kind: KeyKind::Time, nullable: false, descending: true };
+    page::fetch(
+        db,
+        history_select(org, account, card),
+        sort,
+        Some(health_score::Column::Id),
+        page,
+        |m| KeyValue::Time(m.computed_at),
+        |m| m.id,
+    )
+    .await?
+    .try_map(TryInto::try_into)
+}
+
+/// How many scores an account's history holds for a scorecard.
+pub async fn history_count(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    card: Option<ScorecardId>,
+) -> Result<u64> {
+    let Some(card) = card_or_default(db, org, card).await? else { return Ok(0) };
+    Ok(history_select(org, account, card).count(db).await?)
+}
+
+/// One stored health score of the organisation by id.
+pub async fn score(db: &DatabaseConnection, org: OrganisationId, id: HealthScoreId) -> Result<Option<HealthScore>> {
+    health_score::Entity::find_by_id(id.0)
+        .filter(health_score::Column::OrganisationId.eq(org.0))
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}

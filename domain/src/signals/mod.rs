@@ -1,0 +1,248 @@
+//! Signals: what integrators push in about an account (usage metrics, support tickets,
+//! invoices, surveys) and what account managers record (relationship assessments, contract
+//! changes). Bulk ingestion reports a result per item: accepted, updated, duplicate, or
+//! rejected with field errors; valid items are written together in one transaction and invalid
+//! ones change nothing.
+
+pub mod assessments;
+pub mod contracts;
+pub mod invoices;
+pub mod metrics;
+pub mod surveys;
+pub mod tickets;
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
+
+use crate::entities::{account, health_dirty};
+use crate::{AccountId, Actor, Error, ErrorCode, FieldError, OrganisationId, Result, values};
+
+/// Most items one bulk call may carry.
+pub const MAX_BATCH: usize = 5_000;
+/// Rows per multi-row INSERT (SQLite binds at most 32,766 parameters per statement).
+pub(crate) const INSERT_CHUNK: usize = 1_000;
+/// How far in the future a timestamp may lie (clock skew between systems).
+pub const MAX_FUTURE_SKEW: chrono::Duration = chrono::Duration::hours(1);
+
+/// Names an account by its id or by the integrator's external reference.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AccountRef {
+    Id(AccountId),
+    ExternalRef(String),
+}
+
+/// What happened to one item of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemStatus {
+    /// Written as new.
+    Accepted,
+    /// An existing record (same key) was changed.
+    Updated,
+    /// Already recorded exactly like this: nothing to do.
+    Duplicate,
+    /// Not written; see the errors.
+    Rejected,
+}
+
+/// The outcome of one item, by its position in the batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemResult {
+    pub index: usize,
+    pub status: ItemStatus,
+    pub errors: Vec<FieldError>,
+}
+
+/// The outcome of a batch: one result per item, in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BatchReport {
+    pub items: Vec<ItemResult>,
+    /// Accounts whose signals changed (their health is now stale).
+    pub touched: Vec<AccountId>,
+}
+
+impl BatchReport {
+    pub fn count(&self, status: ItemStatus) -> usize {
+        self.items.iter().filter(|i| i.status == status).count()
+    }
+}
+
+/// Collects per-item outcomes while a batch is processed.
+pub(crate) struct Outcomes {
+    results: Vec<Option<ItemResult>>,
+}
+
+impl Outcomes {
+    pub fn new(len: usize) -> Self {
+        Self { results: vec![None; len] }
+    }
+
+    pub fn is_open(&self, index: usize) -> bool {
+        self.results[index].is_none()
+    }
+
+    pub fn set(&mut self, index: usize, status: ItemStatus) {
+        self.results[index] = Some(ItemResult { index, status, errors: Vec::new() });
+    }
+
+    /// Rejects an item; `field` is relative to the item.
+    pub fn reject(&mut self, index: usize, code: ErrorCode, field: &[&str], message: impl Into<String>) {
+        let mut path = vec!["items".to_owned(), index.to_string()];
+        path.extend(field.iter().map(|f| (*f).to_owned()));
+        let error = FieldError { field: path, message: message.into(), code };
+        match &mut self.results[index] {
+            Some(r) if r.status == ItemStatus::Rejected => r.errors.push(error),
+            slot => *slot = Some(ItemResult { index, status: ItemStatus::Rejected, errors: vec![error] }),
+        }
+    }
+
+    /// Runs a parser for item `index`, recording its failure under `field`.
+    pub fn check<T>(&mut self, index: usize, field: &[&str], parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(m) => {
+                self.reject(index, ErrorCode::Invalid, field, m);
+                None
+            }
+        }
+    }
+
+    pub fn finish(self, touched: Vec<AccountId>) -> BatchReport {
+        BatchReport {
+            items: self
+                .results
+                .into_iter()
+                .enumerate()
+                .map(|(index, r)| r.unwrap_or(ItemResult { index, status: ItemStatus::Accepted, errors: Vec::new() }))
+                .collect(),
+            touched,
+        }
+    }
+}
+
+/// Checks the batch as a whole: the caller may ingest at all, and the size is within limits.
+pub(crate) fn check_batch(actor: &Actor, len: usize) -> Result<()> {
+    actor.require_writer()?;
+    if len > MAX_BATCH {
+        return Err(Error::invalid(&["items"], format!("at most {MAX_BATCH} items per call, got {len}")));
+    }
+    Ok(())
+}
+
+/// Resolves every item's account reference in two queries, checking the actor may write each.
+/// Items whose account cannot be used are rejected; the rest get their account id.
+pub(crate) async fn resolve_accounts<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    refs: &[AccountRef],
+    outcomes: &mut Outcomes,
+) -> Result<Vec<Option<AccountId>>> {
+    let org = actor.organisation;
+    let ids: HashSet<_> =
+        refs.iter().filter_map(|r| if let AccountRef::Id(id) = r { Some(id.0) } else { None }).collect();
+    let external: HashSet<_> = refs
+        .iter()
+        .filter_map(|r| if let AccountRef::ExternalRef(e) = r { Some(e.trim().to_owned()) } else { None })
+        .collect();
+    let mut by_id = HashMap::new();
+    let mut by_ref = HashMap::new();
+    for chunk in ids.into_iter().collect::<Vec<_>>().chunks(INSERT_CHUNK) {
+        for m in account::Entity::find()
+            .filter(account::Column::OrganisationId.eq(org.0))
+            .filter(account::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            by_id.insert(m.id, m);
+        }
+    }
+    for chunk in external.into_iter().collect::<Vec<_>>().chunks(INSERT_CHUNK) {
+        for m in account::Entity::find()
+            .filter(account::Column::OrganisationId.eq(org.0))
+            .filter(account::Column::ExternalRef.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            if let Some(r) = m.external_ref.clone() {
+                by_ref.insert(r, m);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(refs.len());
+    for (i, r) in refs.iter().enumerate() {
+        let (found, field) = match r {
+            AccountRef::Id(id) => (by_id.get(&id.0), "id"),
+            AccountRef::ExternalRef(e) => (by_ref.get(e.trim()), "externalRef"),
+        };
+        let Some(m) = found else {
+            outcomes.reject(i, ErrorCode::NotFound, &["account", field], "no such account");
+            out.push(None);
+            continue;
+        };
+        if m.archived_at.is_some() {
+            outcomes.reject(i, ErrorCode::Invalid, &["account", field], "account is archived");
+            out.push(None);
+            continue;
+        }
+        let manager = m.account_manager_id.map(crate::UserId);
+        let sales = m.sales_owner_id.map(crate::UserId);
+        if let Err(e) = actor.require_account_writer(manager, sales) {
+            outcomes.reject(i, ErrorCode::Forbidden, &["account", field], e.to_string());
+            out.push(None);
+            continue;
+        }
+        out.push(Some(AccountId(m.id)));
+    }
+    Ok(out)
+}
+
+/// Marks accounts as needing a health recompute, in the caller's transaction.
+pub(crate) async fn mark_dirty<C: ConnectionTrait>(db: &C, org: OrganisationId, accounts: &[AccountId]) -> Result<()> {
+    let now = values::now();
+    let unique: HashSet<_> = accounts.iter().copied().collect();
+    let rows: Vec<_> = unique
+        .into_iter()
+        .map(|a| health_dirty::ActiveModel {
+            organisation_id: sea_orm::ActiveValue::Set(org.0),
+            account_id: sea_orm::ActiveValue::Set(a.0),
+            marked_at: sea_orm::ActiveValue::Set(now),
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        health_dirty::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([health_dirty::Column::OrganisationId, health_dirty::Column::AccountId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .try_insert()
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A timestamp from an integrator: not too far in the future, stored at storage precision.
+pub(crate) fn past_timestamp(t: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if t > chrono::Utc::now() + MAX_FUTURE_SKEW {
+        return Err("must not be in the future".into());
+    }
+    Ok(values::timestamp(t))
+}
+
+/// Finds repeated keys inside one batch and rejects every repeat after the first.
+pub(crate) fn reject_repeats<K: std::hash::Hash + Eq>(
+    keys: impl IntoIterator<Item = (usize, K)>,
+    field: &[&str],
+    outcomes: &mut Outcomes,
+) {
+    let mut first: HashMap<K, usize> = HashMap::new();
+    for (i, k) in keys {
+        match first.get(&k) {
+            Some(&j) => outcomes.reject(i, ErrorCode::Invalid, field, format!("repeats item {j} of this batch")),
+            None => {
+                first.insert(k, i);
+            }
+        }
+    }
+}
