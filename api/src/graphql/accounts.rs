@@ -148,6 +148,15 @@ impl Account {
     ) -> async_graphql::Result<Connection<String, Interaction, TotalCount, EmptyFields>> {
         super::interactions::list(ctx, self.0.id, filter, page_request(first, after, last, before)?).await
     }
+    /// The default scorecard's latest score (0-100), as last computed; `health` explains it.
+    /// Recomputation follows new signals within moments, off the request path.
+    async fn health_score(&self) -> Option<f64> {
+        self.0.health_score
+    }
+    /// The band of `healthScore`.
+    async fn health_band(&self) -> Option<HealthBand> {
+        self.0.health_band.map(Into::into)
+    }
     /// Current health with a scorecard (default: the organisation's default scorecard),
     /// recomputed first if signals arrived since it was last computed.
     async fn health(

@@ -377,60 +377,64 @@ async fn touchpoints(
 /// that changed, updates the account's default score, and clears its dirty mark.
 pub async fn recompute(db: &DatabaseConnection, org: OrganisationId, account: AccountId, trigger: &str) -> Result<()> {
     let started = values::now();
+    // The mark as it is before the signals are read: only that exact mark is cleared at the end,
+    // so signals written meanwhile (which move the mark) get scored by another pass.
+    let mark = health_dirty::Entity::find_by_id((org.0, account.0)).one(db).await?.map(|d| d.marked_at);
     let cards = scorecards(db, org).await?;
     let keys: Vec<String> =
         cards.iter().flat_map(|c| c.definition.measures.iter().filter_map(|m| m.metric.clone())).collect();
     let snapshot = load_snapshot(db, org, account, started, &keys).await?;
-    let mut rows = Vec::new();
-    let mut default_result = None;
-    for card in &cards {
-        let evaluation = scorecard::evaluate(&card.definition, &snapshot, started);
-        let previous = latest(db, org, account, card.id).await?;
-        if card.is_default {
-            default_result = Some((evaluation.score, evaluation.band));
-        }
-        if previous.as_ref().is_some_and(|p| p.evaluation == evaluation) {
-            continue;
-        }
-        let change = previous.as_ref().map(|p| scorecard::compare(&p.evaluation, &evaluation));
-        let explanation =
-            serde_json::to_string(&Explanation { evaluation: evaluation.clone(), change }).map_err(Error::internal)?;
-        rows.push(health_score::ActiveModel {
-            id: Set(HealthScoreId::generate().0),
-            organisation_id: Set(org.0),
-            account_id: Set(account.0),
-            scorecard_id: Set(card.id.0),
-            computed_at: Set(started),
-            score: Set(evaluation.score),
-            band: Set(evaluation.band.map(|b| b.as_str().to_owned())),
-            explanation: Set(explanation),
-            trigger: Set(trigger.to_owned()),
-        });
-    }
+    let evaluations: Vec<(ScorecardId, bool, Evaluation)> =
+        cards.iter().map(|c| (c.id, c.is_default, scorecard::evaluate(&c.definition, &snapshot, started))).collect();
+    let trigger = trigger.to_owned();
     db.transaction::<_, _, Error>(|tx| {
         Box::pin(async move {
+            // Writing the account row first serialises concurrent recomputes of one account
+            // (a row lock on PostgreSQL, the write lock on SQLite): the second one then sees the
+            // first one's score below and stores nothing twice.
+            let (score, band) = evaluations
+                .iter()
+                .find(|(_, is_default, _)| *is_default)
+                .map_or((None, None), |(_, _, e)| (e.score, e.band.map(|b| b.as_str().to_owned())));
+            account::Entity::update_many()
+                .col_expr(account::Column::HealthScore, sea_orm::sea_query::Expr::value(score))
+                .col_expr(account::Column::HealthBand, sea_orm::sea_query::Expr::value(band))
+                .filter(account::Column::OrganisationId.eq(org.0))
+                .filter(account::Column::Id.eq(account.0))
+                .exec(tx)
+                .await?;
+            let mut rows = Vec::new();
+            for (card, _, evaluation) in evaluations {
+                let previous = latest(tx, org, account, card).await?;
+                if previous.as_ref().is_some_and(|p| p.evaluation == evaluation) {
+                    continue;
+                }
+                let change = previous.as_ref().map(|p| scorecard::compare(&p.evaluation, &evaluation));
+                let explanation = serde_json::to_string(&Explanation { evaluation: evaluation.clone(), change })
+                    .map_err(Error::internal)?;
+                rows.push(health_score::ActiveModel {
+                    id: Set(HealthScoreId::generate().0),
+                    organisation_id: Set(org.0),
+                    account_id: Set(account.0),
+                    scorecard_id: Set(card.0),
+                    computed_at: Set(started),
+                    score: Set(evaluation.score),
+                    band: Set(evaluation.band.map(|b| b.as_str().to_owned())),
+                    explanation: Set(explanation),
+                    trigger: Set(trigger.clone()),
+                });
+            }
             if !rows.is_empty() {
                 health_score::Entity::insert_many(rows).exec_without_returning(tx).await?;
             }
-            if let Some((score, band)) = default_result {
-                account::Entity::update_many()
-                    .col_expr(account::Column::HealthScore, sea_orm::sea_query::Expr::value(score))
-                    .col_expr(
-                        account::Column::HealthBand,
-                        sea_orm::sea_query::Expr::value(band.map(|b| b.as_str().to_owned())),
-                    )
-                    .filter(account::Column::OrganisationId.eq(org.0))
-                    .filter(account::Column::Id.eq(account.0))
+            if let Some(mark) = mark {
+                health_dirty::Entity::delete_many()
+                    .filter(health_dirty::Column::OrganisationId.eq(org.0))
+                    .filter(health_dirty::Column::AccountId.eq(account.0))
+                    .filter(health_dirty::Column::MarkedAt.eq(mark))
                     .exec(tx)
                     .await?;
             }
-            // Marks made while this ran stay, so the newer signals are scored too.
-            health_dirty::Entity::delete_many()
-                .filter(health_dirty::Column::OrganisationId.eq(org.0))
-                .filter(health_dirty::Column::AccountId.eq(account.0))
-                .filter(health_dirty::Column::MarkedAt.lte(started))
-                .exec(tx)
-                .await?;
             Ok(())
         })
     })
@@ -455,8 +459,8 @@ pub async fn is_dirty(db: &DatabaseConnection, org: OrganisationId, account: Acc
     Ok(health_dirty::Entity::find_by_id((org.0, account.0)).one(db).await?.is_some())
 }
 
-async fn latest(
-    db: &DatabaseConnection,
+async fn latest<C: ConnectionTrait>(
+    db: &C,
     org: OrganisationId,
     account: AccountId,
     card: ScorecardId,

@@ -375,7 +375,7 @@ pub fn evaluate(definition: &Definition, snapshot: &Snapshot, as_of: DateTime<Ut
                         value: Some(value),
                         score: Some(round2(score)),
                         weight: m.weight,
-                        effective_weight: round2(share * 100.0) / 100.0,
+                        effective_weight: (share * 10_000.0).round() / 10_000.0,
                         contribution: round2(score * share),
                         detail,
                         evidence,

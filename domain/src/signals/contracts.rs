@@ -104,13 +104,15 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, new: NewContractChan
     let saved = db
         .transaction::<_, _, Error>(|tx| {
             Box::pin(async move {
+                // Write first: on SQLite a transaction that reads before its first write can
+                // fail to upgrade its snapshot when another writer committed meanwhile.
+                let m = contract_change::Entity::insert(model).exec_with_returning(tx).await?;
                 let latest = contract_change::Entity::find()
                     .filter(contract_change::Column::OrganisationId.eq(org.0))
                     .filter(contract_change::Column::AccountId.eq(account_id.0))
                     .order_by_desc(contract_change::Column::EffectiveOn)
                     .one(tx)
                     .await?;
-                let m = contract_change::Entity::insert(model).exec_with_returning(tx).await?;
                 let is_latest = latest.is_none_or(|l| l.effective_on <= effective_on);
                 if is_latest && effective_on <= today {
                     let mut changes = account::ActiveModel {

@@ -210,12 +210,13 @@ pub(crate) async fn mark_dirty<C: ConnectionTrait>(db: &C, org: OrganisationId, 
         .collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
         health_dirty::Entity::insert_many(chunk.to_vec())
+            // A newer mark replaces the old one, so a recompute that started before this
+            // write cannot clear it (see `health::recompute`).
             .on_conflict(
                 OnConflict::columns([health_dirty::Column::OrganisationId, health_dirty::Column::AccountId])
-                    .do_nothing()
+                    .update_column(health_dirty::Column::MarkedAt)
                     .to_owned(),
             )
-            .try_insert()
             .exec_without_returning(db)
             .await?;
     }
