@@ -59,6 +59,26 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Import signals from a JSON Lines or CSV file (streamed in batches; rerunning is a no-op).
+    Import {
+        /// The file.
+        file: std::path::PathBuf,
+        /// What the file holds.
+        #[arg(long, value_enum)]
+        kind: crate::import::SignalKind,
+        /// Organisation slug.
+        #[arg(long)]
+        org: String,
+        /// Email of the importing user (an admin or manager, or the accounts' owner).
+        #[arg(long)]
+        user: String,
+        /// File format (default: by extension).
+        #[arg(long, value_enum, default_value = "auto")]
+        format: crate::import::Format,
+        /// Items per transaction (1-5000).
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+    },
 }
 
 /// Runs the command line.
@@ -94,6 +114,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("created organisation '{}' with admin {}", org.slug, admin.email);
             println!("mint a token with: bellwether token --org {} --user {}", org.slug, admin.email);
+            Ok(())
+        }
+        Command::Import { file, kind, org, user, format, batch_size } => {
+            let db = open_database(&config).await?;
+            let organisation =
+                organisations::by_slug(&db, &org).await?.with_context(|| format!("no organisation '{org}'"))?;
+            let u = users::by_email(&db, organisation.id, &user)
+                .await?
+                .with_context(|| format!("no user '{user}' in organisation '{org}'"))?;
+            if u.archived_at.is_some() {
+                bail!("user '{user}' is archived");
+            }
+            let actor = bellwether_domain::Actor { organisation: organisation.id, user: u.id, role: u.role };
+            let mut shown = 0;
+            let summary = crate::import::run(&db, &actor, &file, kind, format, batch_size, |p| {
+                shown += 1;
+                if shown <= 20 {
+                    eprintln!("line {}: {}", p.line, p.message);
+                } else if shown == 21 {
+                    eprintln!("(further rejected lines are counted, not shown)");
+                }
+            })
+            .await?;
+            // Health follows the new signals: recompute what this import touched.
+            while bellwether_domain::health::recompute_dirty(&db, 100).await.map_err(|e| anyhow::anyhow!("{e}"))? > 0 {}
+            println!(
+                "{} accepted, {} updated, {} duplicates, {} rejected",
+                summary.accepted, summary.updated, summary.duplicates, summary.rejected
+            );
             Ok(())
         }
         Command::Schema => {

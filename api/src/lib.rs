@@ -8,4 +8,5 @@ pub mod cli;
 pub mod config;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod telemetry;

@@ -136,3 +136,89 @@ async fn create_org_then_mint_a_token() {
     let schema = sandbox.run(&["schema"]);
     assert!(schema.contains("type Query"));
 }
+
+#[tokio::test]
+async fn import_streams_files_and_reruns_are_no_ops() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&[
+        "create-org",
+        "--slug",
+        "imp",
+        "--name",
+        "Importers",
+        "--admin-email",
+        "ops@imp.example",
+        "--admin-name",
+        "Ops",
+    ]);
+    let url = format!("sqlite://{}?mode=rwc", sandbox.dir.join("bellwether.db").display());
+    let db = bellwether_domain::db::connect(&url, 1).await.unwrap();
+    let org = bellwether_domain::organisations::by_slug(&db, "imp").await.unwrap().unwrap();
+    let admin = bellwether_domain::users::by_email(&db, org.id, "ops@imp.example").await.unwrap().unwrap();
+    let actor = bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role };
+    let new = bellwether_domain::accounts::NewAccount {
+        name: "Imported".into(),
+        external_ref: Some("CRM-1".into()),
+        segment: None,
+        industry: None,
+        tier: bellwether_domain::Tier::Key,
+        lifecycle_stage: None,
+        annual_value: None,
+        contract_start: None,
+        renewal_date: None,
+        account_manager: None,
+        sales_owner: None,
+        parent: None,
+    };
+    bellwether_domain::accounts::create(&db, &actor, new).await.unwrap();
+    db.close().await.unwrap();
+
+    let mut jsonl = String::new();
+    for d in 1..=5 {
+        jsonl.push_str(&format!(
+            "{{\"account\":\"CRM-1\",\"metric\":\"usage.active_users\",\"observedAt\":\"2026-01-{d:02}T00:00:00Z\",\"value\":{}}}\n",
+            d * 10
+        ));
+    }
+    jsonl.push_str("not json\n");
+    jsonl.push_str(
+        "{\"account\":\"CRM-1\",\"metric\":\"usage.logins\",\"observedAt\":\"2026-01-01T00:00:00Z\",\"value\":-1}\n",
+    );
+    jsonl.push_str(
+        "{\"account\":\"CRM-404\",\"metric\":\"usage.logins\",\"observedAt\":\"2026-01-01T00:00:00Z\",\"value\":1}\n",
+    );
+    let file = sandbox.dir.join("usage.jsonl");
+    std::fs::write(&file, jsonl).unwrap();
+    let path = file.to_str().unwrap();
+    let run = |args: &[&str]| sandbox.command().args(args).output().unwrap();
+    let args = ["import", path, "--kind", "metrics", "--org", "imp", "--user", "ops@imp.example", "--batch-size", "2"];
+    let first = run(&args);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "5 accepted, 0 updated, 0 duplicates, 3 rejected");
+    let problems = String::from_utf8_lossy(&first.stderr);
+    for line in ["line 6:", "line 7: value:", "line 8: account.externalRef:"] {
+        assert!(problems.contains(line), "{line} missing from: {problems}");
+    }
+    let again = run(&args);
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "0 accepted, 0 updated, 5 duplicates, 3 rejected");
+
+    // CSV, with a non-finite value and a ticket file.
+    let csv = "account,metric,observedAt,value,source\nCRM-1,usage.logins,2026-01-02T00:00:00Z,7,crm\nCRM-1,usage.logins,2026-01-03T00:00:00Z,NaN,\n";
+    let file = sandbox.dir.join("logins.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out =
+        run(&["import", file.to_str().unwrap(), "--kind", "metrics", "--org", "imp", "--user", "ops@imp.example"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1 accepted, 0 updated, 0 duplicates, 1 rejected");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3: value: must be a finite number"));
+    let tickets = "account,externalId,subject,priority,status,openedAt,firstResponseAt,resolvedAt\nCRM-1,T-1,Login broken,critical,open,2026-01-02T08:00:00Z,,\n";
+    let file = sandbox.dir.join("tickets.csv");
+    std::fs::write(&file, tickets).unwrap();
+    let out =
+        run(&["import", file.to_str().unwrap(), "--kind", "tickets", "--org", "imp", "--user", "ops@imp.example"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1 accepted, 0 updated, 0 duplicates, 0 rejected",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

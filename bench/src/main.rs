@@ -1,0 +1,254 @@
+//! Bellwether benchmarks (timing goals live here, never in tests).
+//!
+//! `cargo run --release -p bellwether-bench -- ingest [--backend sqlite|postgres]`
+//!   Metric points per second through the `ingestMetricPoints` mutation of the real server
+//!   over HTTP, for batches of 1,000 and 5,000 items.
+//! `cargo run --release -p bellwether-bench -- health [--backend sqlite|postgres]`
+//!   Health recompute time for an account with a year of daily data on 20 metrics, split into
+//!   loading the snapshot and evaluating it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bellwether_domain::health::{self, scorecard};
+use bellwether_domain::signals::AccountRef;
+use bellwether_domain::signals::metrics::{self, MetricSpec, NewMetricPoint};
+use bellwether_domain::{AccountId, Actor, MetricAggregation, MetricDirection, MetricUnit, OrganisationId, Role};
+use bellwether_tests::{Backend, TestServer};
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(about = "Bellwether benchmarks")]
+struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Ingestion throughput through the bulk mutation.
+    Ingest {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: Db,
+        /// Batches per batch size (after one warm-up batch).
+        #[arg(long, default_value_t = 10)]
+        batches: usize,
+    },
+    /// Health recompute time for one account with a year of daily data on 20 metrics.
+    Health {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: Db,
+        /// Timed recomputes.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl From<Db> for Backend {
+    fn from(d: Db) -> Self {
+        match d {
+            Db::Sqlite => Backend::Sqlite,
+            Db::Postgres => Backend::Postgres,
+        }
+    }
+}
+
+const METRICS: usize = 20;
+const ACCOUNTS: usize = 50;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Args::parse().what {
+        What::Ingest { backend, batches } => ingest(backend.into(), batches).await,
+        What::Health { backend, runs } => health_recompute(backend.into(), runs).await,
+    }
+}
+
+async fn start(backend: Backend) -> anyhow::Result<TestServer> {
+    TestServer::start(backend)
+        .await
+        .context("the database is not reachable (PostgreSQL: set BELLWETHER_TEST_POSTGRES_URL)")
+}
+
+/// Creates `ACCOUNTS` accounts and `METRICS` metrics through the API; returns account ids.
+async fn portfolio(s: &TestServer, token: &str) -> anyhow::Result<Vec<String>> {
+    for m in 0..METRICS {
+        s.mutate(token, "defineMetric", "metric", "id", json!({ "key": format!("bench.m{m:02}"), "name": format!("Metric {m}"), "unit": "NUMBER", "direction": "HIGHER_IS_BETTER", "aggregation": "AVERAGE" })).await;
+    }
+    let mut ids = Vec::new();
+    for a in 0..ACCOUNTS {
+        let acc = s
+            .mutate(token, "createAccount", "account", "id", json!({ "name": format!("Account {a}"), "tier": "KEY" }))
+            .await;
+        ids.push(acc["id"].as_str().unwrap().to_owned());
+    }
+    Ok(ids)
+}
+
+async fn ingest(backend: Backend, batches: usize) -> anyhow::Result<()> {
+    let s = start(backend).await?;
+    let t = s.tenant("bench").await;
+    let accounts = portfolio(&s, &t.admin_token).await?;
+    let query = "mutation($i: IngestMetricPointsInput!) { ingestMetricPoints(input: $i) { accepted rejected } }";
+    let mut minute: i64 = 0;
+    println!("backend: {backend:?}; {ACCOUNTS} accounts x {METRICS} metrics; each item a new observation");
+    for size in [1_000usize, 5_000] {
+        let mut timings = Vec::new();
+        for round in 0..=batches {
+            let items: Vec<Value> = (0..size)
+                .map(|i| {
+                    minute += 1;
+                    json!({
+                        "account": { "id": accounts[i % ACCOUNTS] },
+                        "metric": format!("bench.m{:02}", (i / ACCOUNTS) % METRICS),
+                        "observedAt": (Utc::now() - chrono::Duration::days(300) + chrono::Duration::seconds(minute)).to_rfc3339(),
+                        "value": (i % 97) as f64,
+                    })
+                })
+                .collect();
+            let body = serde_json::to_vec(&json!({ "query": query, "variables": { "i": { "items": items } } }))?;
+            let started = Instant::now();
+            let res = s
+                .client
+                .post(&s.url)
+                .bearer_auth(&t.admin_token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?;
+            let status = res.status();
+            let out: Value = res.json().await?;
+            let elapsed = started.elapsed();
+            if !status.is_success() || out["data"]["ingestMetricPoints"]["accepted"] != json!(size) {
+                bail!("batch failed: {status} {out}");
+            }
+            if round > 0 {
+                timings.push(elapsed);
+            }
+        }
+        report(size, &timings);
+    }
+    s.stop().await;
+    Ok(())
+}
+
+fn report(size: usize, timings: &[Duration]) {
+    let total: Duration = timings.iter().sum();
+    let mut sorted = timings.to_vec();
+    sorted.sort();
+    let items = size * timings.len();
+    println!(
+        "batch {size:>5}: {items} items in {:.2} s = {:>8.0} items/s (per batch p50 {:.1} ms, max {:.1} ms)",
+        total.as_secs_f64(),
+        items as f64 / total.as_secs_f64(),
+        sorted[sorted.len() / 2].as_secs_f64() * 1e3,
+        sorted[sorted.len() - 1].as_secs_f64() * 1e3,
+    );
+}
+
+async fn health_recompute(backend: Backend, runs: usize) -> anyhow::Result<()> {
+    let s = start(backend).await?;
+    let t = s.tenant("bench").await;
+    let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
+    let admin = bellwether_domain::users::by_email(&s.db, org.id, "admin@bench.test").await?.context("admin")?;
+    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin };
+    s.mutate(
+        &t.admin_token,
+        "createAccount",
+        "account",
+        "id",
+        json!({ "name": "Year of data", "tier": "STRATEGIC", "externalRef": "Y-1" }),
+    )
+    .await;
+    let account_id = account_uuid(&s, org.id).await?;
+    let mut keys = Vec::new();
+    for m in 0..METRICS {
+        let key = format!("bench.m{m:02}");
+        metrics::define(
+            &s.db,
+            &actor,
+            MetricSpec {
+                key: key.clone(),
+                name: key.clone(),
+                unit: MetricUnit::Number,
+                direction: MetricDirection::HigherIsBetter,
+                aggregation: MetricAggregation::Average,
+            },
+        )
+        .await?;
+        keys.push(key);
+    }
+    let points: Vec<NewMetricPoint> = (0..365)
+        .flat_map(|d| {
+            keys.iter().map(move |k| NewMetricPoint {
+                account: AccountRef::ExternalRef("Y-1".into()),
+                metric: k.clone(),
+                observed_at: Utc::now() - chrono::Duration::days(d),
+                value: 100.0 - (d % 30) as f64,
+                source: None,
+            })
+        })
+        .collect();
+    for chunk in points.chunks(5_000) {
+        metrics::ingest(&s.db, &actor, chunk.to_vec()).await?;
+    }
+    // Every usage metric in the scorecard, so all 20 series are loaded and evaluated.
+    let mut definition = scorecard::Definition::standard();
+    definition.measures.retain(|m| m.metric.is_none());
+    for k in &keys {
+        definition.measures.push(scorecard::MeasureSpec {
+            kind: scorecard::MeasureKind::UsageTrend,
+            weight: 5.0,
+            metric: Some(k.clone()),
+            window_days: Some(30),
+            baseline_days: Some(90),
+        });
+    }
+    health::create_scorecard(
+        &s.db,
+        &actor,
+        health::ScorecardInput { name: "All usage".into(), definition: definition.clone(), make_default: true },
+    )
+    .await?;
+
+    let (mut load, mut eval, mut full) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let snapshot = health::load_snapshot(&s.db, org.id, account_id, Utc::now(), &keys).await?;
+        load.push(t0.elapsed());
+        let t1 = Instant::now();
+        let e = scorecard::evaluate(&definition, &snapshot, Utc::now());
+        eval.push(t1.elapsed());
+        assert!(e.score.is_some());
+        let t2 = Instant::now();
+        health::recompute(&s.db, org.id, account_id, "bench").await?;
+        full.push(t2.elapsed());
+    }
+    let points_loaded: usize = 365 * METRICS;
+    println!(
+        "backend: {backend:?}; one account, {points_loaded} metric points (365 days x {METRICS} metrics), {runs} runs"
+    );
+    for (name, v) in [("load snapshot", &load), ("evaluate (pure)", &eval), ("full recompute", &full)] {
+        let mut v = v.clone();
+        v.sort();
+        println!(
+            "{name:>16}: p50 {:.2} ms, p95 {:.2} ms",
+            v[v.len() / 2].as_secs_f64() * 1e3,
+            v[v.len() * 95 / 100].as_secs_f64() * 1e3
+        );
+    }
+    s.stop().await;
+    Ok(())
+}
+
+async fn account_uuid(s: &TestServer, org: OrganisationId) -> anyhow::Result<AccountId> {
+    Ok(bellwether_domain::accounts::by_external_ref(&s.db, org, "Y-1").await?.context("account")?.id)
+}
