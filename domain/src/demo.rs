@@ -7,11 +7,17 @@ use crate::accounts::NewAccount;
 use crate::contacts::NewContact;
 use crate::interactions::NewInteraction;
 use crate::organisations::NewOrganisation;
+use crate::signals::AccountRef;
+use crate::signals::assessments::{self, NewAssessment};
+use crate::signals::invoices::{self, InvoiceInput};
+use crate::signals::metrics::{self, NewMetricPoint};
+use crate::signals::surveys::{self, SurveyInput};
+use crate::signals::tickets::{self, TicketInput};
 use crate::users::NewUser;
 use crate::{
     AccountId, Actor, ContactId, ContactLevel as L, ContactRole as R, Db, Direction, InteractionKind as K,
-    LifecycleStage, Organisation, Result, Role, Sentiment as S, Tier, User, UserId, accounts, contacts, interactions,
-    organisations, users,
+    InvoiceStatus, LifecycleStage, Organisation, Result, Role, Sentiment as S, SurveyKind, TicketPriority,
+    TicketStatus, Tier, User, UserId, accounts, contacts, interactions, organisations, users,
 };
 
 /// Slug of the demo organisation.
@@ -349,5 +355,180 @@ pub async fn load(db: &Db) -> Result<Demo> {
             .await?;
         }
     }
+    signals(db, &actor).await?;
+    // Score every account now, so the portfolio shows health straight away.
+    while crate::health::recompute_dirty(db, 100).await? > 0 {}
     Ok(Demo { organisation, admin, created: true })
+}
+
+/// How an account's signals look in the demo.
+struct Story {
+    external_ref: &'static str,
+    /// Active users in the baseline and over the last weeks.
+    users: (f64, f64),
+    critical_tickets: usize,
+    overdue_days: Option<i64>,
+    nps: &'static [i32],
+    /// (sentiment, competitive pressure, alignment)
+    assessment: Option<(i32, i32, i32)>,
+}
+
+const STORIES: &[Story] = &[
+    Story {
+        external_ref: "CRM-1001",
+        users: (420.0, 430.0),
+        critical_tickets: 0,
+        overdue_days: None,
+        nps: &[9, 10, 8],
+        assessment: Some((4, 2, 5)),
+    },
+    Story {
+        external_ref: "CRM-1002",
+        users: (900.0, 560.0),
+        critical_tickets: 3,
+        overdue_days: None,
+        nps: &[3, 5, 6, 8],
+        assessment: Some((2, 5, 2)),
+    },
+    Story {
+        external_ref: "CRM-1003",
+        users: (150.0, 190.0),
+        critical_tickets: 0,
+        overdue_days: None,
+        nps: &[9, 9],
+        assessment: None,
+    },
+    Story {
+        external_ref: "CRM-1004",
+        users: (260.0, 200.0),
+        critical_tickets: 0,
+        overdue_days: None,
+        nps: &[],
+        assessment: Some((4, 3, 3)),
+    },
+    Story {
+        external_ref: "CRM-1005",
+        users: (1200.0, 1350.0),
+        critical_tickets: 1,
+        overdue_days: None,
+        nps: &[10, 9, 10],
+        assessment: Some((5, 1, 5)),
+    },
+    Story {
+        external_ref: "CRM-1006",
+        users: (310.0, 300.0),
+        critical_tickets: 0,
+        overdue_days: Some(41),
+        nps: &[7],
+        assessment: None,
+    },
+    Story {
+        external_ref: "CRM-1007",
+        users: (80.0, 85.0),
+        critical_tickets: 0,
+        overdue_days: None,
+        nps: &[],
+        assessment: None,
+    },
+    Story {
+        external_ref: "CRM-1008",
+        users: (500.0, 470.0),
+        critical_tickets: 0,
+        overdue_days: Some(12),
+        nps: &[8, 7],
+        assessment: None,
+    },
+];
+
+/// Usage series, tickets, invoices, surveys and assessments for the demo accounts.
+async fn signals(db: &Db, actor: &Actor) -> Result<()> {
+    let now = Utc::now();
+    let mut points = Vec::new();
+    let mut tickets_in = Vec::new();
+    let mut invoices_in = Vec::new();
+    let mut surveys_in = Vec::new();
+    for story in STORIES {
+        let account = AccountRef::ExternalRef(story.external_ref.into());
+        for day in 1..=120 {
+            let (base, recent) = story.users;
+            // The recent level ramps in over the last 30 days; a small weekly rhythm on top.
+            let level = if day > 30 { base } else { recent + (base - recent) * (day as f64 / 30.0) };
+            let weekly = if day % 7 == 0 || day % 7 == 6 { 0.85 } else { 1.0 };
+            points.push(NewMetricPoint {
+                account: account.clone(),
+                metric: "usage.active_users".into(),
+                observed_at: now - Duration::days(day),
+                value: (level * weekly).round(),
+                source: Some("demo".into()),
+            });
+        }
+        for t in 0..story.critical_tickets {
+            tickets_in.push(TicketInput {
+                account: account.clone(),
+                external_id: format!("{}-P1-{t}", story.external_ref),
+                subject: Some("Service outage in production".into()),
+                priority: TicketPriority::Critical,
+                status: TicketStatus::Open,
+                opened_at: now - Duration::days(1 + t as i64 * 2),
+                first_response_at: Some(now - Duration::days(1 + t as i64 * 2) + Duration::hours(1)),
+                resolved_at: None,
+            });
+        }
+        let today = now.date_naive();
+        invoices_in.push(InvoiceInput {
+            account: account.clone(),
+            number: format!("{}-INV-1", story.external_ref),
+            amount_minor: 2_500_000,
+            currency: "EUR".into(),
+            issued_on: today - Duration::days(100),
+            due_on: today - Duration::days(70),
+            paid_at: Some(now - Duration::days(72)),
+            status: InvoiceStatus::Paid,
+        });
+        if let Some(days) = story.overdue_days {
+            invoices_in.push(InvoiceInput {
+                account: account.clone(),
+                number: format!("{}-INV-2", story.external_ref),
+                amount_minor: 1_800_000,
+                currency: "EUR".into(),
+                issued_on: today - Duration::days(days + 30),
+                due_on: today - Duration::days(days),
+                paid_at: None,
+                status: InvoiceStatus::Open,
+            });
+        }
+        for (i, score) in story.nps.iter().enumerate() {
+            surveys_in.push(SurveyInput {
+                account: account.clone(),
+                kind: SurveyKind::Nps,
+                score: *score,
+                contact: None,
+                comment: None,
+                responded_at: now - Duration::days(20 + i as i64 * 15),
+                idempotency_key: Some(format!("{}-nps-{i}", story.external_ref)),
+            });
+        }
+        if let Some((sentiment, pressure, alignment)) = story.assessment
+            && let Some(a) = crate::accounts::by_external_ref(db, actor.organisation, story.external_ref).await?
+        {
+            assessments::record(
+                db,
+                actor,
+                NewAssessment {
+                    account: a.id,
+                    assessed_at: Some(now - Duration::days(14)),
+                    stakeholder_sentiment: sentiment,
+                    competitive_pressure: pressure,
+                    strategic_alignment: alignment,
+                    notes: None,
+                },
+            )
+            .await?;
+        }
+    }
+    metrics::ingest(db, actor, points).await?;
+    tickets::upsert(db, actor, tickets_in).await?;
+    invoices::upsert(db, actor, invoices_in).await?;
+    surveys::record(db, actor, surveys_in).await?;
+    Ok(())
 }
