@@ -103,8 +103,45 @@ fn response_media(headers: &HeaderMap) -> Result<&'static str, Response> {
 struct Incoming {
     query: String,
     operation_name: Option<String>,
-    variables: Option<Value>,
+    variables: Option<async_graphql::Variables>,
     extensions: Option<Value>,
+}
+
+/// A POST body, read in one pass. `variables` is kept raw and then read straight into
+/// async-graphql's own type: bulk mutations carry thousands of items, and building an
+/// intermediate JSON tree for them costs as much as parsing them.
+#[derive(serde::Deserialize)]
+struct Body {
+    query: Option<Value>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<Value>,
+    variables: Option<Box<serde_json::value::RawValue>>,
+    extensions: Option<Value>,
+}
+
+impl Body {
+    fn into_incoming(self, media: &'static str) -> Result<Incoming, Response> {
+        let variables = match self.variables.as_deref().map(|raw| raw.get().trim_start()) {
+            None => None,
+            Some(raw) if raw.starts_with("null") => None,
+            Some(raw) if raw.starts_with('{') => match serde_json::from_str::<async_graphql::Variables>(raw) {
+                Ok(v) => Some(v),
+                Err(_) => return Err(bad_request(media, "`variables` must be an object or null")),
+            },
+            Some(_) => return Err(bad_request(media, "`variables` must be an object or null")),
+        };
+        let mut params = serde_json::Map::new();
+        for (key, value) in
+            [("query", self.query), ("operationName", self.operation_name), ("extensions", self.extensions)]
+        {
+            if let Some(v) = value {
+                params.insert(key.to_owned(), v);
+            }
+        }
+        let mut incoming = read_params(params, media)?;
+        incoming.variables = variables;
+        Ok(incoming)
+    }
 }
 
 fn bad_request(media: &'static str, message: &str) -> Response {
@@ -130,7 +167,7 @@ fn read_params(mut params: serde_json::Map<String, Value>, media: &'static str) 
         Some(v @ Value::Object(_)) => Ok(Some(v)),
         Some(_) => Err(bad_request(media, &format!("`{name}` must be an object or null"))),
     };
-    let variables = object("variables")?;
+    let variables = object("variables")?.map(async_graphql::Variables::from_json);
     let extensions = object("extensions")?;
     Ok(Incoming { query, operation_name, variables, extensions })
 }
@@ -156,16 +193,24 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             codes::BAD_USER_INPUT,
         );
     }
-    let incoming = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(params)) => match read_params(params, media) {
+    let incoming = match serde_json::from_slice::<Body>(&body) {
+        Ok(b) => match b.into_incoming(media) {
             Ok(i) => i,
             Err(r) => return r,
         },
-        Ok(Value::Array(_)) => {
-            return bad_request(media, "batched requests are not supported; send one operation per request");
+        // Not an object with the standard fields: say precisely what it is instead.
+        Err(_) => {
+            return match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Array(_)) => {
+                    bad_request(media, "batched requests are not supported; send one operation per request")
+                }
+                Ok(Value::Object(_)) => {
+                    bad_request(media, "`query` must be a string; `variables` and `extensions` objects or null")
+                }
+                Ok(_) => bad_request(media, "the request body must be a JSON object"),
+                Err(_) => bad_request(media, "the request body is not valid JSON"),
+            };
         }
-        Ok(_) => return bad_request(media, "the request body must be a JSON object"),
-        Err(_) => return bad_request(media, "the request body is not valid JSON"),
     };
     execute(state, &headers, media, incoming, Method::POST).await
 }
@@ -329,7 +374,7 @@ async fn execute(
         request = request.operation_name(name);
     }
     if let Some(v) = incoming.variables {
-        request = request.variables(async_graphql::Variables::from_json(v));
+        request = request.variables(v);
     }
     if let Some(Value::Object(ext)) = incoming.extensions {
         for (k, v) in ext {

@@ -35,6 +35,9 @@ enum What {
         /// Batches per batch size (after one warm-up batch).
         #[arg(long, default_value_t = 10)]
         batches: usize,
+        /// Call the domain ingestion directly, without HTTP and GraphQL (to see their share).
+        #[arg(long)]
+        direct: bool,
     },
     /// Health recompute time for one account with a year of daily data on 20 metrics.
     Health {
@@ -67,7 +70,7 @@ const ACCOUNTS: usize = 50;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().what {
-        What::Ingest { backend, batches } => ingest(backend.into(), batches).await,
+        What::Ingest { backend, batches, direct } => ingest(backend.into(), batches, direct).await,
         What::Health { backend, runs } => health_recompute(backend.into(), runs).await,
     }
 }
@@ -93,13 +96,17 @@ async fn portfolio(s: &TestServer, token: &str) -> anyhow::Result<Vec<String>> {
     Ok(ids)
 }
 
-async fn ingest(backend: Backend, batches: usize) -> anyhow::Result<()> {
+async fn ingest(backend: Backend, batches: usize, direct: bool) -> anyhow::Result<()> {
     let s = start(backend).await?;
     let t = s.tenant("bench").await;
     let accounts = portfolio(&s, &t.admin_token).await?;
+    let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
+    let admin = bellwether_domain::users::by_email(&s.db, org.id, "admin@bench.test").await?.context("admin")?;
+    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin };
     let query = "mutation($i: IngestMetricPointsInput!) { ingestMetricPoints(input: $i) { accepted rejected } }";
     let mut minute: i64 = 0;
-    println!("backend: {backend:?}; {ACCOUNTS} accounts x {METRICS} metrics; each item a new observation");
+    let path = if direct { "domain ingestion directly" } else { "ingestMetricPoints over HTTP" };
+    println!("backend: {backend:?}; {path}; {ACCOUNTS} accounts x {METRICS} metrics; each item a new observation");
     for size in [1_000usize, 5_000] {
         let mut timings = Vec::new();
         for round in 0..=batches {
@@ -114,6 +121,29 @@ async fn ingest(backend: Backend, batches: usize) -> anyhow::Result<()> {
                     })
                 })
                 .collect();
+            if direct {
+                let domain: Vec<NewMetricPoint> = items
+                    .iter()
+                    .map(|i| NewMetricPoint {
+                        account: AccountRef::Id(bellwether_domain::AccountId(global_uuid(
+                            i["account"]["id"].as_str().unwrap(),
+                        ))),
+                        metric: i["metric"].as_str().unwrap().to_owned(),
+                        observed_at: i["observedAt"].as_str().unwrap().parse().unwrap(),
+                        value: i["value"].as_f64().unwrap(),
+                        source: None,
+                    })
+                    .collect();
+                let started = Instant::now();
+                let report = metrics::ingest(&s.db, &actor, domain).await?;
+                if round > 0 {
+                    timings.push(started.elapsed());
+                }
+                if report.count(bellwether_domain::signals::ItemStatus::Accepted) != size {
+                    bail!("batch failed");
+                }
+                continue;
+            }
             let body = serde_json::to_vec(&json!({ "query": query, "variables": { "i": { "items": items } } }))?;
             let started = Instant::now();
             let res = s
@@ -138,6 +168,14 @@ async fn ingest(backend: Backend, batches: usize) -> anyhow::Result<()> {
     }
     s.stop().await;
     Ok(())
+}
+
+/// The UUID inside a global id (base64url of `Kind:uuid`).
+fn global_uuid(id: &str) -> uuid::Uuid {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id).expect("a global id");
+    let text = String::from_utf8(raw).expect("utf-8");
+    text.split_once(':').expect("Kind:uuid").1.parse().expect("a uuid")
 }
 
 fn report(size: usize, timings: &[Duration]) {

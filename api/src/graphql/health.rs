@@ -287,7 +287,7 @@ pub struct HealthBandsInput {
 /// A scorecard definition as input.
 #[derive(InputObject)]
 pub struct HealthScorecardDefinitionInput {
-    /// The measures (1-20).
+    /// The measures (1-32).
     pub measures: Vec<HealthMeasureInput>,
     /// The bands.
     pub bands: HealthBandsInput,

@@ -61,6 +61,9 @@ pub struct Bands {
     pub watch: f64,
 }
 
+/// Most measures one scorecard may have.
+pub const MAX_MEASURES: usize = 32;
+
 /// A scorecard's definition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Definition {
@@ -97,8 +100,8 @@ impl Definition {
         if self.measures.is_empty() {
             push(vec!["measures".into()], "needs at least one measure");
         }
-        if self.measures.len() > 20 {
-            push(vec!["measures".into()], "at most 20 measures");
+        if self.measures.len() > MAX_MEASURES {
+            push(vec!["measures".into()], &format!("at most {MAX_MEASURES} measures"));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, m) in self.measures.iter().enumerate() {

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
 };
 
 use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, mark_dirty, past_timestamp};
@@ -250,12 +250,38 @@ pub async fn ingest(db: &DatabaseConnection, actor: &Actor, items: Vec<NewMetric
     super::reject_repeats(rows.iter().map(|r| (r.index, (r.account, r.metric, r.at))), &["observedAt"], &mut out);
     rows.retain(|r| out.is_open(r.index));
 
-    // What is already stored for these keys: duplicates and conflicting values.
-    let existing =
-        existing_points(db, org, &rows.iter().map(|r| (r.account, r.metric, r.at)).collect::<Vec<_>>()).await?;
-    let mut fresh = Vec::with_capacity(rows.len());
+    // Insert everything new in one transaction; keys already stored come back as not inserted
+    // and are then told apart: the same value is a retry, another value a conflict.
+    let points: Vec<Point> = rows
+        .iter()
+        .map(|r| Point { account: r.account, metric: r.metric, at: r.at, value: r.value, source: r.source.clone() })
+        .collect();
+    let (inserted, stored) = db
+        .transaction::<_, _, Error>(|tx| {
+            Box::pin(async move {
+                let mut inserted = HashSet::new();
+                for chunk in points.chunks(INSERT_CHUNK) {
+                    inserted.extend(insert_points(tx, org, chunk).await?);
+                }
+                let rest: Vec<_> =
+                    points.iter().map(|p| (p.account, p.metric, p.at)).filter(|k| !inserted.contains(k)).collect();
+                let stored = existing_points(tx, org, &rest).await?;
+                let touched: Vec<AccountId> =
+                    inserted.iter().map(|k| k.0).collect::<HashSet<_>>().into_iter().collect();
+                mark_dirty(tx, org, &touched).await?;
+                Ok((inserted, stored))
+            })
+        })
+        .await?;
+    let mut touched = HashSet::new();
     for r in rows {
-        match existing.get(&(r.account, r.metric, r.at)) {
+        let key = (r.account, r.metric, r.at);
+        if inserted.contains(&key) {
+            out.set(r.index, ItemStatus::Accepted);
+            touched.insert(r.account);
+            continue;
+        }
+        match stored.get(&key) {
             Some(v) if *v == r.value => out.set(r.index, ItemStatus::Duplicate),
             Some(v) => out.reject(
                 r.index,
@@ -263,50 +289,89 @@ pub async fn ingest(db: &DatabaseConnection, actor: &Actor, items: Vec<NewMetric
                 &["value"],
                 format!("an observation at this time is already recorded with value {v}; observations are immutable"),
             ),
-            None => fresh.push(r),
+            // Not inserted yet not found: removed concurrently; report it rather than guess.
+            None => out.reject(r.index, ErrorCode::Conflict, &["observedAt"], "changed concurrently; retry this item"),
         }
     }
-    let touched: Vec<AccountId> = fresh.iter().map(|r| r.account).collect::<HashSet<_>>().into_iter().collect();
-    let models: Vec<metric_point::ActiveModel> = fresh
-        .iter()
-        .map(|r| metric_point::ActiveModel {
-            organisation_id: Set(org.0),
-            account_id: Set(r.account.0),
-            metric_id: Set(r.metric.0),
-            observed_at: Set(r.at),
-            value: Set(r.value),
-            source: Set(r.source.clone()),
-        })
-        .collect();
-    let dirty = touched.clone();
-    db.transaction::<_, _, Error>(|tx| {
-        Box::pin(async move {
-            for chunk in models.chunks(INSERT_CHUNK) {
-                metric_point::Entity::insert_many(chunk.to_vec())
-                    .on_conflict(
-                        OnConflict::columns([
-                            metric_point::Column::OrganisationId,
-                            metric_point::Column::AccountId,
-                            metric_point::Column::MetricId,
-                            metric_point::Column::ObservedAt,
-                        ])
-                        .do_nothing()
-                        .to_owned(),
-                    )
-                    .try_insert()
-                    .exec_without_returning(tx)
-                    .await?;
+    Ok(out.finish(touched.into_iter().collect()))
+}
+
+/// One observation ready to store.
+struct Point {
+    account: AccountId,
+    metric: MetricId,
+    at: DateTime<Utc>,
+    value: f64,
+    source: Option<String>,
+}
+
+type PointKey = (AccountId, MetricId, DateTime<Utc>);
+
+/// Inserts points, skipping keys already stored, and returns the keys it inserted. One
+/// statement per chunk: a multi-row VALUES list on SQLite, UNNEST over six arrays on
+/// PostgreSQL (six parameters instead of six per row).
+async fn insert_points<C: ConnectionTrait>(db: &C, org: OrganisationId, points: &[Point]) -> Result<Vec<PointKey>> {
+    if points.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    const RETURNING: &str = "ON CONFLICT DO NOTHING RETURNING account_id, metric_id, observed_at";
+    let statement = match backend {
+        DbBackend::Postgres => {
+            let orgs: Vec<uuid::Uuid> = vec![org.0; points.len()];
+            let accounts: Vec<uuid::Uuid> = points.iter().map(|p| p.account.0).collect();
+            let metrics: Vec<uuid::Uuid> = points.iter().map(|p| p.metric.0).collect();
+            let times: Vec<DateTime<Utc>> = points.iter().map(|p| p.at).collect();
+            let values: Vec<f64> = points.iter().map(|p| p.value).collect();
+            // Arrays cannot carry NULLs here: an empty string stands for "no source" (a blank
+            // source is never stored) and NULLIF turns it back.
+            let sources: Vec<String> = points.iter().map(|p| p.source.clone().unwrap_or_default()).collect();
+            Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO metric_points (organisation_id, account_id, metric_id, observed_at, value, source) \
+                     SELECT o, a, m, t, v, NULLIF(s, '') FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], \
+                     $4::timestamptz[], $5::float8[], $6::text[]) AS u(o, a, m, t, v, s) {RETURNING}"
+                ),
+                [orgs.into(), accounts.into(), metrics.into(), times.into(), values.into(), sources.into()],
+            )
+        }
+        _ => {
+            let mut sql = String::from(
+                "INSERT INTO metric_points (organisation_id, account_id, metric_id, observed_at, value, source) VALUES ",
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(points.len() * 6);
+            for (i, p) in points.iter().enumerate() {
+                sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?)" });
+                values.extend([
+                    org.0.into(),
+                    p.account.0.into(),
+                    p.metric.0.into(),
+                    p.at.into(),
+                    p.value.into(),
+                    p.source.clone().into(),
+                ]);
             }
-            mark_dirty(tx, org, &dirty).await
+            sql.push(' ');
+            sql.push_str(RETURNING);
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+    };
+    let rows = db.query_all_raw(statement).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok((
+                AccountId(row.try_get::<uuid::Uuid>("", "account_id")?),
+                MetricId(row.try_get::<uuid::Uuid>("", "metric_id")?),
+                row.try_get::<DateTime<Utc>>("", "observed_at")?,
+            ))
         })
-    })
-    .await?;
-    Ok(out.finish(touched))
+        .collect()
 }
 
 /// Stored values for the given keys (one range query per account and metric pair set).
-async fn existing_points(
-    db: &DatabaseConnection,
+async fn existing_points<C: ConnectionTrait>(
+    db: &C,
     org: OrganisationId,
     keys: &[(AccountId, MetricId, DateTime<Utc>)],
 ) -> Result<HashMap<(AccountId, MetricId, DateTime<Utc>), f64>> {
