@@ -260,7 +260,7 @@ async fn health_recompute(backend: Backend, runs: usize) -> anyhow::Result<()> {
     let (mut load, mut eval, mut full) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let t0 = Instant::now();
-        let snapshot = health::load_snapshot(&s.db, org.id, account_id, Utc::now(), &keys).await?;
+        let snapshot = health::load_snapshot(&s.db, org.id, account_id, Utc::now(), &keys, 121).await?;
         load.push(t0.elapsed());
         let t1 = Instant::now();
         let e = scorecard::evaluate(&definition, &snapshot, Utc::now());

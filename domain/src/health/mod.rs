@@ -307,13 +307,23 @@ pub async fn scorecard(db: &DatabaseConnection, org: OrganisationId, id: Scoreca
         .transpose()
 }
 
-/// Loads what the scorecards need to know about an account, from `as_of - LOOKBACK_DAYS`.
+/// What a set of scorecards needs from the metric series: which metrics, how many days back.
+pub fn metric_needs(cards: &[Scorecard]) -> (Vec<String>, i64) {
+    let usage = cards.iter().flat_map(|c| c.definition.measures.iter()).filter(|m| m.metric.is_some());
+    let keys = usage.clone().filter_map(|m| m.metric.clone()).collect();
+    let days = usage.map(|m| m.window_days.unwrap_or(30) + m.baseline_days.unwrap_or(90)).max().unwrap_or(0) + 1;
+    (keys, days)
+}
+
+/// Loads what the scorecards need to know about an account: metric series for `metric_days`
+/// back, the other signals for `LOOKBACK_DAYS`.
 pub async fn load_snapshot(
     db: &DatabaseConnection,
     org: OrganisationId,
     account: AccountId,
     as_of: DateTime<Utc>,
     metric_keys: &[String],
+    metric_days: i64,
 ) -> Result<Snapshot> {
     let since = as_of - Duration::days(LOOKBACK_DAYS);
     let definitions: HashMap<_, _> = metrics::definitions(db, org)
@@ -323,7 +333,11 @@ pub async fn load_snapshot(
         .map(|d| (d.id, d))
         .collect();
     let ids: Vec<_> = definitions.keys().copied().collect();
-    let series = metrics::series(db, org, account, &ids, since).await?;
+    let series = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        metrics::series(db, org, account, &ids, as_of - Duration::days(metric_days)).await?
+    };
     let mut snapshot = Snapshot::default();
     for (id, def) in &definitions {
         snapshot.metrics.insert(
@@ -381,9 +395,8 @@ pub async fn recompute(db: &DatabaseConnection, org: OrganisationId, account: Ac
     // so signals written meanwhile (which move the mark) get scored by another pass.
     let mark = health_dirty::Entity::find_by_id((org.0, account.0)).one(db).await?.map(|d| d.marked_at);
     let cards = scorecards(db, org).await?;
-    let keys: Vec<String> =
-        cards.iter().flat_map(|c| c.definition.measures.iter().filter_map(|m| m.metric.clone())).collect();
-    let snapshot = load_snapshot(db, org, account, started, &keys).await?;
+    let (keys, days) = metric_needs(&cards);
+    let snapshot = load_snapshot(db, org, account, started, &keys, days).await?;
     let evaluations: Vec<(ScorecardId, bool, Evaluation)> =
         cards.iter().map(|c| (c.id, c.is_default, scorecard::evaluate(&c.definition, &snapshot, started))).collect();
     let trigger = trigger.to_owned();

@@ -5,10 +5,12 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
 };
 
-use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, mark_dirty, past_timestamp};
+use super::{
+    AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, MAX_BATCH, Outcomes, check_batch, mark_dirty, past_timestamp,
+};
 use crate::entities::{metric_definition, metric_point};
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
@@ -260,7 +262,10 @@ pub async fn ingest(db: &DatabaseConnection, actor: &Actor, items: Vec<NewMetric
         .transaction::<_, _, Error>(|tx| {
             Box::pin(async move {
                 let mut inserted = HashSet::new();
-                for chunk in points.chunks(INSERT_CHUNK) {
+                // PostgreSQL takes a whole batch in one statement (six array parameters); SQLite
+                // is bound by its parameter limit.
+                let chunk = if tx.get_database_backend() == DbBackend::Postgres { MAX_BATCH } else { INSERT_CHUNK };
+                for chunk in points.chunks(chunk) {
                     inserted.extend(insert_points(tx, org, chunk).await?);
                 }
                 let rest: Vec<_> =
@@ -471,7 +476,7 @@ pub async fn count_points(
 }
 
 /// All observations of the given metrics for an account since `since`, oldest first (for
-/// health computation and charts).
+/// health computation and charts). Reads only the three columns it needs.
 pub async fn series(
     db: &DatabaseConnection,
     org: OrganisationId,
@@ -479,17 +484,20 @@ pub async fn series(
     metrics: &[MetricId],
     since: DateTime<Utc>,
 ) -> Result<HashMap<MetricId, Vec<(DateTime<Utc>, f64)>>> {
-    let rows = metric_point::Entity::find()
+    let rows: Vec<(uuid::Uuid, DateTime<Utc>, f64)> = metric_point::Entity::find()
+        .select_only()
+        .columns([metric_point::Column::MetricId, metric_point::Column::ObservedAt, metric_point::Column::Value])
         .filter(metric_point::Column::OrganisationId.eq(org.0))
         .filter(metric_point::Column::AccountId.eq(account.0))
         .filter(metric_point::Column::MetricId.is_in(metrics.iter().map(|m| m.0)))
         .filter(metric_point::Column::ObservedAt.gte(since))
         .order_by_asc(metric_point::Column::ObservedAt)
+        .into_tuple()
         .all(db)
         .await?;
     let mut out: HashMap<MetricId, Vec<(DateTime<Utc>, f64)>> = HashMap::new();
-    for m in rows {
-        out.entry(MetricId(m.metric_id)).or_default().push((m.observed_at, m.value));
+    for (metric, at, value) in rows {
+        out.entry(MetricId(metric)).or_default().push((at, value));
     }
     Ok(out)
 }
