@@ -107,7 +107,7 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<InvoiceIn
         if v.issued_on > today + chrono::Duration::days(1) {
             out.reject(i, ErrorCode::Invalid, &["issuedOn"], "must not be in the future");
         }
-        let paid_at = v.paid_at.map(|p| out.check(i, &["paidAt"], past_timestamp(p))).flatten();
+        let paid_at = v.paid_at.and_then(|p| out.check(i, &["paidAt"], past_timestamp(p)));
         match (v.status, v.paid_at) {
             (InvoiceStatus::Paid, None) => {
                 out.reject(i, ErrorCode::Invalid, &["paidAt"], "a paid invoice needs paidAt")
@@ -290,6 +290,16 @@ pub async fn for_account(
         .collect()
 }
 
+/// One record of the organisation by id.
+pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: InvoiceId) -> Result<Option<Invoice>> {
+    invoice::Entity::find_by_id(id.0)
+        .filter(invoice::Column::OrganisationId.eq(org.0))
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,14 +339,4 @@ mod tests {
             assert_eq!(inv.days_late(), late, "{inv:?}");
         }
     }
-}
-
-/// One record of the organisation by id.
-pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: InvoiceId) -> Result<Option<Invoice>> {
-    invoice::Entity::find_by_id(id.0)
-        .filter(invoice::Column::OrganisationId.eq(org.0))
-        .one(db)
-        .await?
-        .map(TryInto::try_into)
-        .transpose()
 }

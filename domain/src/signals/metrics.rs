@@ -553,6 +553,35 @@ pub fn downsample(
     out
 }
 
+/// One metric definition of the organisation by id.
+pub async fn definition(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    id: MetricId,
+) -> Result<Option<MetricDefinition>> {
+    metric_definition::Entity::find_by_id(id.0)
+        .filter(metric_definition::Column::OrganisationId.eq(org.0))
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+/// One metric definition of the organisation by key.
+pub async fn definition_by_key(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    key: &str,
+) -> Result<Option<MetricDefinition>> {
+    metric_definition::Entity::find()
+        .filter(metric_definition::Column::OrganisationId.eq(org.0))
+        .filter(metric_definition::Column::Key.eq(key.trim()))
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,33 +643,4 @@ mod tests {
         assert_eq!(last[0].value, 10.0);
         assert!(downsample(&[], MetricAggregation::Sum, from, to, 10).is_empty());
     }
-}
-
-/// One metric definition of the organisation by id.
-pub async fn definition(
-    db: &DatabaseConnection,
-    org: OrganisationId,
-    id: MetricId,
-) -> Result<Option<MetricDefinition>> {
-    metric_definition::Entity::find_by_id(id.0)
-        .filter(metric_definition::Column::OrganisationId.eq(org.0))
-        .one(db)
-        .await?
-        .map(TryInto::try_into)
-        .transpose()
-}
-
-/// One metric definition of the organisation by key.
-pub async fn definition_by_key(
-    db: &DatabaseConnection,
-    org: OrganisationId,
-    key: &str,
-) -> Result<Option<MetricDefinition>> {
-    metric_definition::Entity::find()
-        .filter(metric_definition::Column::OrganisationId.eq(org.0))
-        .filter(metric_definition::Column::Key.eq(key.trim()))
-        .one(db)
-        .await?
-        .map(TryInto::try_into)
-        .transpose()
 }

@@ -123,6 +123,14 @@ async fn health_follows_signals_and_explains_itself(backend: Backend) {
     assert_eq!(e["score"].as_f64(), Some(100.0), "{e}");
     assert_eq!(data["node"]["healthHistory"]["totalCount"], 4);
 
+    // The worker's step drains every dirty account; afterwards the stored default score on the
+    // account (used for filtering and ordering) equals the explained current score.
+    while bellwether_domain::health::recompute_dirty(&s.db, 100).await.unwrap() > 0 {}
+    let q = "query($id: ID!) { node(id: $id) { ... on Account { healthScore healthBand health { score band } } } }";
+    let data = s.gql(token, q, json!({ "id": acme["id"] })).await;
+    let node = &data["node"];
+    assert_eq!((&node["healthScore"], &node["healthBand"]), (&node["health"]["score"], &node["health"]["band"]));
+
     // Accounts filter and sort by their current default health.
     let q = "{ poor: accounts(filter: { healthBands: [POOR, WATCH] }) { nodes { name } }
         scored: accounts(filter: { healthScoreMin: 0 }) { totalCount }
