@@ -8,7 +8,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, mark_dirty, past_timestamp};
+use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, past_timestamp};
 use crate::entities::invoice;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
@@ -196,18 +196,8 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<InvoiceIn
     let dirty = touched.clone();
     db.transaction::<_, _, Error>(|tx| {
         Box::pin(async move {
-            for chunk in inserts.chunks(INSERT_CHUNK) {
-                invoice::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
-            }
-            for u in updates {
-                invoice::Entity::update_many()
-                    .set(u.clone())
-                    .filter(invoice::Column::OrganisationId.eq(org.0))
-                    .filter(invoice::Column::Id.eq(u.id.unwrap()))
-                    .exec(tx)
-                    .await?;
-            }
-            mark_dirty(tx, org, &dirty).await
+            let columns = (invoice::Column::Id, invoice::Column::OrganisationId);
+            super::write_upserts(tx, org, inserts, updates, columns, &dirty).await
         })
     })
     .await?;

@@ -223,6 +223,32 @@ pub(crate) async fn mark_dirty<C: ConnectionTrait>(db: &C, org: OrganisationId, 
     Ok(())
 }
 
+/// Writes an upsert batch: new rows with multi-row INSERTs, changed rows one UPDATE each (by
+/// id, scoped to the organisation), and the touched accounts' dirty marks. Run it inside the
+/// batch's transaction.
+pub(crate) async fn write_upserts<A, C>(
+    tx: &C,
+    org: OrganisationId,
+    inserts: Vec<A>,
+    updates: Vec<A>,
+    columns: (<A::Entity as EntityTrait>::Column, <A::Entity as EntityTrait>::Column),
+    touched: &[AccountId],
+) -> Result<()>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send + Clone,
+    C: ConnectionTrait,
+{
+    let (id, organisation) = columns;
+    for chunk in inserts.chunks(INSERT_CHUNK) {
+        A::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
+    }
+    for u in updates {
+        let key = u.get(id).into_value().ok_or_else(|| Error::Internal("an update without its id".into()))?;
+        A::Entity::update_many().set(u).filter(organisation.eq(org.0)).filter(id.eq(key)).exec(tx).await?;
+    }
+    mark_dirty(tx, org, touched).await
+}
+
 /// A timestamp from an integrator: not too far in the future, stored at storage precision.
 pub(crate) fn past_timestamp(t: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, String> {
     if t > chrono::Utc::now() + MAX_FUTURE_SKEW {

@@ -8,7 +8,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, mark_dirty, past_timestamp};
+use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, past_timestamp};
 use crate::entities::support_ticket;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
@@ -211,18 +211,8 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<TicketInp
     let dirty = touched.clone();
     db.transaction::<_, _, Error>(|tx| {
         Box::pin(async move {
-            for chunk in inserts.chunks(INSERT_CHUNK) {
-                support_ticket::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
-            }
-            for u in updates {
-                support_ticket::Entity::update_many()
-                    .set(u.clone())
-                    .filter(support_ticket::Column::OrganisationId.eq(org.0))
-                    .filter(support_ticket::Column::Id.eq(u.id.unwrap()))
-                    .exec(tx)
-                    .await?;
-            }
-            mark_dirty(tx, org, &dirty).await
+            let columns = (support_ticket::Column::Id, support_ticket::Column::OrganisationId);
+            super::write_upserts(tx, org, inserts, updates, columns, &dirty).await
         })
     })
     .await
