@@ -13,8 +13,10 @@ const HEALTH: &str = "query($id: ID!) { node(id: $id) { ... on Account {
       changes { previousScore previousBand scoreDelta measures { label previousScore score contributionDelta } } }
     healthHistory { totalCount nodes { score band } } } } }";
 
+/// An hour before the moment `days_ago` days back: whole days behind any `as_of` a moment later,
+/// whatever the time of day the test runs.
 fn at(days_ago: i64) -> String {
-    (Utc::now() - Duration::days(days_ago)).date_naive().and_hms_opt(6, 0, 0).unwrap().and_utc().to_rfc3339()
+    (Utc::now() - Duration::days(days_ago) - Duration::hours(1)).to_rfc3339()
 }
 
 async fn usage(s: &TestServer, token: &str, account: &Value, days: std::ops::RangeInclusive<i64>, value: f64) {
@@ -53,8 +55,8 @@ async fn health_follows_signals_and_explains_itself(backend: Backend) {
     assert!(h["measures"].as_array().unwrap().iter().all(|m| m["score"].is_null() && m["contribution"] == 0.0));
     assert_eq!(h["scorecard"], json!({ "name": "Standard health", "isDefault": true }));
 
-    // 120 days of steady usage: the usage trend alone scores 80.
-    usage(&s, token, &acme["id"], 16..=120, 100.0).await;
+    // Four months of steady usage: the usage trend alone scores 80.
+    usage(&s, token, &acme["id"], 15..=119, 100.0).await;
     let data = s.gql(token, HEALTH, json!({ "id": acme["id"] })).await;
     let h = &data["node"]["health"];
     assert_eq!((h["score"].as_f64(), h["band"].as_str()), (Some(80.0), Some("GOOD")));
@@ -66,7 +68,7 @@ async fn health_follows_signals_and_explains_itself(backend: Backend) {
     assert_eq!(h["changes"], Value::Null, "the first score has nothing to compare with");
 
     // Usage halves over the last two weeks: recent average 70 against 100 = -30% -> 16.
-    usage(&s, token, &acme["id"], 1..=15, 40.0).await;
+    usage(&s, token, &acme["id"], 0..=14, 40.0).await;
     let data = s.gql(token, HEALTH, json!({ "id": acme["id"] })).await;
     assert_eq!(data["node"]["health"]["score"].as_f64(), Some(16.0));
     // Then a critical ticket opens.
