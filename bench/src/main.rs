@@ -64,6 +64,10 @@ impl From<Db> for Backend {
     }
 }
 
+/// The same allocator as the `bellwether` binary, so the in-process server behaves alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const METRICS: usize = 20;
 const ACCOUNTS: usize = 50;
 
