@@ -448,15 +448,24 @@ pub async fn list(
     .try_map(TryInto::try_into)
 }
 
-/// An account's unarchived interactions since `since` (for health computation).
+/// The accounts' unarchived interactions since `since` (for health computation).
 pub async fn since(
     db: &DatabaseConnection,
     org: OrganisationId,
-    account: AccountId,
+    accounts: &[AccountId],
     since: DateTime<Utc>,
 ) -> Result<Vec<Interaction>> {
-    let f = InteractionFilter { occurred_from: Some(since), ..Default::default() };
-    filtered(org, account, &f).all(db).await?.into_iter().map(TryInto::try_into).collect()
+    use interaction::Column as C;
+    interaction::Entity::find()
+        .filter(C::OrganisationId.eq(org.0))
+        .filter(C::AccountId.is_in(accounts.iter().map(|a| a.0)))
+        .filter(C::OccurredAt.gte(values::timestamp(since)))
+        .filter(C::ArchivedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
 }
 
 /// How many of an account's interactions match the filter.

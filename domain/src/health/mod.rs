@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 
 use crate::entities::{account, contact, health_dirty, health_score, health_scorecard};
@@ -315,8 +315,7 @@ pub fn metric_needs(cards: &[Scorecard]) -> (Vec<String>, i64) {
     (keys, days)
 }
 
-/// Loads what the scorecards need to know about an account: metric series for `metric_days`
-/// back, the other signals for `LOOKBACK_DAYS`.
+/// Loads what the scorecards need to know about one account (see [`load_snapshots`]).
 pub async fn load_snapshot(
     db: &DatabaseConnection,
     org: OrganisationId,
@@ -325,51 +324,75 @@ pub async fn load_snapshot(
     metric_keys: &[String],
     metric_days: i64,
 ) -> Result<Snapshot> {
+    let mut all = load_snapshots(db, org, &[account], as_of, metric_keys, metric_days).await?;
+    Ok(all.remove(&account).unwrap_or_default())
+}
+
+/// Loads what the scorecards need to know about many accounts at once, one query per kind of
+/// signal: metric series for `metric_days` back, the other signals for `LOOKBACK_DAYS`.
+pub async fn load_snapshots(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    accounts: &[AccountId],
+    as_of: DateTime<Utc>,
+    metric_keys: &[String],
+    metric_days: i64,
+) -> Result<HashMap<AccountId, Snapshot>> {
     let since = as_of - Duration::days(LOOKBACK_DAYS);
-    let definitions: HashMap<_, _> = metrics::definitions(db, org)
-        .await?
-        .into_iter()
-        .filter(|d| metric_keys.contains(&d.key))
-        .map(|d| (d.id, d))
-        .collect();
-    let ids: Vec<_> = definitions.keys().copied().collect();
-    let series = if ids.is_empty() {
+    let mut out: HashMap<AccountId, Snapshot> = accounts.iter().map(|a| (*a, Snapshot::default())).collect();
+    let definitions: Vec<_> =
+        metrics::definitions(db, org).await?.into_iter().filter(|d| metric_keys.contains(&d.key)).collect();
+    let ids: Vec<_> = definitions.iter().map(|d| d.id).collect();
+    let mut series = if ids.is_empty() {
         HashMap::new()
     } else {
-        metrics::series(db, org, account, &ids, as_of - Duration::days(metric_days)).await?
+        metrics::series_for_accounts(db, org, accounts, &ids, as_of - Duration::days(metric_days)).await?
     };
-    let mut snapshot = Snapshot::default();
-    for (id, def) in &definitions {
-        snapshot.metrics.insert(
-            def.key.clone(),
-            Series {
-                aggregation: Some(def.aggregation),
-                direction: Some(def.direction),
-                points: series.get(id).cloned().unwrap_or_default(),
-            },
-        );
+    for (account, snapshot) in out.iter_mut() {
+        for def in &definitions {
+            snapshot.metrics.insert(
+                def.key.clone(),
+                Series {
+                    aggregation: Some(def.aggregation),
+                    direction: Some(def.direction),
+                    points: series.remove(&(*account, def.id)).unwrap_or_default(),
+                },
+            );
+        }
     }
-    snapshot.tickets = tickets::for_account(db, org, account, since).await?;
-    snapshot.invoices = invoices::for_account(db, org, account, since.date_naive()).await?;
-    snapshot.surveys = surveys::for_account(db, org, account, since).await?;
-    snapshot.assessments = assessments::for_account(db, org, account).await?;
-    snapshot.contract_changes = contracts::for_account(db, org, account).await?;
-    snapshot.touchpoints = touchpoints(db, org, account, since).await?;
-    Ok(snapshot)
+    for t in tickets::for_accounts(db, org, accounts, since).await? {
+        out.entry(t.account).or_default().tickets.push(t);
+    }
+    for i in invoices::for_accounts(db, org, accounts, since.date_naive()).await? {
+        out.entry(i.account).or_default().invoices.push(i);
+    }
+    for s in surveys::for_accounts(db, org, accounts, since).await? {
+        out.entry(s.account).or_default().surveys.push(s);
+    }
+    for a in assessments::for_accounts(db, org, accounts).await? {
+        out.entry(a.account).or_default().assessments.push(a);
+    }
+    for c in contracts::for_accounts(db, org, accounts).await? {
+        out.entry(c.account).or_default().contract_changes.push(c);
+    }
+    for (account, t) in touchpoints(db, org, accounts, since).await? {
+        out.entry(account).or_default().touchpoints.push(t);
+    }
+    Ok(out)
 }
 
 async fn touchpoints(
     db: &DatabaseConnection,
     org: OrganisationId,
-    account: AccountId,
+    accounts: &[AccountId],
     since: DateTime<Utc>,
-) -> Result<Vec<Touchpoint>> {
-    let list = interactions::since(db, org, account, since).await?;
+) -> Result<Vec<(AccountId, Touchpoint)>> {
+    let list = interactions::since(db, org, accounts, since).await?;
     let ids: Vec<_> = list.iter().map(|i| i.id).collect();
     let participants = interactions::participants(db, org, &ids).await?;
     let levels: HashMap<ContactId, ContactLevel> = contact::Entity::find()
         .filter(contact::Column::OrganisationId.eq(org.0))
-        .filter(contact::Column::AccountId.eq(account.0))
+        .filter(contact::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
         .all(db)
         .await?
         .into_iter()
@@ -377,74 +400,118 @@ async fn touchpoints(
         .collect();
     Ok(list
         .into_iter()
-        .map(|i| Touchpoint {
-            at: i.occurred_at,
-            levels: participants
+        .map(|i| {
+            let levels = participants
                 .get(&i.id)
                 .map(|p| p.contacts.iter().filter_map(|c| levels.get(c).copied()).collect())
-                .unwrap_or_default(),
+                .unwrap_or_default();
+            (i.account, Touchpoint { at: i.occurred_at, levels })
         })
         .collect())
 }
 
-/// Recomputes an account's health with every scorecard of its organisation, stores the scores
-/// that changed, updates the account's default score, and clears its dirty mark.
+/// Recomputes an account's health with every scorecard of its organisation (see
+/// [`recompute_many`]).
 pub async fn recompute(db: &DatabaseConnection, org: OrganisationId, account: AccountId, trigger: &str) -> Result<()> {
+    recompute_many(db, org, &[account], trigger).await
+}
+
+/// Recomputes the health of accounts of one organisation with every scorecard: stores the
+/// scores that changed, updates the accounts' default score, and clears their dirty marks.
+/// Snapshots are loaded for all accounts together, and everything is written in one
+/// transaction.
+pub async fn recompute_many(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    accounts: &[AccountId],
+    trigger: &str,
+) -> Result<()> {
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let mut accounts = accounts.to_vec();
+    accounts.sort();
+    accounts.dedup();
     let started = values::now();
-    // The mark as it is before the signals are read: only that exact mark is cleared at the end,
-    // so signals written meanwhile (which move the mark) get scored by another pass.
-    let mark = health_dirty::Entity::find_by_id((org.0, account.0)).one(db).await?.map(|d| d.marked_at);
+    // The marks as they are before the signals are read: only those exact marks are cleared at
+    // the end, so signals written meanwhile (which move the mark) get scored by another pass.
+    let marks: Vec<(AccountId, DateTime<Utc>)> = health_dirty::Entity::find()
+        .filter(health_dirty::Column::OrganisationId.eq(org.0))
+        .filter(health_dirty::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (AccountId(d.account_id), d.marked_at))
+        .collect();
     let cards = scorecards(db, org).await?;
     let (keys, days) = metric_needs(&cards);
-    let snapshot = load_snapshot(db, org, account, started, &keys, days).await?;
-    let evaluations: Vec<(ScorecardId, bool, Evaluation)> =
-        cards.iter().map(|c| (c.id, c.is_default, scorecard::evaluate(&c.definition, &snapshot, started))).collect();
+    let mut snapshots = load_snapshots(db, org, &accounts, started, &keys, days).await?;
+    let evaluations: Vec<(AccountId, Vec<(ScorecardId, bool, Evaluation)>)> = accounts
+        .iter()
+        .map(|a| {
+            let snapshot = snapshots.remove(a).unwrap_or_default();
+            let per_card = cards
+                .iter()
+                .map(|c| (c.id, c.is_default, scorecard::evaluate(&c.definition, &snapshot, started)))
+                .collect();
+            (*a, per_card)
+        })
+        .collect();
     let trigger = trigger.to_owned();
     db.transaction::<_, _, Error>(|tx| {
         Box::pin(async move {
-            // Writing the account row first serialises concurrent recomputes of one account
-            // (a row lock on PostgreSQL, the write lock on SQLite): the second one then sees the
-            // first one's score below and stores nothing twice.
-            let (score, band) = evaluations
-                .iter()
-                .find(|(_, is_default, _)| *is_default)
-                .map_or((None, None), |(_, _, e)| (e.score, e.band.map(|b| b.as_str().to_owned())));
-            account::Entity::update_many()
-                .col_expr(account::Column::HealthScore, sea_orm::sea_query::Expr::value(score))
-                .col_expr(account::Column::HealthBand, sea_orm::sea_query::Expr::value(band))
-                .filter(account::Column::OrganisationId.eq(org.0))
-                .filter(account::Column::Id.eq(account.0))
-                .exec(tx)
-                .await?;
             let mut rows = Vec::new();
-            for (card, _, evaluation) in evaluations {
-                let previous = latest(tx, org, account, card).await?;
-                if previous.as_ref().is_some_and(|p| p.evaluation == evaluation) {
-                    continue;
+            // Accounts in id order: writing each account row first serialises concurrent
+            // recomputes of one account (a row lock on PostgreSQL, the write lock on SQLite), so
+            // the later one sees the earlier one's score below and stores nothing twice.
+            for (account, per_card) in evaluations {
+                let (score, band) = per_card
+                    .iter()
+                    .find(|(_, is_default, _)| *is_default)
+                    .map_or((None, None), |(_, _, e)| (e.score, e.band.map(|b| b.as_str().to_owned())));
+                account::Entity::update_many()
+                    .col_expr(account::Column::HealthScore, sea_orm::sea_query::Expr::value(score))
+                    .col_expr(account::Column::HealthBand, sea_orm::sea_query::Expr::value(band))
+                    .filter(account::Column::OrganisationId.eq(org.0))
+                    .filter(account::Column::Id.eq(account.0))
+                    .exec(tx)
+                    .await?;
+                for (card, _, evaluation) in per_card {
+                    let previous = latest(tx, org, account, card).await?;
+                    if previous.as_ref().is_some_and(|p| p.evaluation == evaluation) {
+                        continue;
+                    }
+                    let change = previous.as_ref().map(|p| scorecard::compare(&p.evaluation, &evaluation));
+                    let explanation = serde_json::to_string(&Explanation { evaluation: evaluation.clone(), change })
+                        .map_err(Error::internal)?;
+                    rows.push(health_score::ActiveModel {
+                        id: Set(HealthScoreId::generate().0),
+                        organisation_id: Set(org.0),
+                        account_id: Set(account.0),
+                        scorecard_id: Set(card.0),
+                        computed_at: Set(started),
+                        score: Set(evaluation.score),
+                        band: Set(evaluation.band.map(|b| b.as_str().to_owned())),
+                        explanation: Set(explanation),
+                        trigger: Set(trigger.clone()),
+                    });
                 }
-                let change = previous.as_ref().map(|p| scorecard::compare(&p.evaluation, &evaluation));
-                let explanation = serde_json::to_string(&Explanation { evaluation: evaluation.clone(), change })
-                    .map_err(Error::internal)?;
-                rows.push(health_score::ActiveModel {
-                    id: Set(HealthScoreId::generate().0),
-                    organisation_id: Set(org.0),
-                    account_id: Set(account.0),
-                    scorecard_id: Set(card.0),
-                    computed_at: Set(started),
-                    score: Set(evaluation.score),
-                    band: Set(evaluation.band.map(|b| b.as_str().to_owned())),
-                    explanation: Set(explanation),
-                    trigger: Set(trigger.clone()),
-                });
             }
-            if !rows.is_empty() {
-                health_score::Entity::insert_many(rows).exec_without_returning(tx).await?;
+            for chunk in rows.chunks(crate::signals::INSERT_CHUNK / 10) {
+                health_score::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
             }
-            if let Some(mark) = mark {
+            if !marks.is_empty() {
+                let mut observed = Condition::any();
+                for (account, mark) in &marks {
+                    observed = observed.add(
+                        Condition::all()
+                            .add(health_dirty::Column::AccountId.eq(account.0))
+                            .add(health_dirty::Column::MarkedAt.eq(*mark)),
+                    );
+                }
                 health_dirty::Entity::delete_many()
                     .filter(health_dirty::Column::OrganisationId.eq(org.0))
-                    .filter(health_dirty::Column::AccountId.eq(account.0))
-                    .filter(health_dirty::Column::MarkedAt.eq(mark))
+                    .filter(observed)
                     .exec(tx)
                     .await?;
             }
@@ -455,14 +522,18 @@ pub async fn recompute(db: &DatabaseConnection, org: OrganisationId, account: Ac
     Ok(())
 }
 
-/// Recomputes up to `limit` dirty accounts of any organisation (the background worker's step).
-/// Returns how many were processed.
+/// Recomputes up to `limit` dirty accounts of any organisation (the background worker's step),
+/// one batch per organisation. Returns how many were processed.
 pub async fn recompute_dirty(db: &DatabaseConnection, limit: u64) -> Result<usize> {
     let dirty = health_dirty::Entity::find().order_by_asc(health_dirty::Column::MarkedAt).limit(limit).all(db).await?;
+    let mut by_org: HashMap<OrganisationId, Vec<AccountId>> = HashMap::new();
     for d in &dirty {
+        by_org.entry(OrganisationId(d.organisation_id)).or_default().push(AccountId(d.account_id));
+    }
+    for (org, accounts) in by_org {
         let t = Instant::now();
-        recompute(db, OrganisationId(d.organisation_id), AccountId(d.account_id), "signals").await?;
-        tracing::debug!(account = %d.account_id, elapsed_us = t.elapsed().as_micros() as u64, "health recomputed");
+        recompute_many(db, org, &accounts, "signals").await?;
+        tracing::debug!(accounts = accounts.len(), elapsed_us = t.elapsed().as_micros() as u64, "health recomputed");
     }
     Ok(dirty.len())
 }

@@ -135,9 +135,20 @@ pub async fn count(db: &DatabaseConnection, org: OrganisationId, account: Accoun
     Ok(filtered(org, account).count(db).await?)
 }
 
-/// Every assessment of an account (for health computation).
-pub async fn for_account(db: &DatabaseConnection, org: OrganisationId, account: AccountId) -> Result<Vec<Assessment>> {
-    Ok(filtered(org, account).all(db).await?.into_iter().map(Into::into).collect())
+/// Every assessment of the accounts (for health computation).
+pub async fn for_accounts(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    accounts: &[AccountId],
+) -> Result<Vec<Assessment>> {
+    Ok(relationship_assessment::Entity::find()
+        .filter(relationship_assessment::Column::OrganisationId.eq(org.0))
+        .filter(relationship_assessment::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 /// One record of the organisation by id.

@@ -175,13 +175,20 @@ pub async fn count(db: &DatabaseConnection, org: OrganisationId, account: Accoun
     Ok(filtered(org, account).count(db).await?)
 }
 
-/// The whole history (for health computation).
-pub async fn for_account(
+/// The accounts' whole contract history (for health computation).
+pub async fn for_accounts(
     db: &DatabaseConnection,
     org: OrganisationId,
-    account: AccountId,
+    accounts: &[AccountId],
 ) -> Result<Vec<ContractChange>> {
-    Ok(filtered(org, account).all(db).await?.into_iter().map(Into::into).collect())
+    Ok(contract_change::Entity::find()
+        .filter(contract_change::Column::OrganisationId.eq(org.0))
+        .filter(contract_change::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 /// One record of the organisation by id.

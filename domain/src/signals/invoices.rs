@@ -261,17 +261,17 @@ pub async fn count(
     Ok(filtered(org, account, filter).count(db).await?)
 }
 
-/// Invoices due since `since` plus every unpaid one (for health computation).
-pub async fn for_account(
+/// The accounts' invoices due since `since` plus every unpaid one (for health).
+pub async fn for_accounts(
     db: &DatabaseConnection,
     org: OrganisationId,
-    account: AccountId,
+    accounts: &[AccountId],
     since: NaiveDate,
 ) -> Result<Vec<Invoice>> {
     use invoice::Column as C;
     invoice::Entity::find()
         .filter(C::OrganisationId.eq(org.0))
-        .filter(C::AccountId.eq(account.0))
+        .filter(C::AccountId.is_in(accounts.iter().map(|a| a.0)))
         .filter(Condition::any().add(C::DueOn.gte(since)).add(C::Status.eq(InvoiceStatus::Open.as_str())))
         .all(db)
         .await?

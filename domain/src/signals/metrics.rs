@@ -502,6 +502,37 @@ pub async fn series(
     Ok(out)
 }
 
+/// The series of many accounts at once, by (account, metric), oldest first (for health).
+pub async fn series_for_accounts(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    accounts: &[AccountId],
+    metrics: &[MetricId],
+    since: DateTime<Utc>,
+) -> Result<HashMap<(AccountId, MetricId), Vec<(DateTime<Utc>, f64)>>> {
+    let rows: Vec<(uuid::Uuid, uuid::Uuid, DateTime<Utc>, f64)> = metric_point::Entity::find()
+        .select_only()
+        .columns([
+            metric_point::Column::AccountId,
+            metric_point::Column::MetricId,
+            metric_point::Column::ObservedAt,
+            metric_point::Column::Value,
+        ])
+        .filter(metric_point::Column::OrganisationId.eq(org.0))
+        .filter(metric_point::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
+        .filter(metric_point::Column::MetricId.is_in(metrics.iter().map(|m| m.0)))
+        .filter(metric_point::Column::ObservedAt.gte(since))
+        .order_by_asc(metric_point::Column::ObservedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: HashMap<(AccountId, MetricId), Vec<(DateTime<Utc>, f64)>> = HashMap::new();
+    for (account, metric, at, value) in rows {
+        out.entry((AccountId(account), MetricId(metric))).or_default().push((at, value));
+    }
+    Ok(out)
+}
+
 /// One bucket of a downsampled series.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bucket {

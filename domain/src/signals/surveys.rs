@@ -227,15 +227,22 @@ pub async fn count(
     Ok(filtered(org, account, filter).count(db).await?)
 }
 
-/// Responses since `since` (for health computation).
-pub async fn for_account(
+/// The accounts' responses since `since` (for health computation).
+pub async fn for_accounts(
     db: &DatabaseConnection,
     org: OrganisationId,
-    account: AccountId,
+    accounts: &[AccountId],
     since: DateTime<Utc>,
 ) -> Result<Vec<SurveyResponse>> {
-    let f = SurveyFilter { responded_from: Some(since), ..Default::default() };
-    filtered(org, account, &f).all(db).await?.into_iter().map(TryInto::try_into).collect()
+    survey_response::Entity::find()
+        .filter(survey_response::Column::OrganisationId.eq(org.0))
+        .filter(survey_response::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
+        .filter(survey_response::Column::RespondedAt.gte(since))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
 }
 
 /// One record of the organisation by id.

@@ -289,17 +289,17 @@ pub async fn count(
     Ok(filtered(org, account, filter).count(db).await?)
 }
 
-/// Tickets opened since `since`, plus every ticket still open (for health computation).
-pub async fn for_account(
+/// The accounts' tickets opened since `since`, plus every ticket still open (for health).
+pub async fn for_accounts(
     db: &DatabaseConnection,
     org: OrganisationId,
-    account: AccountId,
+    accounts: &[AccountId],
     since: DateTime<Utc>,
 ) -> Result<Vec<Ticket>> {
     use support_ticket::Column as C;
     support_ticket::Entity::find()
         .filter(C::OrganisationId.eq(org.0))
-        .filter(C::AccountId.eq(account.0))
+        .filter(C::AccountId.is_in(accounts.iter().map(|a| a.0)))
         .filter(
             Condition::any()
                 .add(C::OpenedAt.gte(since))
