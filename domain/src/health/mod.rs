@@ -446,7 +446,9 @@ pub async fn recompute_many(
     let cards = scorecards(db, org).await?;
     let (keys, days) = metric_needs(&cards);
     let mut snapshots = load_snapshots(db, org, &accounts, started, &keys, days).await?;
-    let evaluations: Vec<(AccountId, Vec<(ScorecardId, bool, Evaluation)>)> = accounts
+    // Per account: (scorecard, is it the default, its evaluation).
+    type PerCard = Vec<(ScorecardId, bool, Evaluation)>;
+    let evaluations: Vec<(AccountId, PerCard)> = accounts
         .iter()
         .map(|a| {
             let snapshot = snapshots.remove(a).unwrap_or_default();

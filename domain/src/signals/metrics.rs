@@ -502,6 +502,9 @@ pub async fn series(
     Ok(out)
 }
 
+/// Observations as (time, value), oldest first.
+pub type Points = Vec<(DateTime<Utc>, f64)>;
+
 /// The series of many accounts at once, by (account, metric), oldest first (for health).
 pub async fn series_for_accounts(
     db: &DatabaseConnection,
@@ -509,7 +512,7 @@ pub async fn series_for_accounts(
     accounts: &[AccountId],
     metrics: &[MetricId],
     since: DateTime<Utc>,
-) -> Result<HashMap<(AccountId, MetricId), Vec<(DateTime<Utc>, f64)>>> {
+) -> Result<HashMap<(AccountId, MetricId), Points>> {
     let rows: Vec<(uuid::Uuid, uuid::Uuid, DateTime<Utc>, f64)> = metric_point::Entity::find()
         .select_only()
         .columns([
@@ -526,7 +529,7 @@ pub async fn series_for_accounts(
         .into_tuple()
         .all(db)
         .await?;
-    let mut out: HashMap<(AccountId, MetricId), Vec<(DateTime<Utc>, f64)>> = HashMap::new();
+    let mut out: HashMap<(AccountId, MetricId), Points> = HashMap::new();
     for (account, metric, at, value) in rows {
         out.entry((AccountId(account), MetricId(metric))).or_default().push((at, value));
     }
