@@ -31,6 +31,9 @@ use crate::{
 use facts::{Series, Snapshot, Touchpoint};
 use scorecard::{Change, Definition, Evaluation};
 
+/// Score rows per INSERT (nine parameters each, well inside SQLite's limit).
+const SCORE_INSERT_CHUNK: usize = 500;
+
 /// How far back signals are loaded for a health computation.
 pub const LOOKBACK_DAYS: i64 = 400;
 
@@ -499,7 +502,7 @@ pub async fn recompute_many(
                     });
                 }
             }
-            for chunk in rows.chunks(crate::signals::INSERT_CHUNK / 10) {
+            for chunk in rows.chunks(SCORE_INSERT_CHUNK) {
                 health_score::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
             }
             if !marks.is_empty() {
