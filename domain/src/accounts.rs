@@ -10,8 +10,7 @@ use sea_orm::{
 use crate::entities::account;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
-use crate::store::{Versioned, is_unique_violation, update_if_version};
-use crate::users::check_version;
+use crate::store::{Versioned, check_version, is_unique_violation, update_if_version};
 use crate::{
     AccountId, AccountStatus, Actor, Error, HealthBand, LifecycleStage, Money, OrganisationId, Problems, Result, Role,
     Tier, UserId, users, values,

@@ -10,8 +10,7 @@ use sea_orm::{
 use crate::entities::contact;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
-use crate::store::{Versioned, is_unique_violation, update_if_version};
-use crate::users::check_version;
+use crate::store::{Versioned, check_version, is_unique_violation, update_if_version};
 use crate::{
     AccountId, Actor, ContactId, ContactLevel, ContactRole, Error, OrganisationId, Problems, Result, Sentiment,
     accounts, values,

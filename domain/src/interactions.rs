@@ -12,8 +12,7 @@ use sea_orm::{
 use crate::entities::{interaction, interaction_contact, interaction_user};
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
-use crate::store::{Versioned, is_unique_violation, update_if_version};
-use crate::users::check_version;
+use crate::store::{Versioned, check_version, is_unique_violation, update_if_version};
 use crate::{
     AccountId, Actor, ContactId, Direction, Error, InteractionId, InteractionKind, OrganisationId, Problems, Result,
     UserId, accounts, contacts, users, values,

@@ -1,7 +1,10 @@
 //! Small persistence helpers shared by the services: optimistic updates and constraint mapping.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr};
 use uuid::Uuid;
+
+use crate::{Error, Result};
 
 /// The columns that identify a versioned tenant row.
 pub(crate) struct Versioned<C> {
@@ -36,4 +39,20 @@ where
 /// True when the database refused a write because of a unique constraint.
 pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Rejects writes to archived rows and stale versions.
+pub(crate) fn check_version(
+    entity: &'static str,
+    archived_at: &Option<DateTime<Utc>>,
+    version: i32,
+    expected: Option<i32>,
+) -> Result<()> {
+    if archived_at.is_some() {
+        return Err(Error::invalid(&["id"], format!("{entity} is archived and can no longer be changed")));
+    }
+    match expected {
+        Some(e) if e != version => Err(Error::stale(entity, e, version)),
+        _ => Ok(()),
+    }
 }

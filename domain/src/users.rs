@@ -10,7 +10,7 @@ use sea_orm::{
 use crate::entities::user;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
-use crate::store::{Versioned, is_unique_violation, update_if_version};
+use crate::store::{Versioned, check_version, is_unique_violation, update_if_version};
 use crate::{Actor, Error, OrganisationId, Problems, Result, Role, UserId, values};
 
 /// The most accounts anyone can be said to look after.
@@ -176,22 +176,6 @@ pub async fn archive(
         return Err(Error::conflict(&["expectedVersion"], "user was changed concurrently; reload and retry"));
     }
     get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("user", &["id"]))
-}
-
-/// Rejects writes to archived rows and stale versions.
-pub(crate) fn check_version(
-    entity: &'static str,
-    archived_at: &Option<DateTime<Utc>>,
-    version: i32,
-    expected: Option<i32>,
-) -> Result<()> {
-    if archived_at.is_some() {
-        return Err(Error::invalid(&["id"], format!("{entity} is archived and can no longer be changed")));
-    }
-    match expected {
-        Some(e) if e != version => Err(Error::stale(entity, e, version)),
-        _ => Ok(()),
-    }
 }
 
 /// One user of the organisation, archived or not.

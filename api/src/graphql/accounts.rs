@@ -16,7 +16,7 @@ use super::contacts::{Contact, ContactFilter};
 use super::count::TotalCount;
 use super::health::{HealthScore, scorecard_arg};
 use super::interactions::{Interaction, InteractionFilter};
-use super::loaders::load_error;
+use super::loaders::{HealthOf, load_error};
 use super::scalars::{
     AccountStatus, Date, HealthBand, InvoiceStatus, LifecycleStage, Money, MoneyInput, SurveyKind, TicketPriority,
     TicketStatus, Tier, domain_list,
@@ -164,9 +164,9 @@ impl Account {
         ctx: &Context<'_>,
         #[graphql(desc = "A scorecard other than the default.")] scorecard_id: Option<ID>,
     ) -> async_graphql::Result<Option<HealthScore>> {
-        let r = request(ctx);
         let card = scorecard_arg(scorecard_id)?;
-        Ok(health::current(&r.db, r.actor.organisation, self.0.id, card).await.gql()?.map(HealthScore))
+        let loaded = request(ctx).loader.load_one(HealthOf(self.0.id, card)).await.map_err(load_error)?;
+        Ok(loaded.map(HealthScore))
     }
     /// Health scores over time with a scorecard, newest first; a new entry is kept whenever the
     /// score or its explanation changes.

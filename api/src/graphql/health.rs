@@ -7,7 +7,7 @@ use bellwether_domain::health::{self, ScorecardInput};
 use chrono::{DateTime, Utc};
 
 use super::scalars::HealthBand;
-use super::support::{GqlResult, Kind, global_id, input_id, internal, outcome, payload, request};
+use super::support::{Kind, global_id, input_id, internal, outcome, payload, request};
 
 /// What a health measure looks at.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -139,12 +139,8 @@ impl HealthScore {
     }
     /// The scorecard.
     async fn scorecard(&self, ctx: &Context<'_>) -> async_graphql::Result<HealthScorecard> {
-        let r = request(ctx);
-        health::scorecard(&r.db, r.actor.organisation, self.0.scorecard)
-            .await
-            .gql()?
-            .map(HealthScorecard)
-            .ok_or_else(internal)
+        let loaded = request(ctx).loader.load_one(self.0.scorecard).await.map_err(super::loaders::load_error)?;
+        loaded.map(HealthScorecard).ok_or_else(internal)
     }
     /// Each measure: value, score, weight and contribution.
     async fn measures(&self) -> Vec<HealthMeasure> {

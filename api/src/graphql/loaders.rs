@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
+use bellwether_domain::health::{self, Scorecard};
 use bellwether_domain::interactions::Participants;
 use bellwether_domain::{
-    Account, AccountId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId, User, UserId,
-    accounts, contacts, interactions, users,
+    Account, AccountId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId, ScorecardId, User,
+    UserId, accounts, contacts, interactions, users,
 };
 
 /// Loads rows of one organisation by id, in batches.
@@ -20,6 +21,10 @@ pub struct TenantLoader {
 /// Key for the participants of an interaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ParticipantsOf(pub InteractionId);
+
+/// Key for an account's current health with a scorecard (`None`: the default one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HealthOf(pub AccountId, pub Option<ScorecardId>);
 
 /// Key for the number of active accounts a user manages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,6 +81,35 @@ impl Loader<ManagedCount> for TenantLoader {
         let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
         let found = accounts::managed_counts(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
         Ok(found.into_iter().map(|(k, v)| (ManagedCount(k), v)).collect())
+    }
+}
+
+impl Loader<ScorecardId> for TenantLoader {
+    type Value = Scorecard;
+    type Error = Shared;
+    async fn load(&self, keys: &[ScorecardId]) -> Result<HashMap<ScorecardId, Scorecard>, Shared> {
+        // An organisation has a handful of scorecards: one query for all of them.
+        let all = health::scorecards(&self.db, self.organisation).await.map_err(Arc::new)?;
+        Ok(all.into_iter().filter(|c| keys.contains(&c.id)).map(|c| (c.id, c)).collect())
+    }
+}
+
+impl Loader<HealthOf> for TenantLoader {
+    type Value = health::HealthScore;
+    type Error = Shared;
+    async fn load(&self, keys: &[HealthOf]) -> Result<HashMap<HealthOf, health::HealthScore>, Shared> {
+        // A list of accounts asking for health: one batch per scorecard, with the dirty ones
+        // recomputed together.
+        let mut by_card: HashMap<Option<ScorecardId>, Vec<AccountId>> = HashMap::new();
+        for k in keys {
+            by_card.entry(k.1).or_default().push(k.0);
+        }
+        let mut out = HashMap::new();
+        for (card, accounts) in by_card {
+            let found = health::current_many(&self.db, self.organisation, &accounts, card).await.map_err(Arc::new)?;
+            out.extend(found.into_iter().map(|(a, h)| (HealthOf(a, card), h)));
+        }
+        Ok(out)
     }
 }
 

@@ -2,7 +2,7 @@
 //! page arguments and connections.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, Enum, ErrorExtensions, ID, OutputType, SimpleObject};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,12 +17,18 @@ use super::loaders::TenantLoader;
 pub struct RequestContext {
     pub actor: Actor,
     pub db: Db,
-    pub loader: DataLoader<TenantLoader>,
+    pub loader: DataLoader<TenantLoader, HashMapCache>,
 }
 
 impl RequestContext {
     pub fn new(actor: Actor, db: Db) -> Self {
-        let loader = DataLoader::new(TenantLoader { db: db.clone(), organisation: actor.organisation }, tokio::spawn);
+        // Cached for the request: a relation asked for twice (an interaction's contacts and
+        // users share one participants load) is fetched once.
+        let loader = DataLoader::with_cache(
+            TenantLoader { db: db.clone(), organisation: actor.organisation },
+            tokio::spawn,
+            HashMapCache::default(),
+        );
         Self { actor, db, loader }
     }
 }

@@ -587,25 +587,93 @@ async fn card_or_default(
     }
 }
 
-/// An account's current health with a scorecard (the default when `None`), recomputed first if
-/// signals arrived since the last computation.
+/// An account's current health with a scorecard (see [`current_many`]).
 pub async fn current(
     db: &DatabaseConnection,
     org: OrganisationId,
     account: AccountId,
     card: Option<ScorecardId>,
 ) -> Result<Option<HealthScore>> {
-    let Some(card) = card_or_default(db, org, card).await? else { return Ok(None) };
-    if is_dirty(db, org, account).await? {
-        recompute(db, org, account, "read").await?;
-    }
-    let found = latest(db, org, account, card).await?;
-    if found.is_none() {
-        // Never computed (e.g. an account without signals yet): compute once now.
-        recompute(db, org, account, "read").await?;
-        return latest(db, org, account, card).await;
+    Ok(current_many(db, org, &[account], card).await?.remove(&account))
+}
+
+/// Many accounts' current health with a scorecard (the default when `None`), in a constant
+/// number of queries: accounts whose signals changed since their last computation (or that were
+/// never computed) are recomputed first, together.
+pub async fn current_many(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    accounts: &[AccountId],
+    card: Option<ScorecardId>,
+) -> Result<HashMap<AccountId, HealthScore>> {
+    let Some(card) = card_or_default(db, org, card).await? else { return Ok(HashMap::new()) };
+    let dirty: Vec<AccountId> = health_dirty::Entity::find()
+        .filter(health_dirty::Column::OrganisationId.eq(org.0))
+        .filter(health_dirty::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| AccountId(d.account_id))
+        .collect();
+    recompute_many(db, org, &dirty, "read").await?;
+    let mut found = latest_many(db, org, accounts, card).await?;
+    // Never computed (e.g. accounts without signals yet): compute once now.
+    let missing: Vec<AccountId> = accounts.iter().copied().filter(|a| !found.contains_key(a)).collect();
+    if !missing.is_empty() {
+        recompute_many(db, org, &missing, "read").await?;
+        found.extend(latest_many(db, org, &missing, card).await?);
     }
     Ok(found)
+}
+
+/// The latest stored score of each account with a scorecard, in two queries.
+async fn latest_many(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    accounts: &[AccountId],
+    card: ScorecardId,
+) -> Result<HashMap<AccountId, HealthScore>> {
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let newest: Vec<(uuid::Uuid, Option<DateTime<Utc>>)> = health_score::Entity::find()
+        .select_only()
+        .column(health_score::Column::AccountId)
+        .column_as(health_score::Column::ComputedAt.max(), "newest")
+        .filter(health_score::Column::OrganisationId.eq(org.0))
+        .filter(health_score::Column::ScorecardId.eq(card.0))
+        .filter(health_score::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
+        .group_by(health_score::Column::AccountId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut wanted = Condition::any();
+    for (account, at) in &newest {
+        if let Some(at) = at {
+            wanted = wanted.add(
+                Condition::all()
+                    .add(health_score::Column::AccountId.eq(*account))
+                    .add(health_score::Column::ComputedAt.eq(*at)),
+            );
+        }
+    }
+    if newest.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut out: HashMap<AccountId, HealthScore> = HashMap::new();
+    let rows = health_score::Entity::find()
+        .filter(health_score::Column::OrganisationId.eq(org.0))
+        .filter(health_score::Column::ScorecardId.eq(card.0))
+        .filter(wanted)
+        .order_by_asc(health_score::Column::Id)
+        .all(db)
+        .await?;
+    // Ids are time-ordered: on a tie in computed_at the later row wins.
+    for row in rows {
+        let score = HealthScore::try_from(row)?;
+        out.insert(score.account, score);
+    }
+    Ok(out)
 }
 
 /// An account's score history with a scorecard, newest first.

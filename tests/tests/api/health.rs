@@ -133,6 +133,14 @@ async fn health_follows_signals_and_explains_itself(backend: Backend) {
     let node = &data["node"];
     assert_eq!((&node["healthScore"], &node["healthBand"]), (&node["health"]["score"], &node["health"]["band"]));
 
+    // Health of a whole list, batched through one loader, agrees with each account's stored score.
+    let data = s.gql(token, "{ accounts { nodes { name healthScore health { score } } } }", json!({})).await;
+    let nodes = data["accounts"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2);
+    for n in nodes {
+        assert_eq!(n["healthScore"], n["health"]["score"], "{n}");
+    }
+
     // Accounts filter and sort by their current default health.
     let q = "{ poor: accounts(filter: { healthBands: [POOR, WATCH] }) { nodes { name } }
         scored: accounts(filter: { healthScoreMin: 0 }) { totalCount }

@@ -110,3 +110,15 @@ async fn panics_timeouts_and_shutdown_are_contained() {
     let after = reqwest::Client::new().get(format!("{base}/healthz")).send().await;
     assert!(after.is_err(), "the server still accepts connections after shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("sqlite is always available");
+    let get = |path: &str| s.client.get(format!("{}{path}", s.base)).send();
+    assert_eq!(get("/readyz").await.unwrap().status().as_u16(), 200);
+    // The database goes away under the running server.
+    s.db.clone().close().await.unwrap();
+    assert_eq!(get("/readyz").await.unwrap().status().as_u16(), 503, "not ready without a database");
+    assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200, "the process itself is alive");
+    s.stop().await;
+}
