@@ -361,6 +361,9 @@ async fn save(
     if !saved {
         return Err(Error::conflict(&["expectedVersion"], "account was changed concurrently; reload and retry"));
     }
+    // Renewal date, tier, value and manager feed the risk rules: re-evaluate. (Outside the
+    // update's transaction: a mark lost to a crash here is caught by the scheduled sweep.)
+    crate::signals::mark_dirty(db, actor.organisation, &[current.id]).await?;
     get(db, actor.organisation, current.id).await?.ok_or_else(|| Error::not_found("account", &["id"]))
 }
 

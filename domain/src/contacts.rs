@@ -182,7 +182,11 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewContact) -> 
         updated_at: Set(now),
     };
     match contact::Entity::insert(model).exec_with_returning(db).await {
-        Ok(m) => m.try_into(),
+        Ok(m) => {
+            // A new stakeholder may replace one who left: re-evaluate the account's rules.
+            crate::signals::mark_dirty(db, actor.organisation, &[new.account]).await?;
+            m.try_into()
+        }
         // A concurrent retry with the same key won the race: answer as it did.
         Err(e) if is_unique_violation(&e) => {
             replay(db, actor.organisation, key.as_deref(), new.account).await?.ok_or_else(|| Error::internal(e))

@@ -161,6 +161,62 @@ string_enum!(
     SurveyKind { Nps = "nps", Csat = "csat" }
 );
 
+string_enum!(
+    /// What kind of harm a risk threatens.
+    RiskCategory {
+        /// Misalignment with the client's direction, M&A, market shifts.
+        Strategic = "strategic",
+        /// Service delivery, product performance, support responsiveness.
+        Operational = "operational",
+        /// Budget cuts, payment delays, the client's financial health.
+        Financial = "financial",
+        /// Stakeholder changes, lost champion, no executive sponsor, the client going quiet.
+        Relationship = "relationship",
+        /// A competitor courting the client.
+        Competitive = "competitive",
+    }
+);
+
+string_enum!(
+    /// Where a risk is in its lifecycle.
+    RiskStatus {
+        Identified = "identified",
+        Validated = "validated",
+        Mitigating = "mitigating",
+        Resolved = "resolved",
+        Materialized = "materialized",
+        Dismissed = "dismissed",
+    }
+);
+
+string_enum!(
+    /// Who raised a risk.
+    RiskSource { Rule = "rule", Manual = "manual" }
+);
+
+string_enum!(
+    /// What happened to a risk (its audit trail).
+    RiskEventKind {
+        /// Raised by a rule or a person.
+        Raised = "raised",
+        /// Moved between lifecycle states.
+        Transition = "transition",
+        /// Its owner changed.
+        Assigned = "assigned",
+        /// Impact or likelihood assessed by a person.
+        Assessed = "assessed",
+        /// Its rule stopped firing.
+        Cleared = "cleared",
+        /// Its rule fired again after clearing.
+        Recurred = "recurred",
+    }
+);
+
+string_enum!(
+    /// What started a rule evaluation.
+    RuleTrigger { Signals = "signals", OnDemand = "on_demand", Sweep = "sweep" }
+);
+
 /// Reads a stored enum column; a value outside the vocabulary is data corruption.
 pub(crate) fn stored<T>(parsed: Result<T, String>) -> crate::Result<T> {
     parsed.map_err(|e| crate::Error::Internal(e.into()))

@@ -50,4 +50,10 @@ typed_id!(
     ScorecardId,
     /// One computed health score.
     HealthScoreId,
+    /// A risk to an account.
+    RiskId,
+    /// One entry of a risk's audit trail.
+    RiskEventId,
+    /// One evaluation run of the risk rules.
+    RuleRunId,
 );

@@ -19,6 +19,7 @@ pub mod health;
 pub mod interactions;
 pub mod organisations;
 pub mod page;
+pub mod risks;
 pub mod settings;
 pub mod signals;
 pub mod users;
@@ -29,12 +30,13 @@ pub use actor::Actor;
 pub use contacts::Contact;
 pub use enums::{
     AccountStatus, ContactLevel, ContactRole, Direction, HealthBand, InteractionKind, InvoiceStatus, LifecycleStage,
-    MetricAggregation, MetricDirection, MetricUnit, Role, Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier,
+    MetricAggregation, MetricDirection, MetricUnit, RiskCategory, RiskEventKind, RiskSource, RiskStatus, Role,
+    RuleTrigger, Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier,
 };
 pub use error::{Error, ErrorCode, FieldError, Problems, Result};
 pub use ids::{
     AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId,
-    OrganisationId, ScorecardId, SurveyResponseId, TicketId, UserId,
+    OrganisationId, RiskEventId, RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId,
 };
 pub use interactions::Interaction;
 pub use organisations::Organisation;

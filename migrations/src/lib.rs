@@ -11,12 +11,17 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_foundation;
 mod m0002_signals_health;
+mod m0003_risks;
 
 /// Every migration, in order.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_foundation::Migration), Box::new(m0002_signals_health::Migration)]
+        vec![
+            Box::new(m0001_foundation::Migration),
+            Box::new(m0002_signals_health::Migration),
+            Box::new(m0003_risks::Migration),
+        ]
     }
 }

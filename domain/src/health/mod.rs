@@ -341,7 +341,27 @@ pub async fn load_snapshots(
     metric_keys: &[String],
     metric_days: i64,
 ) -> Result<HashMap<AccountId, Snapshot>> {
-    let since = as_of - Duration::days(LOOKBACK_DAYS);
+    load_signals(
+        db,
+        org,
+        accounts,
+        metric_keys,
+        as_of - Duration::days(metric_days),
+        as_of - Duration::days(LOOKBACK_DAYS),
+    )
+    .await
+}
+
+/// Loads the signals of many accounts: metric series (only `metric_keys`) observed after
+/// `metric_since`, the other signals after `since`; one query per kind of signal.
+pub(crate) async fn load_signals(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    accounts: &[AccountId],
+    metric_keys: &[String],
+    metric_since: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> Result<HashMap<AccountId, Snapshot>> {
     let mut out: HashMap<AccountId, Snapshot> = accounts.iter().map(|a| (*a, Snapshot::default())).collect();
     let definitions: Vec<_> =
         metrics::definitions(db, org).await?.into_iter().filter(|d| metric_keys.contains(&d.key)).collect();
@@ -349,7 +369,7 @@ pub async fn load_snapshots(
     let mut series = if ids.is_empty() {
         HashMap::new()
     } else {
-        metrics::series_for_accounts(db, org, accounts, &ids, as_of - Duration::days(metric_days)).await?
+        metrics::series_for_accounts(db, org, accounts, &ids, metric_since).await?
     };
     for (account, snapshot) in out.iter_mut() {
         for def in &definitions {

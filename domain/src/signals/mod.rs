@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
 
-use crate::entities::{account, health_dirty};
+use crate::entities::{account, health_dirty, risk_dirty};
 use crate::{AccountId, Actor, Error, ErrorCode, FieldError, OrganisationId, Result, values};
 
 /// Most items one bulk call may carry.
@@ -196,25 +196,37 @@ pub(crate) async fn resolve_accounts<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Marks accounts as needing a health recompute, in the caller's transaction.
+/// Marks accounts as needing a health recompute and a rule evaluation, in the caller's
+/// transaction (two queues: the health worker and the risk engine each clear their own).
 pub(crate) async fn mark_dirty<C: ConnectionTrait>(db: &C, org: OrganisationId, accounts: &[AccountId]) -> Result<()> {
     let now = values::now();
     let unique: HashSet<_> = accounts.iter().copied().collect();
-    let rows: Vec<_> = unique
-        .into_iter()
-        .map(|a| health_dirty::ActiveModel {
+    let unique: Vec<_> = unique.into_iter().collect();
+    for chunk in unique.chunks(INSERT_CHUNK) {
+        let health = chunk.iter().map(|a| health_dirty::ActiveModel {
             organisation_id: sea_orm::ActiveValue::Set(org.0),
             account_id: sea_orm::ActiveValue::Set(a.0),
             marked_at: sea_orm::ActiveValue::Set(now),
-        })
-        .collect();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        health_dirty::Entity::insert_many(chunk.to_vec())
+        });
+        health_dirty::Entity::insert_many(health)
             // A newer mark replaces the old one, so a recompute that started before this
             // write cannot clear it (see `health::recompute`).
             .on_conflict(
                 OnConflict::columns([health_dirty::Column::OrganisationId, health_dirty::Column::AccountId])
                     .update_column(health_dirty::Column::MarkedAt)
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        let risk = chunk.iter().map(|a| risk_dirty::ActiveModel {
+            organisation_id: sea_orm::ActiveValue::Set(org.0),
+            account_id: sea_orm::ActiveValue::Set(a.0),
+            marked_at: sea_orm::ActiveValue::Set(now),
+        });
+        risk_dirty::Entity::insert_many(risk)
+            .on_conflict(
+                OnConflict::columns([risk_dirty::Column::OrganisationId, risk_dirty::Column::AccountId])
+                    .update_column(risk_dirty::Column::MarkedAt)
                     .to_owned(),
             )
             .exec_without_returning(db)

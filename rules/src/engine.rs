@@ -1,0 +1,485 @@
+//! The evaluation engine: which rules an organisation runs with which parameters, and the
+//! passes that run them (after signals arrive, on demand, in scheduled sweeps, as previews and
+//! as backtests). Loading and persisting go through `domain`; evaluation itself is pure.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bellwether_domain::risks::runs::{self, Failure, RuleStat, RunRecord};
+use bellwether_domain::risks::settings::{self, DEFAULT_COOLDOWN_DAYS, SettingChange};
+use bellwether_domain::risks::snapshot::{self, AccountSnapshot, Needs};
+use bellwether_domain::risks::{self, AccountOutcome, RuleOutcome};
+use bellwether_domain::{
+    AccountId, Actor, Db, Error, FieldError, OrganisationId, Result, RuleRunId, RuleTrigger, values,
+};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+
+use crate::{Evaluation, Finding, ParamValue, Params, Rule, RuleError, check_output};
+
+/// Accounts loaded and evaluated together (bounds memory; each chunk is a constant number of
+/// queries).
+pub const CHUNK: usize = 500;
+/// Accounts a backtest may cover.
+pub const MAX_BACKTEST_ACCOUNTS: usize = 200;
+/// Moments a backtest may evaluate per account.
+pub const MAX_BACKTEST_DATES: usize = 400;
+
+/// A rule as an organisation runs it.
+#[derive(Clone)]
+pub struct Configured {
+    pub rule: Arc<dyn Rule>,
+    pub params: Params,
+    pub enabled: bool,
+    pub auto_resolve: bool,
+    pub cooldown_days: i32,
+    /// 0 while the organisation never changed the defaults.
+    pub version: i32,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// What an evaluation pass did.
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    pub run: Option<RuleRunId>,
+    pub record: RunRecord,
+}
+
+/// A finding with the rule that produced it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleFinding {
+    pub rule_key: String,
+    pub finding: Finding,
+}
+
+/// A dry run's result.
+#[derive(Clone, Debug, Default)]
+pub struct Preview {
+    pub as_of: DateTime<Utc>,
+    pub findings: Vec<RuleFinding>,
+    pub failures: Vec<Failure>,
+}
+
+/// When a rule would have fired for one account.
+#[derive(Clone, Debug)]
+pub struct BacktestAccount {
+    pub account: AccountId,
+    /// Each evaluated date on which the rule fired, with its findings.
+    pub firings: Vec<(NaiveDate, Vec<Finding>)>,
+    /// Failures (date, message), if the rule failed on some dates.
+    pub failures: Vec<(NaiveDate, String)>,
+}
+
+/// A backtest's result.
+#[derive(Clone, Debug)]
+pub struct Backtest {
+    pub rule_key: String,
+    pub params: Params,
+    pub dates: Vec<NaiveDate>,
+    pub accounts: Vec<BacktestAccount>,
+}
+
+/// What a backtest covers.
+#[derive(Clone, Debug)]
+pub struct BacktestRequest {
+    pub rule_key: String,
+    /// Parameter overrides to try (on top of the organisation's current settings).
+    pub params: BTreeMap<String, ParamValue>,
+    pub accounts: Vec<AccountId>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub every_days: i64,
+}
+
+/// A change to a rule's settings; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct RuleChange {
+    pub enabled: Option<bool>,
+    /// Parameters to set; a `None` value restores the default.
+    pub params: Vec<(String, Option<ParamValue>)>,
+    pub auto_resolve: Option<bool>,
+    pub cooldown_days: Option<i32>,
+    pub expected_version: Option<i32>,
+}
+
+/// The rule engine: the rules it knows (built-ins now, plugins later).
+#[derive(Clone)]
+pub struct Engine {
+    rules: Vec<Arc<dyn Rule>>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new(crate::builtin::all())
+    }
+}
+
+fn invalid(field: &[&str], message: impl Into<String>) -> Error {
+    Error::invalid(field, message)
+}
+
+/// Runs a rule, turning panics and invalid output into typed failures.
+fn run_rule(
+    rule: &dyn Rule,
+    snapshot: &AccountSnapshot,
+    params: &Params,
+) -> std::result::Result<Evaluation, RuleError> {
+    let result = catch_unwind(AssertUnwindSafe(|| rule.evaluate(snapshot, params)))
+        .unwrap_or_else(|_| Err(RuleError::Failed("the rule panicked".into())));
+    let e = result?;
+    check_output(rule.meta(), &e)?;
+    Ok(e)
+}
+
+impl Engine {
+    pub fn new(rules: Vec<Arc<dyn Rule>>) -> Self {
+        Self { rules }
+    }
+
+    pub fn rules(&self) -> &[Arc<dyn Rule>] {
+        &self.rules
+    }
+
+    pub fn rule(&self, key: &str) -> Option<&Arc<dyn Rule>> {
+        self.rules.iter().find(|r| r.meta().key == key)
+    }
+
+    /// Every rule with the organisation's settings.
+    pub async fn configured(&self, db: &Db, org: OrganisationId) -> Result<Vec<Configured>> {
+        let stored = settings::all(db, org).await?;
+        Ok(self
+            .rules
+            .iter()
+            .map(|rule| {
+                let meta = rule.meta();
+                match stored.get(&meta.key) {
+                    None => Configured {
+                        rule: rule.clone(),
+                        params: Params::defaults(meta),
+                        enabled: true,
+                        auto_resolve: meta.auto_resolve,
+                        cooldown_days: DEFAULT_COOLDOWN_DAYS,
+                        version: 0,
+                        updated_at: None,
+                    },
+                    Some(s) => Configured {
+                        rule: rule.clone(),
+                        // Stored overrides were checked when saved; should a rule drop a
+                        // parameter later, the rule runs on its defaults rather than not at all.
+                        params: Params::resolve(meta, &s.params).unwrap_or_else(|problems| {
+                            tracing::warn!(rule = %meta.key, ?problems, "stored parameters no longer valid; using defaults");
+                            Params::defaults(meta)
+                        }),
+                        enabled: s.enabled,
+                        auto_resolve: s.auto_resolve,
+                        cooldown_days: s.cooldown_days,
+                        version: s.version,
+                        updated_at: Some(s.updated_at),
+                    },
+                }
+            })
+            .collect())
+    }
+
+    /// One rule with the organisation's settings.
+    pub async fn configured_rule(&self, db: &Db, org: OrganisationId, key: &str) -> Result<Option<Configured>> {
+        Ok(self.configured(db, org).await?.into_iter().find(|c| c.rule.meta().key == key))
+    }
+
+    /// Changes a rule's settings (admins and managers).
+    pub async fn configure(&self, db: &Db, actor: &Actor, key: &str, change: RuleChange) -> Result<Configured> {
+        actor.require_manager()?;
+        let Some(current) = self.configured_rule(db, actor.organisation, key).await? else {
+            return Err(Error::not_found("rule", &["ruleKey"]));
+        };
+        let meta = current.rule.meta();
+        let defaults = Params::defaults(meta);
+        let mut overrides: BTreeMap<String, ParamValue> = current
+            .params
+            .values()
+            .iter()
+            .filter(|(k, v)| defaults.values().get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in change.params {
+            match v {
+                Some(v) => overrides.insert(k, v),
+                None if meta.params.iter().any(|p| p.key == k) => overrides.remove(&k),
+                None => {
+                    return Err(invalid(&["params", &k], format!("rule {} has no parameter '{k}'", meta.key)));
+                }
+            };
+        }
+        if let Err(problems) = Params::resolve(meta, &overrides) {
+            return Err(Error::Invalid(
+                problems
+                    .into_iter()
+                    .map(|(k, m)| FieldError::new(&["params", &k], bellwether_domain::ErrorCode::Invalid, m))
+                    .collect(),
+            ));
+        }
+        // Parameters equal to their default are not stored: a later change of default applies.
+        overrides.retain(|k, v| defaults.values().get(k) != Some(v));
+        let saved = settings::save(
+            db,
+            actor,
+            key,
+            SettingChange {
+                enabled: change.enabled.unwrap_or(current.enabled),
+                params: overrides,
+                auto_resolve: change.auto_resolve.unwrap_or(current.auto_resolve),
+                cooldown_days: change.cooldown_days.unwrap_or(current.cooldown_days),
+            },
+            change.expected_version,
+        )
+        .await?;
+        tracing::info!(rule = key, version = saved.version, "rule settings changed");
+        self.configured_rule(db, actor.organisation, key).await?.ok_or_else(|| Error::not_found("rule", &["ruleKey"]))
+    }
+
+    fn needs(rules: &[Configured]) -> Needs {
+        let mut needs = Needs::default();
+        for c in rules {
+            let days = c.rule.lookback_days(&c.params);
+            if c.rule.meta().inputs.contains(&crate::Input::Metrics) {
+                needs.metric_keys.extend(c.rule.metrics(&c.params));
+                needs.metric_days = needs.metric_days.max(days);
+            }
+            needs.lookback_days = needs.lookback_days.max(days);
+        }
+        needs
+    }
+
+    /// Evaluates the organisation's enabled rules on accounts now and persists the results:
+    /// risks raised, refreshed or cleared, and a run record.
+    pub async fn evaluate(
+        &self,
+        db: &Db,
+        org: OrganisationId,
+        accounts: &[AccountId],
+        trigger: RuleTrigger,
+    ) -> Result<RunReport> {
+        let started = values::now();
+        let clock = Instant::now();
+        let rules: Vec<Configured> = self.configured(db, org).await?.into_iter().filter(|c| c.enabled).collect();
+        let needs = Self::needs(&rules);
+        let mut rec = RunRecord {
+            trigger: Some(trigger),
+            account: (accounts.len() == 1).then(|| accounts[0]),
+            started_at: started,
+            rules: rules
+                .iter()
+                .map(|c| RuleStat { rule_key: c.rule.meta().key.clone(), ..Default::default() })
+                .collect(),
+            ..Default::default()
+        };
+        for chunk in accounts.chunks(CHUNK) {
+            let t = Instant::now();
+            let snapshots = snapshot::load(db, org, chunk, started, started, &needs).await?;
+            rec.snapshot_us += t.elapsed().as_micros() as u64;
+            let t = Instant::now();
+            let outcomes = evaluate_chunk(&rules, &snapshots, &mut rec);
+            rec.evaluate_us += t.elapsed().as_micros() as u64;
+            let t = Instant::now();
+            let applied = risks::apply(db, org, started, &outcomes).await?;
+            rec.persist_us += t.elapsed().as_micros() as u64;
+            rec.applied.raised += applied.raised;
+            rec.applied.refreshed += applied.refreshed;
+            rec.applied.cleared += applied.cleared;
+            rec.accounts += snapshots.len() as u32;
+        }
+        rec.duration_us = clock.elapsed().as_micros() as u64;
+        let run = runs::record(db, org, &rec).await?;
+        if rec.failures > 0 {
+            tracing::warn!(%org, run = %run, failures = rec.failures, "rule failures in evaluation run");
+        }
+        Ok(RunReport { run: Some(run), record: rec })
+    }
+
+    /// Evaluates up to `limit` accounts whose inputs changed (the background worker's step).
+    /// Returns how many accounts were evaluated.
+    pub async fn evaluate_dirty(&self, db: &Db, limit: u64) -> Result<usize> {
+        let mut done = 0;
+        for (org, marks) in runs::dirty(db, limit).await? {
+            let accounts: Vec<AccountId> = marks.iter().map(|m| m.0).collect();
+            self.evaluate(db, org, &accounts, RuleTrigger::Signals).await?;
+            runs::clear_marks(db, org, &marks).await?;
+            done += accounts.len();
+        }
+        Ok(done)
+    }
+
+    /// Evaluates one account now (on demand) and clears its queue mark.
+    pub async fn evaluate_account(&self, db: &Db, org: OrganisationId, account: AccountId) -> Result<RunReport> {
+        let marks = runs::marks_of(db, org, &[account]).await?;
+        let report = self.evaluate(db, org, &[account], RuleTrigger::OnDemand).await?;
+        runs::clear_marks(db, org, &marks).await?;
+        Ok(report)
+    }
+
+    /// Evaluates every live account of the organisation, `CHUNK` at a time, as one run.
+    pub async fn sweep(&self, db: &Db, org: OrganisationId) -> Result<RunReport> {
+        let mut accounts = Vec::new();
+        let mut after = None;
+        loop {
+            let page = runs::live_accounts(db, org, after, 10_000).await?;
+            let Some(last) = page.last().copied() else { break };
+            accounts.extend(page);
+            after = Some(last);
+        }
+        self.evaluate(db, org, &accounts, RuleTrigger::Sweep).await
+    }
+
+    /// Evaluates the enabled rules on one account as of `as_of` without persisting anything.
+    pub async fn preview(
+        &self,
+        db: &Db,
+        org: OrganisationId,
+        account: AccountId,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<Preview>> {
+        let rules: Vec<Configured> = self.configured(db, org).await?.into_iter().filter(|c| c.enabled).collect();
+        let needs = Self::needs(&rules);
+        let Some(snapshot) = snapshot::load(db, org, &[account], as_of, as_of, &needs).await?.pop() else {
+            return Ok(None);
+        };
+        let mut preview = Preview { as_of, ..Default::default() };
+        for c in &rules {
+            match run_rule(c.rule.as_ref(), &snapshot, &c.params) {
+                Ok(e) => preview.findings.extend(
+                    e.findings.into_iter().map(|finding| RuleFinding { rule_key: c.rule.meta().key.clone(), finding }),
+                ),
+                Err(e) => preview.failures.push(Failure {
+                    rule_key: c.rule.meta().key.clone(),
+                    account,
+                    message: e.to_string(),
+                }),
+            }
+        }
+        Ok(Some(preview))
+    }
+
+    /// Evaluates one rule over accounts as of past dates (the end of each day from `from` to `to`,
+    /// every `every_days`), with parameter overrides to try. Persists nothing.
+    pub async fn backtest(&self, db: &Db, org: OrganisationId, req: BacktestRequest) -> Result<Backtest> {
+        let Some(current) = self.configured_rule(db, org, &req.rule_key).await? else {
+            return Err(Error::not_found("rule", &["ruleKey"]));
+        };
+        let meta = current.rule.meta();
+        let mut p = bellwether_domain::Problems::default();
+        if req.accounts.is_empty() || req.accounts.len() > MAX_BACKTEST_ACCOUNTS {
+            p.push(&["accounts"], format!("give 1 to {MAX_BACKTEST_ACCOUNTS} accounts"));
+        }
+        if req.every_days < 1 {
+            p.push(&["everyDays"], "must be at least 1");
+        }
+        let today = values::now().date_naive();
+        if req.from > req.to {
+            p.push(&["from"], "must not be after `to`");
+        }
+        if req.to > today {
+            p.push(&["to"], "must not be in the future");
+        }
+        let dates: Vec<NaiveDate> = if req.every_days >= 1 && req.from <= req.to {
+            let n = (req.to - req.from).num_days() / req.every_days + 1;
+            if n as usize > MAX_BACKTEST_DATES {
+                p.push(
+                    &["everyDays"],
+                    format!("at most {MAX_BACKTEST_DATES} dates; widen the step or narrow the range"),
+                );
+            }
+            (0..n.min(MAX_BACKTEST_DATES as i64 + 1)).map(|i| req.from + Duration::days(i * req.every_days)).collect()
+        } else {
+            Vec::new()
+        };
+        let mut overrides: BTreeMap<String, ParamValue> = current.params.values().clone();
+        overrides.extend(req.params.clone());
+        let params = match Params::resolve(meta, &overrides) {
+            Ok(params) => Some(params),
+            Err(problems) => {
+                for (k, m) in problems {
+                    p.push(&["params", &k], m);
+                }
+                None
+            }
+        };
+        p.finish()?;
+        let params = params.expect("checked above");
+        let end_of =
+            |d: NaiveDate| (d + Duration::days(1)).and_time(NaiveTime::MIN).and_utc() - Duration::microseconds(1);
+        let as_of = end_of(req.to);
+        let earliest = end_of(req.from);
+        let one = [Configured { params: params.clone(), ..current.clone() }];
+        let needs = Self::needs(&one);
+        let card = snapshot::default_scorecard(db, org).await?;
+        let mut accounts = Vec::new();
+        for chunk in req.accounts.chunks(CHUNK) {
+            for base in snapshot::load(db, org, chunk, as_of, earliest, &needs).await? {
+                let mut result =
+                    BacktestAccount { account: base.account.id, firings: Vec::new(), failures: Vec::new() };
+                for d in &dates {
+                    let mut s = base.at(end_of(*d));
+                    s.health = card.as_ref().and_then(|c| snapshot::health_at(c, &s));
+                    match run_rule(current.rule.as_ref(), &s, &params) {
+                        Ok(e) if !e.findings.is_empty() => result.firings.push((*d, e.findings)),
+                        Ok(_) => {}
+                        Err(e) => result.failures.push((*d, e.to_string())),
+                    }
+                }
+                accounts.push(result);
+            }
+        }
+        if accounts.len() < req.accounts.len() {
+            return Err(Error::not_found("account", &["accounts"]));
+        }
+        Ok(Backtest { rule_key: req.rule_key, params, dates, accounts })
+    }
+}
+
+/// Runs every rule on every snapshot of a chunk, updating the run's figures.
+fn evaluate_chunk(rules: &[Configured], snapshots: &[AccountSnapshot], rec: &mut RunRecord) -> Vec<AccountOutcome> {
+    let mut outcomes = Vec::with_capacity(snapshots.len());
+    let mut per_rule: HashMap<usize, (u32, u32, u32, u64)> = HashMap::new();
+    for s in snapshots {
+        let mut outcome = AccountOutcome { account: s.account.id, rules: Vec::with_capacity(rules.len()) };
+        for (i, c) in rules.iter().enumerate() {
+            let t = Instant::now();
+            let result = run_rule(c.rule.as_ref(), s, &c.params);
+            let stat = per_rule.entry(i).or_default();
+            stat.0 += 1;
+            stat.3 += t.elapsed().as_micros() as u64;
+            rec.evaluations += 1;
+            match result {
+                Ok(e) => {
+                    stat.1 += e.findings.len() as u32;
+                    rec.findings += e.findings.len() as u32;
+                    outcome.rules.push(RuleOutcome {
+                        rule_key: c.rule.meta().key.clone(),
+                        findings: e.findings,
+                        observations: e.observations,
+                        auto_resolve: c.auto_resolve,
+                    });
+                }
+                Err(e) => {
+                    stat.2 += 1;
+                    rec.failures += 1;
+                    rec.errors.push(Failure {
+                        rule_key: c.rule.meta().key.clone(),
+                        account: s.account.id,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        outcomes.push(outcome);
+    }
+    for (i, (evaluations, findings, failures, us)) in per_rule {
+        let stat = &mut rec.rules[i];
+        stat.evaluations += evaluations;
+        stat.findings += findings;
+        stat.failures += failures;
+        stat.duration_us += us;
+    }
+    outcomes
+}
