@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use bellwether_domain::{Db, db};
+use bellwether_rules::engine::Engine;
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
@@ -23,6 +24,8 @@ pub struct Application {
     pub db: Db,
     pub auth: Arc<Authenticator>,
     worker: HealthWorker,
+    engine: Arc<Engine>,
+    risk_sweep_interval: Option<std::time::Duration>,
 }
 
 /// Opens the configured database and applies pending migrations.
@@ -59,14 +62,24 @@ impl Application {
     pub async fn with_database(config: &Config, db: Db) -> anyhow::Result<Self> {
         let auth = Arc::new(Authenticator::new(&config.jwt, &db).await?);
         let worker = HealthWorker::default();
+        let engine = Arc::new(Engine::default());
         let state = AppState {
-            schema: graphql::schema(&config.limits, config.production, worker.clone()),
+            schema: graphql::schema(&config.limits, config.production, worker.clone(), engine.clone()),
             db: db.clone(),
             auth: auth.clone(),
             limits: config.limits.clone(),
         };
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        Ok(Self { listener, routes: routes(state), limits: config.limits.clone(), db, auth, worker })
+        Ok(Self {
+            listener,
+            routes: routes(state),
+            limits: config.limits.clone(),
+            db,
+            auth,
+            worker,
+            engine,
+            risk_sweep_interval: config.risk_sweep_interval,
+        })
     }
 
     /// Adds routes (tests use this to mount fault injectors); the standard layers still apply.
@@ -86,9 +99,13 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = with_layers(self.routes, &self.limits);
-        let worker = tokio::spawn(health_worker(self.db.clone(), self.worker.clone()));
+        let worker = tokio::spawn(signal_worker(self.db.clone(), self.worker.clone(), self.engine.clone()));
+        let scheduler = self.risk_sweep_interval.map(|every| tokio::spawn(risk_scheduler(self.db.clone(), self.engine.clone(), every)));
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         worker.abort();
+        if let Some(s) = scheduler {
+            s.abort();
+        }
         served?;
         Ok(())
     }
@@ -101,10 +118,11 @@ const HEALTH_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 /// cores, recomputing after every batch halved ingestion throughput).
 const HEALTH_COALESCE: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Recomputes the health of accounts whose signals changed: woken by ingestion in this process
-/// (coalesced), and every few seconds for marks left by other replicas. Off the request path;
-/// reads of `health` recompute a dirty account themselves, so nobody waits for this.
-async fn health_worker(db: Db, worker: HealthWorker) {
+/// Recomputes the health of accounts whose signals changed, then runs the risk rules on them:
+/// woken by ingestion in this process (coalesced), and every few seconds for marks left by other
+/// replicas. Off the request path; reads of `health` recompute a dirty account themselves, so
+/// nobody waits for this.
+async fn signal_worker(db: Db, worker: HealthWorker, engine: Arc<Engine>) {
     let mut sweep = tokio::time::interval(HEALTH_SWEEP);
     loop {
         tokio::select! {
@@ -119,6 +137,65 @@ async fn health_worker(db: Db, worker: HealthWorker) {
                     tracing::error!(error = %e, source = ?std::error::Error::source(&e), "health recompute failed");
                     break;
                 }
+            }
+        }
+        loop {
+            match engine.evaluate_dirty(&db, RISK_BATCH).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, source = ?std::error::Error::source(&e), "risk evaluation failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Accounts the signal worker evaluates per step.
+const RISK_BATCH: u64 = 500;
+/// How long runs stay in the run log.
+const RUN_RETENTION_DAYS: i64 = 30;
+
+/// Runs each organisation's scheduled sweep when it is due. Every replica checks; the lease in
+/// the database lets exactly one of them run each sweep.
+async fn risk_scheduler(db: Db, engine: Arc<Engine>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every.min(std::time::Duration::from_secs(60)));
+    let every = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::hours(1));
+    loop {
+        tick.tick().await;
+        let orgs = match bellwether_domain::risks::runs::organisations(&db).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %e, "risk sweep: listing organisations failed");
+                continue;
+            }
+        };
+        for org in orgs {
+            let now = bellwether_domain::values::now();
+            match bellwether_domain::risks::runs::claim_sweep(&db, org, now, now + every).await {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, %org, "risk sweep: claiming failed");
+                    continue;
+                }
+            }
+            match engine.sweep(&db, org).await {
+                Ok(r) => tracing::info!(
+                    %org,
+                    accounts = r.record.accounts,
+                    raised = r.record.applied.raised,
+                    cleared = r.record.applied.cleared,
+                    failures = r.record.failures,
+                    ms = r.record.duration_us / 1000,
+                    "risk sweep done"
+                ),
+                Err(e) => tracing::error!(error = %e, %org, "risk sweep failed"),
+            }
+            let cutoff = now - chrono::Duration::days(RUN_RETENTION_DAYS);
+            if let Err(e) = bellwether_domain::risks::runs::prune(&db, org, cutoff).await {
+                tracing::error!(error = %e, %org, "pruning the run log failed");
             }
         }
     }

@@ -45,6 +45,10 @@ pub struct ConfigArgs {
     /// Disable introspection and "did you mean" suggestions (recommended in production).
     #[arg(long, env = "BELLWETHER_PRODUCTION", global = true)]
     pub production: Option<bool>,
+    /// How often every organisation's accounts are swept by the risk rules (e.g. `1h`, `15m`),
+    /// or `off`. Replicas share one schedule.
+    #[arg(long, env = "BELLWETHER_RISK_SWEEP_INTERVAL", global = true)]
+    pub risk_sweep_interval: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -72,6 +76,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     log_format: Option<LogFormat>,
     production: Option<bool>,
+    risk_sweep_interval: Option<String>,
     #[serde(default)]
     jwt: FileJwt,
     #[serde(default)]
@@ -150,7 +155,12 @@ pub struct Config {
     pub production: bool,
     pub jwt: JwtConfig,
     pub limits: Limits,
+    /// Interval of the scheduled risk sweep; `None` when switched off.
+    pub risk_sweep_interval: Option<Duration>,
 }
+
+/// Default interval of the scheduled risk sweep.
+pub const DEFAULT_RISK_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The database used when none is configured: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://bellwether.db?mode=rwc";
@@ -205,6 +215,11 @@ impl Config {
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             production: args.production.or(file.production).unwrap_or(false),
+            risk_sweep_interval: match args.risk_sweep_interval.clone().or(file.risk_sweep_interval).as_deref() {
+                None => Some(DEFAULT_RISK_SWEEP_INTERVAL),
+                Some("off") => None,
+                Some(t) => Some(parse_duration(t).context("risk_sweep_interval (a duration like 15m or 1h, or off)")?),
+            },
             jwt,
             limits,
         })

@@ -49,12 +49,15 @@ pub struct Options {
     pub limits: Limits,
     pub jwt: JwtConfig,
     pub extra_routes: Option<axum::Router>,
+    /// Scheduled risk sweep interval (off unless a test asks for it).
+    pub risk_sweep_interval: Option<std::time::Duration>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             production: false,
+            risk_sweep_interval: None,
             limits: Limits::default(),
             jwt: JwtConfig {
                 algorithm: JwtAlgorithm::HS256,
@@ -156,6 +159,7 @@ impl TestServer {
             production: options.production,
             jwt: options.jwt,
             limits: options.limits,
+            risk_sweep_interval: options.risk_sweep_interval,
         };
         let mut app = Application::build(&config).await.expect("starting the server");
         if let Some(extra) = options.extra_routes {

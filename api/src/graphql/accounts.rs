@@ -122,6 +122,22 @@ impl Account {
         f.parent = Some(self.0.id);
         list(ctx, f, order_by, page_request(first, after, last, before)?).await
     }
+    /// Risks to this account (default: highest priority first).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn risks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the risks must meet (`accountId` is ignored here).")] filter: Option<
+            super::risks::RiskFilter,
+        >,
+        #[graphql(desc = "Ordering (default by priority, highest first).")] order_by: Option<super::risks::RiskOrder>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, super::risks::Risk, TotalCount, EmptyFields>> {
+        super::risks::list(ctx, Some(self.0.id), filter, order_by, page_request(first, after, last, before)?).await
+    }
     /// Stakeholders at this account, by name.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn contacts(

@@ -27,6 +27,9 @@ pub enum TotalCount {
     ContractChanges(AccountId),
     MetricPoints(AccountId, MetricId, Option<DateTime<Utc>>, Option<DateTime<Utc>>),
     HealthHistory(AccountId, Option<ScorecardId>),
+    Risks(bellwether_domain::risks::RiskFilter),
+    RuleRuns(bellwether_domain::risks::runs::RunFilter),
+    RiskEvents(bellwether_domain::RiskId),
 }
 
 #[Object]
@@ -47,6 +50,9 @@ impl TotalCount {
             Self::ContractChanges(a) => contracts::count(&r.db, org, *a).await,
             Self::MetricPoints(a, m, from, to) => metrics::count_points(&r.db, org, *a, *m, *from, *to).await,
             Self::HealthHistory(a, c) => health::history_count(&r.db, org, *a, *c).await,
+            Self::Risks(f) => bellwether_domain::risks::count(&r.db, org, f).await,
+            Self::RuleRuns(f) => bellwether_domain::risks::runs::count(&r.db, org, f).await,
+            Self::RiskEvents(id) => bellwether_domain::risks::events_count(&r.db, org, *id).await,
         }
         .gql()?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))

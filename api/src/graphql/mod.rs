@@ -9,6 +9,7 @@ mod interactions;
 mod loaders;
 mod organisations;
 mod query;
+mod risks;
 mod scalars;
 pub mod signals;
 pub mod support;
@@ -29,15 +30,23 @@ pub struct Mutation(
     users::UserMutation,
     signals::SignalMutation,
     health::HealthMutation,
+    risks::RiskMutation,
 );
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<query::Query, Mutation, EmptySubscription>;
 
-/// Builds the schema with the configured limits; `worker` is woken when signals arrive.
-pub fn schema(limits: &Limits, production: bool, worker: signals::HealthWorker) -> AppSchema {
-    let mut builder = Schema::build(query::Query, Mutation::default(), EmptySubscription)
+/// Builds the schema with the configured limits; `worker` is woken when signals arrive; `engine`
+/// runs the risk rules.
+pub fn schema(
+    limits: &Limits,
+    production: bool,
+    worker: signals::HealthWorker,
+    engine: std::sync::Arc<bellwether_rules::engine::Engine>,
+) -> AppSchema {
+    let mut builder = Schema::build(query::Query::default(), Mutation::default(), EmptySubscription)
         .data(worker)
+        .data(engine)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
@@ -50,5 +59,5 @@ pub fn schema(limits: &Limits, production: bool, worker: signals::HealthWorker) 
 
 /// The SDL clients see (committed as `schema.graphql`).
 pub fn sdl() -> String {
-    schema(&Limits::default(), false, signals::HealthWorker::default()).sdl()
+    schema(&Limits::default(), false, signals::HealthWorker::default(), Default::default()).sdl()
 }

@@ -1,11 +1,11 @@
 //! The query root.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ErrorExtensions as _, ID, Interface, Object};
+use async_graphql::{Context, ErrorExtensions as _, ID, Interface, MergedObject, Object};
 use bellwether_domain::signals::{assessments, contracts, invoices, metrics, surveys, tickets};
 use bellwether_domain::{
     AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId,
-    ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations,
+    RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations, risks,
 };
 
 use super::accounts::{Account, AccountFilter, AccountOrder};
@@ -15,6 +15,7 @@ use super::health::{HealthScore, HealthScorecard};
 use super::interactions::Interaction;
 use super::loaders::load_error;
 use super::organisations::Organisation;
+use super::risks::{Risk, RiskQuery, RuleRun};
 use super::signals::{
     ContractChange, Invoice, MetricDefinition, RelationshipAssessment, SupportTicket, SurveyResponse,
 };
@@ -41,6 +42,8 @@ pub enum Node {
     ContractChange(ContractChange),
     HealthScorecard(HealthScorecard),
     HealthScore(HealthScore),
+    Risk(Risk),
+    RuleRun(RuleRun),
 }
 
 async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>> {
@@ -88,14 +91,22 @@ async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>
         Kind::HealthScore => {
             health::score(&r.db, org, HealthScoreId(uuid)).await.gql()?.map(|h| Node::HealthScore(HealthScore(h)))
         }
+        Kind::Risk => risks::get(&r.db, org, RiskId(uuid)).await.gql()?.map(|x| Node::Risk(Risk(x))),
+        Kind::RuleRun => {
+            risks::runs::get(&r.db, org, RuleRunId(uuid)).await.gql()?.map(|x| Node::RuleRun(RuleRun(x)))
+        }
     })
 }
 
+/// The query root: the core aggregates plus one group per later aggregate.
+#[derive(MergedObject, Default)]
+pub struct Query(CoreQuery, RiskQuery);
+
 #[derive(Default)]
-pub struct Query;
+pub struct CoreQuery;
 
 #[Object]
-impl Query {
+impl CoreQuery {
     /// The signed-in user.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let r = request(ctx);

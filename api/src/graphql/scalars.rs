@@ -337,3 +337,78 @@ mirror_enum!(
         Csat,
     }
 );
+
+mirror_enum!(
+    /// What kind of harm a risk threatens.
+    RiskCategory => RiskCategory {
+        /// Misalignment with the client's direction, M&A, market shifts.
+        Strategic,
+        /// Service delivery, product performance, support responsiveness.
+        Operational,
+        /// Budget cuts, payment delays, the client's financial health.
+        Financial,
+        /// Stakeholder changes, lost champion, no executive sponsor, the client going quiet.
+        Relationship,
+        /// A competitor courting the client.
+        Competitive,
+    }
+);
+
+mirror_enum!(
+    /// Where a risk is in its lifecycle: IDENTIFIED -> VALIDATED -> MITIGATING -> RESOLVED or
+    /// MATERIALIZED; DISMISSED for a false alarm.
+    RiskStatus => RiskStatus {
+        /// Raised, not yet looked at.
+        Identified,
+        /// Confirmed and prioritised by a person.
+        Validated,
+        /// An action plan is under way.
+        Mitigating,
+        /// Mitigated: the danger passed.
+        Resolved,
+        /// It happened: the account or revenue was lost.
+        Materialized,
+        /// A false alarm.
+        Dismissed,
+    }
+);
+
+mirror_enum!(
+    /// Who raised a risk.
+    RiskSource => RiskSource {
+        /// A risk rule's finding.
+        Rule,
+        /// A person.
+        Manual,
+    }
+);
+
+mirror_enum!(
+    /// What happened to a risk.
+    RiskEventKind => RiskEventKind {
+        /// Raised by a rule or a person.
+        Raised,
+        /// Moved between lifecycle states.
+        Transition,
+        /// Its owner changed.
+        Assigned,
+        /// Impact or likelihood assessed by a person.
+        Assessed,
+        /// Its rule stopped firing.
+        Cleared,
+        /// Its rule fired again after clearing.
+        Recurred,
+    }
+);
+
+mirror_enum!(
+    /// What started a rule evaluation run.
+    RuleTrigger => RuleTrigger {
+        /// New signals or changed account data.
+        Signals,
+        /// Someone asked for it.
+        OnDemand,
+        /// The scheduled sweep of the whole organisation.
+        Sweep,
+    }
+);

@@ -54,10 +54,12 @@ pub enum Kind {
     ContractChange,
     HealthScorecard,
     HealthScore,
+    Risk,
+    RuleRun,
 }
 
 /// Every kind, for parsing.
-const KINDS: [Kind; 13] = [
+const KINDS: [Kind; 15] = [
     Kind::Organisation,
     Kind::User,
     Kind::Account,
@@ -71,6 +73,8 @@ const KINDS: [Kind; 13] = [
     Kind::ContractChange,
     Kind::HealthScorecard,
     Kind::HealthScore,
+    Kind::Risk,
+    Kind::RuleRun,
 ];
 
 impl Kind {
@@ -89,6 +93,8 @@ impl Kind {
             Kind::ContractChange => "ContractChange",
             Kind::HealthScorecard => "HealthScorecard",
             Kind::HealthScore => "HealthScore",
+            Kind::Risk => "Risk",
+            Kind::RuleRun => "RuleRun",
         }
     }
 

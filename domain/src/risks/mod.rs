@@ -272,7 +272,7 @@ async fn check_owner(
 ) -> Result<()> {
     if let Some(u) = owner {
         match users::get(db, org, u).await? {
-            None => p.push(&["ownerId"], "no such user"),
+            None => return Err(Error::not_found("user", &["ownerId"])),
             Some(user) if user.archived_at.is_some() => p.push(&["ownerId"], "user is archived"),
             Some(_) => {}
         }
@@ -666,6 +666,15 @@ pub async fn events(
     page::fetch(db, q, sort, Some(risk_event::Column::Id), page, |m| KeyValue::Time(m.at), |m| m.id)
         .await?
         .try_map(TryInto::try_into)
+}
+
+/// How many entries a risk's audit trail holds.
+pub async fn events_count(db: &DatabaseConnection, org: OrganisationId, id: RiskId) -> Result<u64> {
+    Ok(risk_event::Entity::find()
+        .filter(risk_event::Column::OrganisationId.eq(org.0))
+        .filter(risk_event::Column::RiskId.eq(id.0))
+        .count(db)
+        .await?)
 }
 
 /// Which open risks the matrix and the portfolio summary cover.

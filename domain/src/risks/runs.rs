@@ -171,13 +171,7 @@ pub struct RunFilter {
     pub failed_only: bool,
 }
 
-/// The organisation's runs, newest first.
-pub async fn list(
-    db: &DatabaseConnection,
-    org: OrganisationId,
-    filter: &RunFilter,
-    page: &PageRequest,
-) -> Result<Page<RuleRun>> {
+fn filtered(org: OrganisationId, filter: &RunFilter) -> sea_orm::Select<rule_run::Entity> {
     let mut q = rule_run::Entity::find().filter(rule_run::Column::OrganisationId.eq(org.0));
     if let Some(t) = filter.trigger {
         q = q.filter(rule_run::Column::Trigger.eq(t.as_str()));
@@ -188,6 +182,23 @@ pub async fn list(
     if filter.failed_only {
         q = q.filter(rule_run::Column::Failures.gt(0));
     }
+    q
+}
+
+/// How many runs match the filter.
+pub async fn count(db: &DatabaseConnection, org: OrganisationId, filter: &RunFilter) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(filtered(org, filter).count(db).await?)
+}
+
+/// The organisation's runs, newest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    filter: &RunFilter,
+    page: &PageRequest,
+) -> Result<Page<RuleRun>> {
+    let q = filtered(org, filter);
     let sort = Sort { column: rule_run::Column::StartedAt, kind: KeyKind::Time, nullable: false, descending: true };
     page::fetch(db, q, sort, Some(rule_run::Column::Id), page, |m| KeyValue::Time(m.started_at), |m| m.id)
         .await?

@@ -24,6 +24,9 @@ struct World {
     scorecard: String,
     metric: String,
     health_score: String,
+    risk: String,
+    rule_risk: String,
+    run: String,
 }
 
 async fn populate(s: &TestServer, slug: &str) -> World {
@@ -90,6 +93,13 @@ async fn populate(s: &TestServer, slug: &str) -> World {
     let scorecard = s
         .mutate(token, "createHealthScorecard", "scorecard", "id", json!({ "name": format!("{slug} card"), "definition": { "measures": [{ "kind": "SUPPORT_LOAD", "weight": 1 }], "bands": { "good": 70, "watch": 40 } } }))
         .await;
+    let risk = s
+        .mutate(token, "createRisk", "risk", "id", json!({ "accountId": account["id"], "category": "COMPETITIVE", "title": format!("{slug} courted"), "detail": "A competitor is courting them", "impact": 4, "likelihood": 3, "ownerId": am.id }))
+        .await;
+    let q = "mutation($i: EvaluateAccountRisksInput!) { evaluateAccountRisks(input: $i) { run { id } openRisks { id source } userErrors { code } } }";
+    let evaluated = s.gql(token, q, json!({ "i": { "accountId": account["id"] } })).await;
+    let evaluated = &evaluated["evaluateAccountRisks"];
+    let rule_risk = evaluated["openRisks"].as_array().unwrap().iter().find(|r| r["source"] == "RULE").expect("rules raised risks")["id"].clone();
     let q = "query($id: ID!) { node(id: $id) { ... on Account { health { id } supportTickets { nodes { id } } invoices { nodes { id } } surveyResponses { nodes { id } } } } metricDefinitions { id key } }";
     let data = s.gql(token, q, json!({ "id": account["id"] })).await;
     let node = &data["node"];
@@ -107,6 +117,9 @@ async fn populate(s: &TestServer, slug: &str) -> World {
         scorecard: id(&scorecard),
         metric: id(&data["metricDefinitions"][0]),
         health_score: id(&node["health"]),
+        risk: id(&risk),
+        rule_risk: rule_risk.as_str().unwrap().to_owned(),
+        run: id(&evaluated["run"]),
         tenant,
     }
 }
@@ -132,6 +145,12 @@ const WALK: &str = r#"{
   users(filter: { includeArchived: true }, first: 10) { totalCount nodes { id managedAccounts { nodes { id } } } }
   metricDefinitions { id key }
   healthScorecards { id name }
+  risks(first: 10) { totalCount nodes { id title account { id } owner { id } createdBy { id } events(first: 5) { totalCount nodes { actor { id } } } } }
+  accountRisks: accounts(first: 5) { nodes { risks(first: 10) { totalCount nodes { id } } } }
+  riskMatrix { count cells { count } }
+  riskPortfolio { count byOwner { owner { id } count } }
+  riskRules { key version }
+  ruleRuns(first: 5) { totalCount nodes { id account { id } failures { account { id } } } }
 }"#;
 
 /// Every string in a JSON value (ids are strings).
@@ -168,6 +187,9 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         &b.scorecard,
         &b.metric,
         &b.health_score,
+        &b.risk,
+        &b.rule_risk,
+        &b.run,
     ];
 
     // The walk must cover every root query field: a new root field fails here until it is covered.
@@ -188,6 +210,13 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         "nodes",
         "metricDefinitions",
         "healthScorecards",
+        "risks",
+        "riskMatrix",
+        "riskPortfolio",
+        "riskRules",
+        "ruleRuns",
+        "previewRisks",
+        "backtestRule",
     ]
     .into();
     assert_eq!(roots, covered, "tenant-isolation walk does not cover every root field");
@@ -215,6 +244,9 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         &a.contract_change,
         &a.scorecard,
         &a.health_score,
+        &a.risk,
+        &a.rule_risk,
+        &a.run,
     ] {
         assert!(found.contains(id.as_str()), "alpha's own {id} missing from the walk");
     }
@@ -231,6 +263,22 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         .await;
     assert_eq!(data["nodes"], json!(vec![Value::Null; b_ids.len()]));
     assert_eq!(data["node"], Value::Null);
+
+    // Previews of foreign accounts are null like unknown ones; backtests refuse them.
+    let data = s
+        .gql(&a.tenant.admin_token, "query($b: ID!, $a: ID!) { b: previewRisks(accountId: $b) { asOf } a: previewRisks(accountId: $a) { findings { ruleKey } } }", json!({ "b": b.account, "a": a.account }))
+        .await;
+    assert_eq!(data["b"], Value::Null);
+    assert!(!data["a"]["findings"].as_array().unwrap().is_empty(), "own preview finds the rule risks");
+    let (_, body) = s
+        .post(Some(&a.tenant.admin_token), "query($b: ID!) { backtestRule(input: { ruleKey: \"invoice_overdue\", accountIds: [$b], from: \"2026-01-01\", to: \"2026-02-01\" }) { ruleKey } }", json!({ "b": b.account }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+    let data = s
+        .gql(&a.tenant.admin_token, "query($a: ID!) { backtestRule(input: { ruleKey: \"invoice_overdue\", accountIds: [$a], from: \"2026-01-01\", to: \"2026-03-31\", everyDays: 1 }) { accounts { account { id } firstFiredOn } } }", json!({ "a": a.account }))
+        .await;
+    assert_eq!(data["backtestRule"]["accounts"][0]["account"]["id"], json!(a.account));
+    assert_eq!(data["backtestRule"]["accounts"][0]["firstFiredOn"], "2026-03-02", "30 days after the due date");
 
     // Filters with foreign ids find nothing.
     let data = s
@@ -285,6 +333,22 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
             json!({ "accountId": b.account, "effectiveOn": "2026-01-01", "annualValue": { "amountMinor": 1, "currency": "EUR" } }),
         ),
         ("updateHealthScorecard", "scorecard", json!({ "id": b.scorecard, "name": "pwned" })),
+        (
+            "createRisk",
+            "risk",
+            json!({ "accountId": b.account, "category": "FINANCIAL", "title": "x", "detail": "x", "impact": 1, "likelihood": 1 }),
+        ),
+        (
+            "createRisk",
+            "risk",
+            json!({ "accountId": a.account, "category": "FINANCIAL", "title": "x", "detail": "x", "impact": 1, "likelihood": 1, "ownerId": b.user }),
+        ),
+        ("transitionRisk", "risk", json!({ "riskId": b.risk, "to": "VALIDATED" })),
+        ("transitionRisk", "risk", json!({ "riskId": b.rule_risk, "to": "DISMISSED" })),
+        ("assignRisk", "risk", json!({ "riskId": b.risk, "ownerId": null })),
+        ("assignRisk", "risk", json!({ "riskId": a.risk, "ownerId": b.user })),
+        ("assessRisk", "risk", json!({ "riskId": b.risk, "impact": 1, "likelihood": 1 })),
+        ("evaluateAccountRisks", "run", json!({ "accountId": b.account })),
     ];
     for (field, object, input) in attempts {
         let errors = s.mutate_err(token, field, object, input.clone()).await;
