@@ -60,9 +60,14 @@ impl Application {
 
     /// Builds on an already open, migrated database.
     pub async fn with_database(config: &Config, db: Db) -> anyhow::Result<Self> {
+        Self::with_engine(config, db, Engine::default()).await
+    }
+
+    /// Builds with a given rule engine (tests add rules that misbehave).
+    pub async fn with_engine(config: &Config, db: Db, engine: Engine) -> anyhow::Result<Self> {
         let auth = Arc::new(Authenticator::new(&config.jwt, &db).await?);
         let worker = HealthWorker::default();
-        let engine = Arc::new(Engine::default());
+        let engine = Arc::new(engine);
         let state = AppState {
             schema: graphql::schema(&config.limits, config.production, worker.clone(), engine.clone()),
             db: db.clone(),
@@ -100,7 +105,9 @@ impl Application {
     ) -> anyhow::Result<()> {
         let app = with_layers(self.routes, &self.limits);
         let worker = tokio::spawn(signal_worker(self.db.clone(), self.worker.clone(), self.engine.clone()));
-        let scheduler = self.risk_sweep_interval.map(|every| tokio::spawn(risk_scheduler(self.db.clone(), self.engine.clone(), every)));
+        let scheduler = self
+            .risk_sweep_interval
+            .map(|every| tokio::spawn(risk_scheduler(self.db.clone(), self.engine.clone(), every)));
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         worker.abort();
         if let Some(s) = scheduler {

@@ -51,6 +51,8 @@ pub struct Options {
     pub extra_routes: Option<axum::Router>,
     /// Scheduled risk sweep interval (off unless a test asks for it).
     pub risk_sweep_interval: Option<std::time::Duration>,
+    /// The rule engine (default: the built-in rules).
+    pub engine: Option<bellwether_rules::engine::Engine>,
 }
 
 impl Default for Options {
@@ -58,6 +60,7 @@ impl Default for Options {
         Self {
             production: false,
             risk_sweep_interval: None,
+            engine: None,
             limits: Limits::default(),
             jwt: JwtConfig {
                 algorithm: JwtAlgorithm::HS256,
@@ -161,7 +164,9 @@ impl TestServer {
             limits: options.limits,
             risk_sweep_interval: options.risk_sweep_interval,
         };
-        let mut app = Application::build(&config).await.expect("starting the server");
+        let db = bellwether_api::app::open_database(&config).await.expect("opening the database");
+        let engine = options.engine.unwrap_or_default();
+        let mut app = Application::with_engine(&config, db, engine).await.expect("starting the server");
         if let Some(extra) = options.extra_routes {
             app = app.merge(extra);
         }
@@ -270,6 +275,21 @@ impl TestServer {
         let org = organisations::by_slug(&self.db, &tenant.slug).await.unwrap().unwrap();
         let u = bellwether_domain::users::by_email(&self.db, org.id, &email).await.unwrap().unwrap();
         Member { id, token: self.auth.mint(&u, std::time::Duration::from_secs(3600)).unwrap() }
+    }
+
+    /// Re-runs `query` until `done` accepts its data, for effects that happen off the request
+    /// path (background workers). Fails after 10 s; returns the accepted data.
+    pub async fn eventually(&self, token: &str, query: &str, variables: Value, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let data = self.gql(token, query, variables.clone()).await;
+            if done(&data) {
+                return data;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "condition not reached within 10 s; last data: {data}");
+            // Polling interval while waiting for the worker (the condition, not the wait, decides).
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops the server (gracefully) and removes its database.

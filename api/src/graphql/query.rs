@@ -4,8 +4,8 @@ use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ErrorExtensions as _, ID, Interface, MergedObject, Object};
 use bellwether_domain::signals::{assessments, contracts, invoices, metrics, surveys, tickets};
 use bellwether_domain::{
-    AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId,
-    RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations, risks,
+    AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId, RiskId,
+    RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations, risks,
 };
 
 use super::accounts::{Account, AccountFilter, AccountOrder};
@@ -92,9 +92,7 @@ async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>
             health::score(&r.db, org, HealthScoreId(uuid)).await.gql()?.map(|h| Node::HealthScore(HealthScore(h)))
         }
         Kind::Risk => risks::get(&r.db, org, RiskId(uuid)).await.gql()?.map(|x| Node::Risk(Risk(x))),
-        Kind::RuleRun => {
-            risks::runs::get(&r.db, org, RuleRunId(uuid)).await.gql()?.map(|x| Node::RuleRun(RuleRun(x)))
-        }
+        Kind::RuleRun => risks::runs::get(&r.db, org, RuleRunId(uuid)).await.gql()?.map(|x| Node::RuleRun(RuleRun(x))),
     })
 }
 

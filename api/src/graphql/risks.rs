@@ -5,9 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, ErrorExtensions as _, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
+use async_graphql::{
+    Context, Enum, ErrorExtensions as _, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject,
+};
 use bellwether_domain::risks::runs::{self, RunFilter};
-use bellwether_domain::risks::{self as domain, MatrixFilter, NewRisk, RiskFilter as DomainFilter, RiskOrder as DomainOrder};
+use bellwether_domain::risks::{
+    self as domain, MatrixFilter, NewRisk, RiskFilter as DomainFilter, RiskOrder as DomainOrder,
+};
 use bellwether_domain::{self as d, AccountId, RiskId, UserId, values};
 use bellwether_rules::engine::{self, BacktestRequest, Configured, Engine, RuleChange};
 use bellwether_rules::{Input, ParamKind, ParamValue};
@@ -16,9 +20,12 @@ use chrono::{DateTime, Utc};
 use super::accounts::{Account, OrderDirection};
 use super::count::TotalCount;
 use super::loaders::load_error;
-use super::scalars::{Date, Money, RiskCategory, RiskEventKind, RiskSource, RiskStatus, RuleTrigger, Tier, domain_list};
+use super::scalars::{
+    Date, Money, RiskCategory, RiskEventKind, RiskSource, RiskStatus, RuleTrigger, Tier, domain_list,
+};
 use super::support::{
-    GqlResult, Kind, codes, connection, global_id, input_id, internal, outcome, page_cost, page_request, payload, request,
+    GqlResult, Kind, codes, connection, global_id, input_id, internal, outcome, page_cost, page_request, payload,
+    request,
 };
 use super::users::User;
 
@@ -820,7 +827,10 @@ impl BacktestAccount {
         self.0
             .firings
             .iter()
-            .map(|(d, fs)| BacktestFiring { date: Date(*d), findings: fs.iter().map(|f| finding(&self.1, f)).collect() })
+            .map(|(d, fs)| BacktestFiring {
+                date: Date(*d),
+                findings: fs.iter().map(|f| finding(&self.1, f)).collect(),
+            })
             .collect()
     }
     /// Dates the rule failed on, with the reason.
@@ -893,7 +903,11 @@ impl RiskQuery {
     }
 
     /// Open risks by impact x likelihood, with the value at risk in each cell.
-    async fn risk_matrix(&self, ctx: &Context<'_>, filter: Option<RiskMatrixFilter>) -> async_graphql::Result<RiskMatrix> {
+    async fn risk_matrix(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RiskMatrixFilter>,
+    ) -> async_graphql::Result<RiskMatrix> {
         let r = request(ctx);
         let f = filter.unwrap_or_default().into_domain().gql()?;
         let open = domain::open_risks(&r.db, r.actor.organisation, &f).await.gql()?;
@@ -949,7 +963,7 @@ impl RiskQuery {
                 value_at_risk: domain::sum_by_currency(list.iter().map(|o| &o.expected_loss)),
             })
             .collect();
-        by_owner.sort_by(|a, b| b.count.cmp(&a.count));
+        by_owner.sort_by_key(|o| std::cmp::Reverse(o.count));
         Ok(RiskPortfolio {
             count: count(open.len()),
             value_at_risk: money(domain::sum_by_currency(open.iter().map(|o| &o.expected_loss))),
@@ -980,7 +994,12 @@ impl RiskQuery {
         let f = filter.unwrap_or_default();
         let f = RunFilter {
             trigger: f.trigger.map(Into::into),
-            account: f.account_id.as_ref().map(|id| input_id(id, Kind::Account, &["accountId"]).map(AccountId)).transpose().gql()?,
+            account: f
+                .account_id
+                .as_ref()
+                .map(|id| input_id(id, Kind::Account, &["accountId"]).map(AccountId))
+                .transpose()
+                .gql()?,
             failed_only: f.failed_only,
         };
         let page = runs::list(&r.db, r.actor.organisation, &f, &page).await.gql()?;
@@ -1170,7 +1189,11 @@ impl RiskMutation {
                 detail: input.detail,
                 impact: input.impact,
                 likelihood: input.likelihood,
-                owner: input.owner_id.as_ref().map(|id| input_id(id, Kind::User, &["ownerId"]).map(UserId)).transpose()?,
+                owner: input
+                    .owner_id
+                    .as_ref()
+                    .map(|id| input_id(id, Kind::User, &["ownerId"]).map(UserId))
+                    .transpose()?,
                 evidence: input
                     .evidence
                     .into_iter()
@@ -1185,7 +1208,11 @@ impl RiskMutation {
     }
 
     /// Moves a risk through its lifecycle (only the allowed transitions; each is audited).
-    async fn transition_risk(&self, ctx: &Context<'_>, input: TransitionRiskInput) -> async_graphql::Result<RiskPayload> {
+    async fn transition_risk(
+        &self,
+        ctx: &Context<'_>,
+        input: TransitionRiskInput,
+    ) -> async_graphql::Result<RiskPayload> {
         let r = request(ctx);
         let result = async {
             let id = RiskId(input_id(&input.risk_id, Kind::Risk, &["riskId"])?);
@@ -1200,7 +1227,8 @@ impl RiskMutation {
         let r = request(ctx);
         let result = async {
             let id = RiskId(input_id(&input.risk_id, Kind::Risk, &["riskId"])?);
-            let owner = input.owner_id.as_ref().map(|o| input_id(o, Kind::User, &["ownerId"]).map(UserId)).transpose()?;
+            let owner =
+                input.owner_id.as_ref().map(|o| input_id(o, Kind::User, &["ownerId"]).map(UserId)).transpose()?;
             domain::assign(&r.db, &r.actor, id, owner, input.expected_version).await
         }
         .await;

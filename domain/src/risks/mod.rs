@@ -486,14 +486,20 @@ pub async fn assign(
         updated_at: Set(values::now()),
         ..Default::default()
     };
-    let note = owner.map(|o| o.to_string());
+    let note = match owner {
+        Some(o) => match users::get(db, actor.organisation, o).await? {
+            Some(u) => format!("assigned to {}", u.name),
+            None => return Err(Error::not_found("user", &["ownerId"])),
+        },
+        None => "unassigned".to_owned(),
+    };
     let event = NewEvent {
         risk: id,
         actor: Some(actor.user),
         kind: RiskEventKind::Assigned,
         from: None,
         to: None,
-        note: note.as_deref(),
+        note: Some(&note),
     };
     save(db, actor.organisation, &current, changes, event).await
 }

@@ -88,7 +88,7 @@ mod tests {
             organisation: OrganisationId::generate(),
             account: AccountId::generate(),
             number: number.into(),
-            amount: Money { amount_minor: 12_500_00, currency: "EUR".into() },
+            amount: Money { amount_minor: 1_250_000, currency: "EUR".into() },
             issued_on: day(-due_days_ago - 30),
             due_on: day(-due_days_ago),
             paid_at: paid_days_ago.map(at),
@@ -104,7 +104,8 @@ mod tests {
         let rule = InvoiceOverdue::new();
         let p = Params::defaults(rule.meta());
         // (invoices, expected (key, likelihood) pairs)
-        let cases: Vec<(Vec<Invoice>, Vec<(&str, i32)>)> = vec![
+        type Case = (Vec<Invoice>, Vec<(&'static str, i32)>);
+        let cases: Vec<Case> = vec![
             (vec![invoice("A", 30, InvoiceStatus::Open, None)], vec![("A", 3)]), // exactly 30 days
             (vec![invoice("A", 29, InvoiceStatus::Open, None)], vec![]),
             (

@@ -482,7 +482,8 @@ mod tests {
             created_at: at(-days_ago),
         };
         // (assessments, expected (key, category))
-        let cases: Vec<(Vec<Assessment>, Vec<(&str, RiskCategory)>)> = vec![
+        type Case = (Vec<Assessment>, Vec<(&'static str, RiskCategory)>);
+        let cases: Vec<Case> = vec![
             (vec![assessment(2, 4, 2, 10)], vec![("relationship", RiskCategory::Relationship)]), // at the bar
             (vec![assessment(3, 3, 3, 10)], vec![]),
             (vec![assessment(4, 4, 4, 10)], vec![("competition", RiskCategory::Competitive)]),

@@ -39,7 +39,7 @@ pub fn account() -> AccountSnapshot {
             status: AccountStatus::Active,
             churned_on: None,
             churn_reason: None,
-            annual_value: Money { amount_minor: 100_000_00, currency: "EUR".into() },
+            annual_value: Money { amount_minor: 10_000_000, currency: "EUR".into() },
             contract_start: Some(day(-730)),
             renewal_date: None,
             account_manager: None,

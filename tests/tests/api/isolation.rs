@@ -99,7 +99,10 @@ async fn populate(s: &TestServer, slug: &str) -> World {
     let q = "mutation($i: EvaluateAccountRisksInput!) { evaluateAccountRisks(input: $i) { run { id } openRisks { id source } userErrors { code } } }";
     let evaluated = s.gql(token, q, json!({ "i": { "accountId": account["id"] } })).await;
     let evaluated = &evaluated["evaluateAccountRisks"];
-    let rule_risk = evaluated["openRisks"].as_array().unwrap().iter().find(|r| r["source"] == "RULE").expect("rules raised risks")["id"].clone();
+    let rule_risk =
+        evaluated["openRisks"].as_array().unwrap().iter().find(|r| r["source"] == "RULE").expect("rules raised risks")
+            ["id"]
+            .clone();
     let q = "query($id: ID!) { node(id: $id) { ... on Account { health { id } supportTickets { nodes { id } } invoices { nodes { id } } surveyResponses { nodes { id } } } } metricDefinitions { id key } }";
     let data = s.gql(token, q, json!({ "id": account["id"] })).await;
     let node = &data["node"];
