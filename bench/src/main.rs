@@ -6,6 +6,11 @@
 //! `cargo run --release -p bellwether-bench -- health [--backend sqlite|postgres]`
 //!   Health recompute time for an account with a year of daily data on 20 metrics, split into
 //!   loading the snapshot and evaluating it.
+//! `cargo run --release -p bellwether-bench -- risk [--backend sqlite|postgres] [--accounts N]`
+//!   A synthetic portfolio of N accounts with a year of daily signals; two sweeps of every
+//!   account by the risk rules (the first raises the risks, the second is the steady state),
+//!   split into snapshot loading, evaluation and persisting; then the latency from ingesting a
+//!   signal over HTTP to the persisted risk, through the real server's background worker.
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +43,20 @@ enum What {
         /// Call the domain ingestion directly, without HTTP and GraphQL (to see their share).
         #[arg(long)]
         direct: bool,
+    },
+    /// Risk sweeps over a synthetic portfolio, and signal-to-risk latency.
+    Risk {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: Db,
+        /// Accounts in the portfolio.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: usize,
+        /// Days of daily usage per account.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// Signal-to-risk trials.
+        #[arg(long, default_value_t = 20)]
+        trials: usize,
     },
     /// Health recompute time for one account with a year of daily data on 20 metrics.
     Health {
@@ -76,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
     match Args::parse().what {
         What::Ingest { backend, batches, direct } => ingest(backend.into(), batches, direct).await,
         What::Health { backend, runs } => health_recompute(backend.into(), runs).await,
+        What::Risk { backend, accounts, days, trials } => risk(backend.into(), accounts, days, trials).await,
     }
 }
 
@@ -293,4 +313,108 @@ async fn health_recompute(backend: Backend, runs: usize) -> anyhow::Result<()> {
 
 async fn account_uuid(s: &TestServer, org: OrganisationId) -> anyhow::Result<AccountId> {
     Ok(bellwether_domain::accounts::by_external_ref(&s.db, org, "Y-1").await?.context("account")?.id)
+}
+
+fn report_run(label: &str, r: &bellwether_domain::risks::runs::RunRecord) {
+    let n = r.accounts.max(1) as f64;
+    println!(
+        "{label}: {} accounts in {:.2} s ({:.0} accounts/s); snapshot {:.2} s ({:.0} us/account), evaluate {:.2} s \
+         ({:.1} us/account), persist {:.2} s; {} findings, raised {}, refreshed {}, cleared {}, failures {}",
+        r.accounts,
+        r.duration_us as f64 / 1e6,
+        n / (r.duration_us as f64 / 1e6),
+        r.snapshot_us as f64 / 1e6,
+        r.snapshot_us as f64 / n,
+        r.evaluate_us as f64 / 1e6,
+        r.evaluate_us as f64 / n,
+        r.persist_us as f64 / 1e6,
+        r.findings,
+        r.applied.raised,
+        r.applied.refreshed,
+        r.applied.cleared,
+        r.failures,
+    );
+    let mut rules = r.rules.clone();
+    rules.sort_by_key(|s| std::cmp::Reverse(s.duration_us));
+    let top: Vec<String> = rules
+        .iter()
+        .take(4)
+        .map(|s| format!("{} {:.1} us/acc ({} findings)", s.rule_key, s.duration_us as f64 / n, s.findings))
+        .collect();
+    println!("  slowest rules: {}", top.join(", "));
+}
+
+async fn risk(backend: Backend, accounts: usize, days: i64, trials: usize) -> anyhow::Result<()> {
+    use bellwether_domain::risks::{self, RiskFilter};
+    use bellwether_domain::synthetic::{self, Sign, Spec};
+    let s = start(backend).await?;
+    let t = s.tenant("bench").await;
+    let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
+    let started = Instant::now();
+    let rows = synthetic::generate(&s.db, org.id, &Spec { accounts, days, manager: None }).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "backend: {backend:?}; seeded {accounts} accounts, {rows} rows in {secs:.1} s ({:.0} rows/s)",
+        rows as f64 / secs
+    );
+    let signs = (0..accounts).filter(|i| synthetic::sign(*i) != Sign::None).count();
+    println!("  accounts with one warning sign each: {signs}");
+
+    let engine = bellwether_rules::engine::Engine::default();
+    let first = engine.sweep(&s.db, org.id).await?;
+    report_run("sweep 1 (raises)", &first.record);
+    let second = engine.sweep(&s.db, org.id).await?;
+    report_run("sweep 2 (steady)", &second.record);
+    let open = risks::count(&s.db, org.id, &RiskFilter { open: Some(true), ..Default::default() }).await?;
+    println!("  open risks after the sweeps: {open}");
+
+    // Signal to persisted risk, over HTTP, through the server's own worker.
+    let token = &t.admin_token;
+    let q = "{ accounts(first: 100) { nodes { id name } } }";
+    let data = s.gql(token, q, json!({})).await;
+    let quiet: Vec<String> = data["accounts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| synthetic::sign(*i) == Sign::None)
+        .map(|(_, a)| a["id"].as_str().unwrap().to_owned())
+        .take(trials)
+        .collect();
+    let mut latencies = Vec::new();
+    for (n, account) in quiet.iter().enumerate() {
+        let items: Vec<Value> = (0..3)
+            .map(|k| json!({ "account": { "id": account }, "externalId": format!("LAT-{n}-{k}"), "priority": "CRITICAL", "status": "OPEN", "openedAt": (Utc::now() - chrono::Duration::hours(1)).to_rfc3339() }))
+            .collect();
+        let mutation = "mutation($i: UpsertSupportTicketsInput!) { upsertSupportTickets(input: $i) { accepted } }";
+        let filter = RiskFilter {
+            account: Some(AccountId(global_uuid(account))),
+            rule_key: Some("critical_ticket_surge".into()),
+            ..Default::default()
+        };
+        let sent = Instant::now();
+        s.gql(token, mutation, json!({ "i": { "items": items } })).await;
+        loop {
+            if risks::count(&s.db, org.id, &filter).await? > 0 {
+                break;
+            }
+            if sent.elapsed() > Duration::from_secs(10) {
+                bail!("no risk 10 s after the signal");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        latencies.push(sent.elapsed());
+    }
+    latencies.sort();
+    if !latencies.is_empty() {
+        println!(
+            "signal to persisted risk over HTTP ({} trials): p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms (includes the worker's 250 ms coalescing window)",
+            latencies.len(),
+            latencies[latencies.len() / 2].as_secs_f64() * 1e3,
+            latencies[(latencies.len() * 95 / 100).min(latencies.len() - 1)].as_secs_f64() * 1e3,
+            latencies[latencies.len() - 1].as_secs_f64() * 1e3,
+        );
+    }
+    s.stop().await;
+    Ok(())
 }

@@ -146,6 +146,8 @@ pub struct AccountFilter {
     pub health_score_min: Option<f64>,
     /// Default health score at most this.
     pub health_score_max: Option<f64>,
+    /// Only accounts with an open risk in one of these categories.
+    pub open_risk_categories: Option<Vec<crate::RiskCategory>>,
     pub include_archived: bool,
 }
 
@@ -586,6 +588,18 @@ fn filtered(org: OrganisationId, f: &AccountFilter) -> Select<account::Entity> {
     }
     if let Some(max) = f.health_score_max {
         cond = cond.add(C::HealthScore.lte(max));
+    }
+    if let Some(categories) = &f.open_risk_categories {
+        use crate::entities::risk;
+        let open = crate::RiskStatus::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str());
+        let with_risk = sea_orm::sea_query::Query::select()
+            .column(risk::Column::AccountId)
+            .from(risk::Entity)
+            .and_where(risk::Column::OrganisationId.eq(org.0))
+            .and_where(risk::Column::Status.is_in(open))
+            .and_where(risk::Column::Category.is_in(categories.iter().map(|c| c.as_str())))
+            .to_owned();
+        cond = cond.add(C::Id.in_subquery(with_risk));
     }
     if !f.include_archived {
         cond = cond.add(C::ArchivedAt.is_null());

@@ -22,6 +22,7 @@ pub mod page;
 pub mod risks;
 pub mod settings;
 pub mod signals;
+pub mod synthetic;
 pub mod users;
 pub mod values;
 

@@ -274,15 +274,29 @@ impl Engine {
                 .collect(),
             ..Default::default()
         };
-        for chunk in accounts.chunks(CHUNK) {
+        // Chunk by chunk; while one chunk's risks are written, the next chunk's snapshots load.
+        let chunks: Vec<&[AccountId]> = accounts.chunks(CHUNK).collect();
+        let mut preloaded: Option<Result<Vec<AccountSnapshot>>> = None;
+        for (i, chunk) in chunks.iter().enumerate() {
             let t = Instant::now();
-            let snapshots = snapshot::load(db, org, chunk, started, started, &needs).await?;
+            let snapshots = match preloaded.take() {
+                Some(loaded) => loaded?,
+                None => snapshot::load(db, org, chunk, started, started, &needs).await?,
+            };
             rec.snapshot_us += t.elapsed().as_micros() as u64;
             let t = Instant::now();
             let outcomes = evaluate_chunk(&rules, &snapshots, &mut rec);
             rec.evaluate_us += t.elapsed().as_micros() as u64;
             let t = Instant::now();
-            let applied = risks::apply(db, org, started, &outcomes).await?;
+            let apply = risks::apply(db, org, started, &outcomes);
+            let applied = match chunks.get(i + 1) {
+                Some(next) => {
+                    let (applied, next) = tokio::join!(apply, snapshot::load(db, org, next, started, started, &needs));
+                    preloaded = Some(next);
+                    applied?
+                }
+                None => apply.await?,
+            };
             rec.persist_us += t.elapsed().as_micros() as u64;
             rec.applied.raised += applied.raised;
             rec.applied.refreshed += applied.refreshed;

@@ -400,6 +400,8 @@ pub struct AccountFilter {
     pub health_score_min: Option<f64>,
     /// Current default health score at most this (0-100).
     pub health_score_max: Option<f64>,
+    /// Only accounts with an open risk in one of these categories.
+    pub open_risk_categories: Option<Vec<super::scalars::RiskCategory>>,
     /// Include archived accounts (default false).
     #[graphql(default)]
     pub include_archived: bool,
@@ -447,6 +449,7 @@ impl AccountFilter {
             health_bands: domain_list(self.health_bands),
             health_score_min: self.health_score_min,
             health_score_max: self.health_score_max,
+            open_risk_categories: domain_list(self.open_risk_categories),
             include_archived: self.include_archived,
         })
     }

@@ -626,7 +626,7 @@ impl RuleRun {
     async fn evaluate_ms(&self) -> f64 {
         self.0.evaluate_us as f64 / 1000.0
     }
-    /// Of which storing risks, in milliseconds.
+    /// Of which storing risks (overlapped with loading the next chunk), in milliseconds.
     async fn persist_ms(&self) -> f64 {
         self.0.persist_us as f64 / 1000.0
     }

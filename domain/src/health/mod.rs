@@ -366,11 +366,24 @@ pub(crate) async fn load_signals(
     let definitions: Vec<_> =
         metrics::definitions(db, org).await?.into_iter().filter(|d| metric_keys.contains(&d.key)).collect();
     let ids: Vec<_> = definitions.iter().map(|d| d.id).collect();
-    let mut series = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        metrics::series_for_accounts(db, org, accounts, &ids, metric_since).await?
+    let series = async {
+        if ids.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            metrics::series_for_accounts(db, org, accounts, &ids, metric_since).await
+        }
     };
+    // The kinds are independent: their queries run concurrently on separate pooled connections
+    // (decoding a large series overlaps with the database answering the others).
+    let (mut series, tickets, invoices, surveys, assessments, contracts, touchpoints) = tokio::try_join!(
+        series,
+        tickets::for_accounts(db, org, accounts, since),
+        invoices::for_accounts(db, org, accounts, since.date_naive()),
+        surveys::for_accounts(db, org, accounts, since),
+        assessments::for_accounts(db, org, accounts),
+        contracts::for_accounts(db, org, accounts),
+        touchpoints(db, org, accounts, since),
+    )?;
     for (account, snapshot) in out.iter_mut() {
         for def in &definitions {
             snapshot.metrics.insert(
@@ -383,22 +396,22 @@ pub(crate) async fn load_signals(
             );
         }
     }
-    for t in tickets::for_accounts(db, org, accounts, since).await? {
+    for t in tickets {
         out.entry(t.account).or_default().tickets.push(t);
     }
-    for i in invoices::for_accounts(db, org, accounts, since.date_naive()).await? {
+    for i in invoices {
         out.entry(i.account).or_default().invoices.push(i);
     }
-    for s in surveys::for_accounts(db, org, accounts, since).await? {
+    for s in surveys {
         out.entry(s.account).or_default().surveys.push(s);
     }
-    for a in assessments::for_accounts(db, org, accounts).await? {
+    for a in assessments {
         out.entry(a.account).or_default().assessments.push(a);
     }
-    for c in contracts::for_accounts(db, org, accounts).await? {
+    for c in contracts {
         out.entry(c.account).or_default().contract_changes.push(c);
     }
-    for (account, t) in touchpoints(db, org, accounts, since).await? {
+    for (account, t) in touchpoints {
         out.entry(account).or_default().touchpoints.push(t);
     }
     Ok(out)

@@ -57,6 +57,7 @@ pub struct RunRecord {
     pub applied: ApplyStats,
     pub snapshot_us: u64,
     pub evaluate_us: u64,
+    /// Storing risks, overlapped with loading the next chunk's snapshots.
     pub persist_us: u64,
     pub rules: Vec<RuleStat>,
     pub errors: Vec<Failure>,

@@ -491,6 +491,9 @@ pub async fn series(
         .filter(metric_point::Column::AccountId.eq(account.0))
         .filter(metric_point::Column::MetricId.is_in(metrics.iter().map(|m| m.0)))
         .filter(metric_point::Column::ObservedAt.gte(since))
+        // The primary key's order: no sort, and each series comes out oldest first.
+        .order_by_asc(metric_point::Column::AccountId)
+        .order_by_asc(metric_point::Column::MetricId)
         .order_by_asc(metric_point::Column::ObservedAt)
         .into_tuple()
         .all(db)
@@ -525,6 +528,9 @@ pub async fn series_for_accounts(
         .filter(metric_point::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
         .filter(metric_point::Column::MetricId.is_in(metrics.iter().map(|m| m.0)))
         .filter(metric_point::Column::ObservedAt.gte(since))
+        // The primary key's order: no sort, and each series comes out oldest first.
+        .order_by_asc(metric_point::Column::AccountId)
+        .order_by_asc(metric_point::Column::MetricId)
         .order_by_asc(metric_point::Column::ObservedAt)
         .into_tuple()
         .all(db)

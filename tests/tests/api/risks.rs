@@ -503,6 +503,10 @@ async fn the_matrix_and_portfolio_sum_expected_loss(backend: Backend) {
     assert_eq!(data["riskMatrix"]["count"], 1);
     let data = s.gql(token, q, json!({ "f": { "ownerId": am.id, "categories": ["FINANCIAL"] } })).await;
     assert_eq!(data["riskMatrix"]["count"], 2);
+    // Accounts with open risks of a category.
+    let data = s.gql(token, "{ c: accounts(filter: { openRiskCategories: [COMPETITIVE] }) { nodes { name } } f: accounts(filter: { openRiskCategories: [FINANCIAL] }) { nodes { name } } }", json!({})).await;
+    assert_eq!(data["c"]["nodes"], json!([{ "name": "Big" }]));
+    assert_eq!(data["f"]["nodes"], json!([{ "name": "Big" }, { "name": "Small" }]));
     // Risk lists are ordered by priority, highest first, and filterable.
     let data = s
         .gql(token, "{ risks { nodes { priority } } open: risks(filter: { open: false }) { totalCount } }", json!({}))
