@@ -377,6 +377,9 @@ impl Engine {
     /// Evaluates one rule over accounts as of past dates (the end of each day from `from` to `to`,
     /// every `every_days`), with parameter overrides to try. Persists nothing.
     pub async fn backtest(&self, db: &Db, org: OrganisationId, req: BacktestRequest) -> Result<Backtest> {
+        let mut req = req;
+        let mut seen = std::collections::HashSet::new();
+        req.accounts.retain(|a| seen.insert(*a));
         let Some(current) = self.configured_rule(db, org, &req.rule_key).await? else {
             return Err(Error::not_found("rule", &["ruleKey"]));
         };

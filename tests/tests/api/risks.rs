@@ -18,6 +18,7 @@ on_every_backend!(
     the_lifecycle_allows_only_its_transitions_and_audits_each,
     rule_settings_cooldowns_and_disabling,
     previews_and_backtests_persist_nothing,
+    series_values_reach_the_rules_exactly,
     the_matrix_and_portfolio_sum_expected_loss,
     concurrent_evaluations_never_double_raise,
     failing_rules_are_recorded_and_contained,
@@ -646,5 +647,36 @@ async fn the_scheduled_sweep_runs_once_per_interval(backend: Backend) {
     let org = OrganisationId(uuid(&t.org_id, "Organisation"));
     let now = bellwether_domain::values::now();
     assert!(!bellwether_domain::risks::runs::claim_sweep(&s.db, org, now, now + Duration::hours(1)).await.unwrap());
+    s.stop().await;
+}
+
+async fn series_values_reach_the_rules_exactly(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let t = s.tenant("acme").await;
+    let token = &t.admin_token;
+    let a = account(&s, token, "Exact", 10_000_000).await;
+    // Values that 15 significant digits would round: every bit must survive the trip.
+    let value = |d: i64| if d < 30 { 1.0 / 3.0 + 0.1 * d as f64 } else { 100.0 + 1.0 / 7.0 * d as f64 };
+    let items: Vec<Value> = (0..120)
+        .map(|d| json!({ "account": { "id": a }, "metric": "usage.active_users", "observedAt": ago(d), "value": value(d) }))
+        .collect();
+    bulk(&s, token, "ingestMetricPoints", json!(items)).await;
+    let q = "query($a: ID!) { previewRisks(accountId: $a) { findings { ruleKey evidence { name number } } } }";
+    let data = s.gql(token, q, json!({ "a": a })).await;
+    let finding = data["previewRisks"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["ruleKey"] == "usage_drop")
+        .unwrap()
+        .clone();
+    let number = |name: &str| {
+        finding["evidence"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap()["number"].as_f64().unwrap()
+    };
+    // Oldest first, as the rule adds them up.
+    let current: f64 = (0..30).rev().map(value).sum::<f64>() / 30.0;
+    let baseline: f64 = (30..120).rev().map(value).sum::<f64>() / 90.0;
+    assert_eq!(number("current").to_bits(), current.to_bits());
+    assert_eq!(number("baseline").to_bits(), baseline.to_bits());
     s.stop().await;
 }
