@@ -25,8 +25,8 @@ use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
 use crate::signals::{assessments, contracts, invoices, metrics, surveys, tickets};
 use crate::store::is_unique_violation;
 use crate::{
-    AccountId, Actor, ContactId, ContactLevel, Error, HealthBand, HealthScoreId, OrganisationId, Problems, Result,
-    ScorecardId, interactions, values,
+    AccountId, Actor, ContactLevel, Error, HealthBand, HealthScoreId, OrganisationId, Problems, Result, ScorecardId,
+    values,
 };
 use facts::{Series, Snapshot, Touchpoint};
 use scorecard::{Change, Definition, Evaluation};
@@ -423,27 +423,55 @@ async fn touchpoints(
     accounts: &[AccountId],
     since: DateTime<Utc>,
 ) -> Result<Vec<(AccountId, Touchpoint)>> {
-    let list = interactions::since(db, org, accounts, since).await?;
-    let ids: Vec<_> = list.iter().map(|i| i.id).collect();
-    let participants = interactions::participants(db, org, &ids).await?;
-    let levels: HashMap<ContactId, ContactLevel> = contact::Entity::find()
-        .filter(contact::Column::OrganisationId.eq(org.0))
-        .filter(contact::Column::AccountId.is_in(accounts.iter().map(|a| a.0)))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|c| ContactLevel::parse(&c.level).ok().map(|l| (ContactId(c.id), l)))
-        .collect();
-    Ok(list
-        .into_iter()
-        .map(|i| {
-            let levels = participants
-                .get(&i.id)
-                .map(|p| p.contacts.iter().filter_map(|c| levels.get(c).copied()).collect())
-                .unwrap_or_default();
-            (i.account, Touchpoint { at: i.occurred_at, levels })
-        })
-        .collect())
+    use crate::entities::{interaction, interaction_contact};
+    use sea_orm::sea_query::{Expr, ExprTrait as _, JoinType, Query};
+    // One query, one thin row per (interaction, participating contact): the interaction's
+    // time and the contact's level (NULL for interactions without client participants).
+    let (i, ic, c) = (interaction::Entity, interaction_contact::Entity, contact::Entity);
+    let mut q = Query::select();
+    q.column((i, interaction::Column::Id))
+        .column((i, interaction::Column::AccountId))
+        .column((i, interaction::Column::OccurredAt))
+        .column((c, contact::Column::Level))
+        .from(i)
+        .join(
+            JoinType::LeftJoin,
+            ic,
+            Condition::all()
+                .add(
+                    Expr::col((ic, interaction_contact::Column::OrganisationId))
+                        .equals((i, interaction::Column::OrganisationId)),
+                )
+                .add(Expr::col((ic, interaction_contact::Column::InteractionId)).equals((i, interaction::Column::Id))),
+        )
+        .join(
+            JoinType::LeftJoin,
+            c,
+            Condition::all()
+                .add(
+                    Expr::col((c, contact::Column::OrganisationId))
+                        .equals((ic, interaction_contact::Column::OrganisationId)),
+                )
+                .add(Expr::col((c, contact::Column::Id)).equals((ic, interaction_contact::Column::ContactId))),
+        )
+        .and_where(Expr::col((i, interaction::Column::OrganisationId)).eq(org.0))
+        .and_where(Expr::col((i, interaction::Column::AccountId)).is_in(accounts.iter().map(|a| a.0)))
+        .and_where(Expr::col((i, interaction::Column::OccurredAt)).gte(values::timestamp(since)))
+        .and_where(Expr::col((i, interaction::Column::ArchivedAt)).is_null());
+    let rows = db.query_all_raw(db.get_database_backend().build(&q)).await?;
+    let mut by_interaction: HashMap<uuid::Uuid, (AccountId, Touchpoint)> = HashMap::new();
+    for row in rows {
+        let id: uuid::Uuid = row.try_get_by_index(0)?;
+        let account: uuid::Uuid = row.try_get_by_index(1)?;
+        let at: DateTime<Utc> = row.try_get_by_index(2)?;
+        let level: Option<String> = row.try_get_by_index(3)?;
+        let entry =
+            by_interaction.entry(id).or_insert_with(|| (AccountId(account), Touchpoint { at, levels: Vec::new() }));
+        if let Some(l) = level.as_deref().and_then(|l| ContactLevel::parse(l).ok()) {
+            entry.1.levels.push(l);
+        }
+    }
+    Ok(by_interaction.into_values().collect())
 }
 
 /// Recomputes an account's health with every scorecard of its organisation (see
