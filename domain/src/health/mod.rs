@@ -437,12 +437,12 @@ async fn touchpoints(
         .join(
             JoinType::LeftJoin,
             ic,
-            Condition::all()
-                .add(
-                    Expr::col((ic, interaction_contact::Column::OrganisationId))
-                        .equals((i, interaction::Column::OrganisationId)),
-                )
-                .add(Expr::col((ic, interaction_contact::Column::InteractionId)).equals((i, interaction::Column::Id))),
+            // On the primary key (interaction_id, contact_id) alone: with the organisation in the
+            // condition SQLite's planner picked the (organisation_id, contact_id) index and
+            // scanned every participant of the organisation per interaction. Tenancy holds:
+            // interactions are filtered by organisation and participants reference them by
+            // composite foreign key.
+            Expr::col((ic, interaction_contact::Column::InteractionId)).equals((i, interaction::Column::Id)),
         )
         .join(
             JoinType::LeftJoin,
