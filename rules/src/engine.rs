@@ -286,6 +286,7 @@ impl Engine {
             rec.snapshot_us += t.elapsed().as_micros() as u64;
             let t = Instant::now();
             let outcomes = evaluate_chunk(&rules, &snapshots, &mut rec);
+            rec.accounts += outcomes.len() as u32;
             rec.evaluate_us += t.elapsed().as_micros() as u64;
             let t = Instant::now();
             let apply = risks::apply(db, org, started, &outcomes);
@@ -301,7 +302,6 @@ impl Engine {
             rec.applied.raised += applied.raised;
             rec.applied.refreshed += applied.refreshed;
             rec.applied.cleared += applied.cleared;
-            rec.accounts += snapshots.len() as u32;
         }
         rec.duration_us = clock.elapsed().as_micros() as u64;
         let run = runs::record(db, org, &rec).await?;
@@ -459,6 +459,11 @@ fn evaluate_chunk(rules: &[Configured], snapshots: &[AccountSnapshot], rec: &mut
     let mut outcomes = Vec::with_capacity(snapshots.len());
     let mut per_rule: HashMap<usize, (u32, u32, u32, u64)> = HashMap::new();
     for s in snapshots {
+        // Archived and churned accounts are no longer watched; their open risks stay as they
+        // are for a person to close (materialized, usually).
+        if s.account.archived_at.is_some() || s.account.status == bellwether_domain::AccountStatus::Churned {
+            continue;
+        }
         let mut outcome = AccountOutcome { account: s.account.id, rules: Vec::with_capacity(rules.len()) };
         for (i, c) in rules.iter().enumerate() {
             let t = Instant::now();

@@ -182,6 +182,20 @@ async fn risks_clear_and_resolve_when_the_signal_recovers(backend: Backend) {
     assert!(
         risk["clearEvidence"].as_array().unwrap().contains(&json!({ "name": "stakeholderSentiment", "number": 4.0 }))
     );
+
+    // A churned account is no longer watched: nothing is evaluated, its open risks stay for a person.
+    let open_before = evaluate(&s, token, &a).await["openRisks"].as_array().unwrap().len();
+    s.mutate(
+        token,
+        "markAccountChurned",
+        "account",
+        "status",
+        json!({ "id": a, "churnedOn": day_ago(0), "reason": "budget cut" }),
+    )
+    .await;
+    let out = evaluate(&s, token, &a).await;
+    assert_eq!((out["run"]["accounts"].as_i64(), out["run"]["cleared"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(out["openRisks"].as_array().unwrap().len(), open_before);
     s.stop().await;
 }
 
