@@ -433,6 +433,17 @@ pub struct RuleParamValue {
     pub text: Option<String>,
 }
 
+/// A rule's parameters with the values in force.
+fn rule_params(meta: &bellwether_rules::RuleMeta, params: &bellwether_rules::Params) -> Vec<RuleParam> {
+    meta.params
+        .iter()
+        .map(|spec| RuleParam {
+            value: params.values().get(spec.key).cloned().unwrap_or_else(|| spec.default.clone()),
+            spec: spec.clone(),
+        })
+        .collect()
+}
+
 fn param_value(v: &ParamValue) -> RuleParamValue {
     match v {
         ParamValue::Number(n) => RuleParamValue { number: Some(*n), text: None },
@@ -522,16 +533,7 @@ impl RiskRule {
     }
     /// Its parameters with your values.
     async fn params(&self) -> Vec<RuleParam> {
-        self.0
-            .rule
-            .meta()
-            .params
-            .iter()
-            .map(|spec| RuleParam {
-                value: self.0.params.values().get(spec.key).cloned().unwrap_or_else(|| spec.default.clone()),
-                spec: spec.clone(),
-            })
-            .collect()
+        rule_params(self.0.rule.meta(), &self.0.params)
     }
     /// 0 until your organisation changes its settings; pass it as `expectedVersion`.
     async fn version(&self) -> i32 {
@@ -850,15 +852,7 @@ impl Backtest {
     }
     /// The parameters used.
     async fn params(&self, ctx: &Context<'_>) -> Vec<RuleParam> {
-        let Some(rule) = engine(ctx).rule(&self.0.rule_key) else { return Vec::new() };
-        rule.meta()
-            .params
-            .iter()
-            .map(|spec| RuleParam {
-                value: self.0.params.values().get(spec.key).cloned().unwrap_or_else(|| spec.default.clone()),
-                spec: spec.clone(),
-            })
-            .collect()
+        engine(ctx).rule(&self.0.rule_key).map(|r| rule_params(r.meta(), &self.0.params)).unwrap_or_default()
     }
     /// The dates evaluated.
     async fn dates(&self) -> Vec<Date> {
