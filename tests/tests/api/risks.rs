@@ -78,7 +78,8 @@ async fn ingested_signals_raise_risks_off_the_request_path(backend: Backend) {
         .collect();
     bulk(&s, token, "upsertSupportTickets", json!(tickets)).await;
     let vars = json!({ "a": a, "rule": "critical_ticket_surge" });
-    let data = s.eventually(token, RISKS, vars.clone(), |d| d["risks"]["totalCount"] == 1).await;
+    // (On the nodes: `totalCount` is a separate query and may see a risk the page did not.)
+    let data = s.eventually(token, RISKS, vars.clone(), |d| d["risks"]["nodes"].as_array().unwrap().len() == 1).await;
     let risk = &data["risks"]["nodes"][0];
     assert_eq!(risk["status"], "IDENTIFIED");
     assert_eq!(risk["category"], "OPERATIONAL");
@@ -132,14 +133,14 @@ async fn risks_clear_and_resolve_when_the_signal_recovers(backend: Backend) {
     let fps: Vec<&str> =
         out["openRisks"].as_array().unwrap().iter().map(|r| r["fingerprint"].as_str().unwrap()).collect();
     assert_eq!(fps, ["invoice_overdue:INV-9"]);
-    // Evaluating again refreshes, never duplicates.
-    let again = evaluate(&s, token, &a).await;
-    assert_eq!((again["run"]["raised"].as_i64(), again["run"]["refreshed"].as_i64()), (Some(0), Some(1)));
+    // Evaluating again refreshes, never duplicates. (The server's own worker also evaluates this
+    // account after each ingestion, so the assertions here are on state, not on run counts.)
+    evaluate(&s, token, &a).await;
+    assert_eq!(s.gql(token, RISKS, json!({ "a": a, "rule": "invoice_overdue" })).await["risks"]["totalCount"], 1);
     // Paid: the finding stops; invoice_overdue auto-resolves with the recovery as evidence.
     let paid = json!([{ "account": { "id": a }, "number": "INV-9", "amountMinor": 250000, "currency": "EUR", "issuedOn": day_ago(70), "dueOn": day_ago(40), "status": "PAID", "paidAt": ago(0) }]);
     bulk(&s, token, "upsertInvoices", paid).await;
     let out = evaluate(&s, token, &a).await;
-    assert_eq!(out["run"]["cleared"], 1);
     assert_eq!(out["openRisks"], json!([]));
     let data = s.gql(token, RISKS, json!({ "a": a, "rule": "invoice_overdue" })).await;
     let risk = &data["risks"]["nodes"][0];
@@ -153,7 +154,7 @@ async fn risks_clear_and_resolve_when_the_signal_recovers(backend: Backend) {
     // Overdue again later: a new risk, the resolved one stays as history.
     overdue_invoice(&s, token, &a, "INV-9", 45).await;
     let out = evaluate(&s, token, &a).await;
-    assert_eq!(out["run"]["raised"], 1);
+    assert_eq!(out["openRisks"].as_array().unwrap().len(), 1);
     assert_eq!(s.gql(token, RISKS, json!({ "a": a, "rule": "invoice_overdue" })).await["risks"]["totalCount"], 2);
 
     // A rule that does not auto-resolve only marks its risk cleared; the person decides.
@@ -358,7 +359,8 @@ async fn rule_settings_cooldowns_and_disabling(backend: Backend) {
     )
     .await;
     let out = evaluate(&s, token, &a).await;
-    assert_eq!(out["run"]["raised"], 1, "{out}");
+    assert_eq!(out["openRisks"].as_array().unwrap().len(), 1, "{out}");
+    assert_ne!(out["openRisks"][0]["id"], first, "a new risk; the dismissed one stays dismissed");
     // With the default 30-day cool-down a dismissal holds.
     configure(json!({ "ruleKey": "invoice_overdue", "cooldownDays": 30 })).await;
     let second = out["openRisks"][0]["id"].clone();
@@ -373,7 +375,8 @@ async fn rule_settings_cooldowns_and_disabling(backend: Backend) {
         .await;
     assert!(dismissed["dismissedUntil"].is_string());
     let out = evaluate(&s, token, &a).await;
-    assert_eq!((out["run"]["raised"].as_i64(), out["openRisks"].as_array().unwrap().len()), (Some(0), 0));
+    assert_eq!(out["openRisks"], json!([]));
+    assert_eq!(s.gql(token, RISKS, json!({ "a": a, "rule": "invoice_overdue" })).await["risks"]["totalCount"], 2);
 
     // A disabled rule does not run: no findings in previews, its risks are left alone.
     overdue_invoice(&s, token, &a, "INV-2", 50).await;
@@ -394,6 +397,11 @@ async fn previews_and_backtests_persist_nothing(backend: Backend) {
     let viewer = s.member(&t, "VIEWER", "Vic Viewer").await;
     let a = account(&s, token, "Stark", 10_000_000).await;
     overdue_invoice(&s, token, &a, "INV-7", 40).await;
+    // Let the worker evaluate the ingestion first; from then on nothing else writes risks or runs.
+    let counts = "{ risks { totalCount } ruleRuns { totalCount } }";
+    let before = s
+        .eventually(token, counts, json!({}), |d| d["risks"]["totalCount"] == 1 && d["ruleRuns"]["totalCount"] != 0)
+        .await;
     // Previews: what fires now and what fired 20 days ago (the invoice was 20 days overdue then).
     let q = "query($a: ID!, $at: DateTime) { previewRisks(accountId: $a, asOf: $at) { findings { ruleKey fingerprint evidence { name number } } failures { ruleKey } } }";
     let now = s.gql(&viewer.token, q, json!({ "a": a, "at": null })).await;
@@ -405,10 +413,7 @@ async fn previews_and_backtests_persist_nothing(backend: Backend) {
     let (_, body) =
         s.post(Some(token), q, json!({ "a": a, "at": (Utc::now() + Duration::days(1)).to_rfc3339() })).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
-    assert_eq!(
-        s.gql(token, "{ risks { totalCount } ruleRuns { totalCount } }", json!({})).await,
-        json!({ "risks": { "totalCount": 0 }, "ruleRuns": { "totalCount": 0 } })
-    );
+    assert_eq!(s.gql(token, counts, json!({})).await, before, "previews store nothing");
 
     // Backtest: daily over the last 30 days with the default (30 days) and a tighter threshold.
     let q = "query($i: BacktestRuleInput!) { backtestRule(input: $i) { ruleKey dates firingAccountsPerDate params { key value { number } } accounts { firstFiredOn firedCount firings { date findings { fingerprint } } } } }";
@@ -454,7 +459,7 @@ async fn previews_and_backtests_persist_nothing(backend: Backend) {
         )
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
-    assert_eq!(s.gql(token, "{ risks { totalCount } }", json!({})).await["risks"]["totalCount"], 0);
+    assert_eq!(s.gql(token, counts, json!({})).await, before, "backtests store nothing");
     s.stop().await;
 }
 
@@ -553,18 +558,23 @@ async fn concurrent_evaluations_never_double_raise(backend: Backend) {
             tokio::spawn(async move { engine.evaluate(&db, org, &[account_id], RuleTrigger::OnDemand).await })
         })
         .collect();
-    let mut raised = 0;
     for r in runs {
-        match r.await.unwrap() {
-            Ok(report) => raised += report.record.applied.raised,
+        if let Err(e) = r.await.unwrap() {
             // SQLite may refuse a writer outright when another holds the lock for too long;
             // what matters is that nothing is duplicated.
-            Err(e) => eprintln!("an evaluation failed: {e}"),
+            eprintln!("an evaluation failed: {e}");
         }
     }
     let data = s.gql(token, RISKS, json!({ "a": a, "rule": "invoice_overdue" })).await;
     assert_eq!(data["risks"]["totalCount"], 3, "{data}");
-    assert_eq!(raised, 3, "the counts report only what was actually raised");
+    // The run log reports only what was actually raised: over all runs (these eight and the
+    // server's own worker, which evaluates the account after the ingestion) it adds up to three.
+    let q = "{ ruleRuns(first: 100) { nodes { raised } } }";
+    let total = |d: &Value| -> i64 {
+        d["ruleRuns"]["nodes"].as_array().unwrap().iter().map(|r| r["raised"].as_i64().unwrap()).sum()
+    };
+    let data = s.eventually(token, q, json!({}), |d| total(d) >= 3).await;
+    assert_eq!(total(&data), 3);
     s.stop().await;
 }
 
@@ -617,7 +627,8 @@ async fn failing_rules_are_recorded_and_contained(backend: Backend) {
         // The other rules still ran and raised their risk.
         assert_eq!(out["openRisks"][0]["fingerprint"], json!(format!("invoice_overdue:{name}")));
     }
-    let q = "{ ruleRuns(filter: { failedOnly: true }) { totalCount nodes { failureCount rules { ruleKey failures } failures { ruleKey message account { name } } } } }";
+    // (The worker's own runs after ingestion fail the same way; count the on-demand ones.)
+    let q = "{ ruleRuns(filter: { failedOnly: true, trigger: ON_DEMAND }) { totalCount nodes { failureCount rules { ruleKey failures } failures { ruleKey message account { name } } } } }";
     let data = s.gql(token, q, json!({})).await;
     assert_eq!(data["ruleRuns"]["totalCount"], 2);
     let mut failures: Vec<Value> =
