@@ -672,6 +672,8 @@ impl AccountMutation {
             accounts::update(&r.db, &r.actor, id, p).await
         }
         .await;
+        // Renewal date, tier and manager feed the risk rules: let the worker re-evaluate now.
+        super::signals::wake(ctx);
         outcome(result, Account).map(Into::into)
     }
 

@@ -205,6 +205,7 @@ impl ContactMutation {
             contacts::create(&r.db, &r.actor, new).await
         }
         .await;
+        super::signals::wake(ctx);
         outcome(result, Contact).map(Into::into)
     }
 
@@ -232,6 +233,8 @@ impl ContactMutation {
             contacts::update(&r.db, &r.actor, id, p).await
         }
         .await;
+        // A departed champion or sponsor is a warning sign: let the worker re-evaluate now.
+        super::signals::wake(ctx);
         outcome(result, Contact).map(Into::into)
     }
 

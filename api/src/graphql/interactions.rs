@@ -187,6 +187,7 @@ impl InteractionMutation {
             interactions::create(&r.db, &r.actor, new).await
         }
         .await;
+        super::signals::wake(ctx);
         outcome(result, Interaction).map(Into::into)
     }
 

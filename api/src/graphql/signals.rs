@@ -29,10 +29,11 @@ use super::support::{
 };
 use super::users::User;
 
-/// Wakes the health worker after signals arrive.
+/// Wakes the background worker (health, then risk rules) after signals or account data change.
 #[derive(Clone, Default)]
 pub struct HealthWorker(pub Arc<Notify>);
 
+/// Wakes the worker; it coalesces wake-ups for 250 ms before working.
 pub fn wake(ctx: &Context<'_>) {
     if let Some(w) = ctx.data_opt::<HealthWorker>() {
         w.0.notify_one();

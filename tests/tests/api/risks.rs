@@ -118,6 +118,21 @@ async fn ingested_signals_raise_risks_off_the_request_path(backend: Backend) {
         .await;
     assert_eq!(data["risks"]["totalCount"], 1);
     assert_eq!(data["risks"]["nodes"][0]["version"], 2);
+
+    // Account data counts too: the champion leaves with nobody in the role.
+    let champion = s
+        .mutate(
+            token,
+            "createContact",
+            "contact",
+            "id",
+            json!({ "accountId": a, "name": "Cleo Champion", "level": "MANAGEMENT", "role": "CHAMPION" }),
+        )
+        .await;
+    s.mutate(token, "updateContact", "contact", "id", json!({ "id": champion["id"], "departedOn": day_ago(2) })).await;
+    let vars = json!({ "a": a, "rule": "sponsor_left" });
+    let data = s.eventually(token, RISKS, vars, |d| d["risks"]["nodes"].as_array().unwrap().len() == 1).await;
+    assert_eq!(data["risks"]["nodes"][0]["title"], "Champion left with no replacement");
     s.stop().await;
 }
 
