@@ -46,7 +46,8 @@ pub(crate) fn tenant_fk(
         .to_owned()
 }
 
-fn index(table: &'static str, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
+/// A plain index `ix_<table>_<name>` over `cols`.
+pub(crate) fn index(table: &'static str, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
     let mut idx = Index::create();
     idx.name(format!("ix_{table}_{name}")).table(table);
     for c in cols {

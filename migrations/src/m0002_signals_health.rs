@@ -3,19 +3,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m0001_foundation::{audited, tenant_fk, tenant_owned};
+use crate::m0001_foundation::{audited, index, tenant_fk, tenant_owned};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn index(table: &'static str, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(format!("ix_{table}_{name}")).table(table);
-    for c in cols {
-        idx.col(*c);
-    }
-    idx.to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

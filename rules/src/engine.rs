@@ -2,7 +2,7 @@
 //! passes that run them (after signals arrive, on demand, in scheduled sweeps, as previews and
 //! as backtests). Loading and persisting go through `domain`; evaluation itself is pure.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
@@ -137,10 +137,6 @@ impl Engine {
         Self { rules }
     }
 
-    pub fn rules(&self) -> &[Arc<dyn Rule>] {
-        &self.rules
-    }
-
     pub fn rule(&self, key: &str) -> Option<&Arc<dyn Rule>> {
         self.rules.iter().find(|r| r.meta().key == key)
     }
@@ -194,14 +190,7 @@ impl Engine {
             return Err(Error::not_found("rule", &["ruleKey"]));
         };
         let meta = current.rule.meta();
-        let defaults = Params::defaults(meta);
-        let mut overrides: BTreeMap<String, ParamValue> = current
-            .params
-            .values()
-            .iter()
-            .filter(|(k, v)| defaults.values().get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut overrides: BTreeMap<String, ParamValue> = current.params.values().clone();
         for (k, v) in change.params {
             match v {
                 Some(v) => overrides.insert(k, v),
@@ -220,6 +209,7 @@ impl Engine {
             ));
         }
         // Parameters equal to their default are not stored: a later change of default applies.
+        let defaults = Params::defaults(meta);
         overrides.retain(|k, v| defaults.values().get(k) != Some(v));
         let saved = settings::save(
             db,
@@ -457,7 +447,6 @@ impl Engine {
 /// Runs every rule on every snapshot of a chunk, updating the run's figures.
 fn evaluate_chunk(rules: &[Configured], snapshots: &[AccountSnapshot], rec: &mut RunRecord) -> Vec<AccountOutcome> {
     let mut outcomes = Vec::with_capacity(snapshots.len());
-    let mut per_rule: HashMap<usize, (u32, u32, u32, u64)> = HashMap::new();
     for s in snapshots {
         // Archived and churned accounts are no longer watched; their open risks stay as they
         // are for a person to close (materialized, usually).
@@ -465,16 +454,16 @@ fn evaluate_chunk(rules: &[Configured], snapshots: &[AccountSnapshot], rec: &mut
             continue;
         }
         let mut outcome = AccountOutcome { account: s.account.id, rules: Vec::with_capacity(rules.len()) };
-        for (i, c) in rules.iter().enumerate() {
+        // `rec.rules` lists the same rules in the same order.
+        for (c, stat) in rules.iter().zip(rec.rules.iter_mut()) {
             let t = Instant::now();
             let result = run_rule(c.rule.as_ref(), s, &c.params);
-            let stat = per_rule.entry(i).or_default();
-            stat.0 += 1;
-            stat.3 += t.elapsed().as_micros() as u64;
+            stat.evaluations += 1;
+            stat.duration_us += t.elapsed().as_micros() as u64;
             rec.evaluations += 1;
             match result {
                 Ok(e) => {
-                    stat.1 += e.findings.len() as u32;
+                    stat.findings += e.findings.len() as u32;
                     rec.findings += e.findings.len() as u32;
                     outcome.rules.push(RuleOutcome {
                         rule_key: c.rule.meta().key.clone(),
@@ -484,24 +473,20 @@ fn evaluate_chunk(rules: &[Configured], snapshots: &[AccountSnapshot], rec: &mut
                     });
                 }
                 Err(e) => {
-                    stat.2 += 1;
+                    stat.failures += 1;
                     rec.failures += 1;
-                    rec.errors.push(Failure {
-                        rule_key: c.rule.meta().key.clone(),
-                        account: s.account.id,
-                        message: e.to_string(),
-                    });
+                    // Only the first failures are stored; the counts stay exact.
+                    if rec.errors.len() < runs::MAX_FAILURES_PER_RUN {
+                        rec.errors.push(Failure {
+                            rule_key: c.rule.meta().key.clone(),
+                            account: s.account.id,
+                            message: e.to_string(),
+                        });
+                    }
                 }
             }
         }
         outcomes.push(outcome);
-    }
-    for (i, (evaluations, findings, failures, us)) in per_rule {
-        let stat = &mut rec.rules[i];
-        stat.evaluations += evaluations;
-        stat.findings += findings;
-        stat.failures += failures;
-        stat.duration_us += us;
     }
     outcomes
 }

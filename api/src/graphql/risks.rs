@@ -33,6 +33,17 @@ fn engine<'a>(ctx: &Context<'a>) -> &'a Engine {
     ctx.data_unchecked::<Arc<Engine>>()
 }
 
+/// A user who may be absent (the engine acts without one; risks may be unowned).
+async fn optional_user(ctx: &Context<'_>, user: Option<UserId>) -> async_graphql::Result<Option<User>> {
+    let Some(u) = user else { return Ok(None) };
+    Ok(request(ctx).loader.load_one(u).await.map_err(load_error)?.map(User))
+}
+
+/// Reads an optional `ownerId` input.
+fn owner_id(id: Option<&ID>) -> Result<Option<UserId>, d::Error> {
+    id.map(|id| input_id(id, Kind::User, &["ownerId"]).map(UserId)).transpose()
+}
+
 /// A named value behind a risk: a number or a piece of text.
 #[derive(SimpleObject, Clone)]
 pub struct Evidence {
@@ -76,8 +87,7 @@ impl RiskEvent {
     }
     /// Who did it; null for the rule engine.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(u) = self.0.actor else { return Ok(None) };
-        Ok(request(ctx).loader.load_one(u).await.map_err(load_error)?.map(User))
+        optional_user(ctx, self.0.actor).await
     }
     /// What happened.
     async fn kind(&self) -> RiskEventKind {
@@ -173,13 +183,11 @@ impl Risk {
     }
     /// Who owns it.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(u) = self.0.owner else { return Ok(None) };
-        Ok(request(ctx).loader.load_one(u).await.map_err(load_error)?.map(User))
+        optional_user(ctx, self.0.owner).await
     }
     /// Who raised it by hand.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(u) = self.0.created_by else { return Ok(None) };
-        Ok(request(ctx).loader.load_one(u).await.map_err(load_error)?.map(User))
+        optional_user(ctx, self.0.created_by).await
     }
     /// When it was first seen.
     async fn first_seen_at(&self) -> DateTime<Utc> {
@@ -266,7 +274,7 @@ impl RiskFilter {
             statuses: domain_list(self.statuses),
             open: self.open,
             categories: domain_list(self.categories),
-            owner: self.owner_id.as_ref().map(|id| input_id(id, Kind::User, &["ownerId"]).map(UserId)).transpose()?,
+            owner: owner_id(self.owner_id.as_ref())?,
             source: self.source.map(Into::into),
             rule_key: self.rule_key,
             min_priority: self.min_priority,
@@ -332,7 +340,7 @@ impl RiskMatrixFilter {
     fn into_domain(self) -> Result<MatrixFilter, d::Error> {
         Ok(MatrixFilter {
             categories: domain_list(self.categories),
-            owner: self.owner_id.as_ref().map(|id| input_id(id, Kind::User, &["ownerId"]).map(UserId)).transpose()?,
+            owner: owner_id(self.owner_id.as_ref())?,
             tiers: domain_list(self.tiers),
         })
     }
@@ -384,8 +392,7 @@ pub struct OwnerExposure {
 impl OwnerExposure {
     /// The owner; null for unowned risks.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(u) = self.owner else { return Ok(None) };
-        Ok(request(ctx).loader.load_one(u).await.map_err(load_error)?.map(User))
+        optional_user(ctx, self.owner).await
     }
     /// Open risks.
     async fn count(&self) -> i32 {
@@ -1183,11 +1190,7 @@ impl RiskMutation {
                 detail: input.detail,
                 impact: input.impact,
                 likelihood: input.likelihood,
-                owner: input
-                    .owner_id
-                    .as_ref()
-                    .map(|id| input_id(id, Kind::User, &["ownerId"]).map(UserId))
-                    .transpose()?,
+                owner: owner_id(input.owner_id.as_ref())?,
                 evidence: input
                     .evidence
                     .into_iter()
@@ -1221,8 +1224,7 @@ impl RiskMutation {
         let r = request(ctx);
         let result = async {
             let id = RiskId(input_id(&input.risk_id, Kind::Risk, &["riskId"])?);
-            let owner =
-                input.owner_id.as_ref().map(|o| input_id(o, Kind::User, &["ownerId"]).map(UserId)).transpose()?;
+            let owner = owner_id(input.owner_id.as_ref())?;
             domain::assign(&r.db, &r.actor, id, owner, input.expected_version).await
         }
         .await;

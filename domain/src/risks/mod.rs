@@ -264,20 +264,19 @@ fn scale(p: &mut Problems, field: &str, v: i32) {
     }
 }
 
+/// The new owner, if any: an unknown user is NOT_FOUND, an archived one a problem.
 async fn check_owner(
     db: &DatabaseConnection,
     org: OrganisationId,
     owner: Option<UserId>,
     p: &mut Problems,
-) -> Result<()> {
-    if let Some(u) = owner {
-        match users::get(db, org, u).await? {
-            None => return Err(Error::not_found("user", &["ownerId"])),
-            Some(user) if user.archived_at.is_some() => p.push(&["ownerId"], "user is archived"),
-            Some(_) => {}
-        }
+) -> Result<Option<crate::User>> {
+    let Some(u) = owner else { return Ok(None) };
+    let user = users::get(db, org, u).await?.ok_or_else(|| Error::not_found("user", &["ownerId"]))?;
+    if user.archived_at.is_some() {
+        p.push(&["ownerId"], "user is archived");
     }
-    Ok(())
+    Ok(Some(user))
 }
 
 fn check_evidence(p: &mut Problems, evidence: &[Evidence]) {
@@ -478,7 +477,7 @@ pub async fn assign(
     let current = writable(db, actor, id).await?;
     check_expected(&current, expected_version)?;
     let mut p = Problems::default();
-    check_owner(db, actor.organisation, owner, &mut p).await?;
+    let new_owner = check_owner(db, actor.organisation, owner, &mut p).await?;
     p.finish()?;
     let changes = risk::ActiveModel {
         owner_id: Set(owner.map(|u| u.0)),
@@ -486,13 +485,7 @@ pub async fn assign(
         updated_at: Set(values::now()),
         ..Default::default()
     };
-    let note = match owner {
-        Some(o) => match users::get(db, actor.organisation, o).await? {
-            Some(u) => format!("assigned to {}", u.name),
-            None => return Err(Error::not_found("user", &["ownerId"])),
-        },
-        None => "unassigned".to_owned(),
-    };
+    let note = new_owner.map_or_else(|| "unassigned".to_owned(), |u| format!("assigned to {}", u.name));
     let event = NewEvent {
         risk: id,
         actor: Some(actor.user),
@@ -558,18 +551,6 @@ pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: RiskId) -> Re
         .await?
         .map(TryInto::try_into)
         .transpose()
-}
-
-/// Many risks at once (batch loading); other organisations' ids are absent.
-pub async fn by_ids(db: &DatabaseConnection, org: OrganisationId, ids: &[RiskId]) -> Result<HashMap<RiskId, Risk>> {
-    risk::Entity::find()
-        .filter(risk::Column::OrganisationId.eq(org.0))
-        .filter(risk::Column::Id.is_in(ids.iter().map(|i| i.0)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| Risk::try_from(m).map(|r| (r.id, r)))
-        .collect()
 }
 
 /// Which risks a list shows.

@@ -113,10 +113,7 @@ pub async fn load(
     for id in ids {
         let Some(account) = found.get(id) else { continue };
         let signals = signals.remove(id).unwrap_or_default();
-        let health = default_card.as_ref().and_then(|c| {
-            let e = scorecard::evaluate(&c.definition, &signals, as_of);
-            Some(AccountHealth { score: e.score?, band: e.band? })
-        });
+        let health = default_card.as_ref().and_then(|c| health_of(&c.definition, &signals, as_of));
         let manager = account.account_manager.and_then(|u| {
             people.get(&u).map(|p| ManagerLoad {
                 user: u,
@@ -144,6 +141,10 @@ pub async fn default_scorecard(db: &DatabaseConnection, org: OrganisationId) -> 
 
 /// Evaluates a scorecard on a snapshot's signals at its moment.
 pub fn health_at(card: &scorecard::Definition, snapshot: &AccountSnapshot) -> Option<AccountHealth> {
-    let e = scorecard::evaluate(card, &snapshot.signals, snapshot.as_of);
+    health_of(card, &snapshot.signals, snapshot.as_of)
+}
+
+fn health_of(card: &scorecard::Definition, signals: &facts::Snapshot, as_of: DateTime<Utc>) -> Option<AccountHealth> {
+    let e = scorecard::evaluate(card, signals, as_of);
     Some(AccountHealth { score: e.score?, band: e.band? })
 }

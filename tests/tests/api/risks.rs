@@ -81,6 +81,7 @@ async fn ingested_signals_raise_risks_off_the_request_path(backend: Backend) {
     // (On the nodes: `totalCount` is a separate query and may see a risk the page did not.)
     let data = s.eventually(token, RISKS, vars.clone(), |d| d["risks"]["nodes"].as_array().unwrap().len() == 1).await;
     let risk = &data["risks"]["nodes"][0];
+    let first_seen = chrono::DateTime::parse_from_rfc3339(risk["lastSeenAt"].as_str().unwrap()).unwrap();
     assert_eq!(risk["status"], "IDENTIFIED");
     assert_eq!(risk["category"], "OPERATIONAL");
     assert_eq!(risk["fingerprint"], "critical_ticket_surge:critical");
@@ -118,6 +119,10 @@ async fn ingested_signals_raise_risks_off_the_request_path(backend: Backend) {
         .await;
     assert_eq!(data["risks"]["totalCount"], 1);
     assert_eq!(data["risks"]["nodes"][0]["version"], 2);
+    let seen = |d: &Value| {
+        chrono::DateTime::parse_from_rfc3339(d["risks"]["nodes"][0]["lastSeenAt"].as_str().unwrap()).unwrap()
+    };
+    assert!(seen(&data) > first_seen, "a repeat refreshes lastSeenAt");
 
     // Account data counts too: the champion leaves with nobody in the role.
     let champion = s
@@ -402,6 +407,25 @@ async fn rule_settings_cooldowns_and_disabling(backend: Backend) {
         .gql(token, "query($a: ID!) { previewRisks(accountId: $a) { findings { ruleKey } } }", json!({ "a": a }))
         .await;
     assert!(preview["previewRisks"]["findings"].as_array().unwrap().iter().all(|f| f["ruleKey"] != "invoice_overdue"));
+
+    // Auto-resolve off: a paid invoice only marks its risk cleared; a person closes it.
+    configure(json!({ "ruleKey": "invoice_overdue", "enabled": true, "autoResolve": false })).await;
+    let out = evaluate(&s, token, &a).await;
+    let inv2 = out["openRisks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["fingerprint"] == "invoice_overdue:INV-2")
+        .unwrap()["id"]
+        .clone();
+    let paid = json!([{ "account": { "id": a }, "number": "INV-2", "amountMinor": 250000, "currency": "EUR", "issuedOn": day_ago(80), "dueOn": day_ago(50), "status": "PAID", "paidAt": ago(0) }]);
+    bulk(&s, token, "upsertInvoices", paid).await;
+    evaluate(&s, token, &a).await;
+    let data = s
+        .gql(token, "query($id: ID!) { node(id: $id) { ... on Risk { status clearedAt } } }", json!({ "id": inv2 }))
+        .await;
+    assert_eq!(data["node"]["status"], "IDENTIFIED");
+    assert!(data["node"]["clearedAt"].is_string(), "{data}");
     s.stop().await;
 }
 
