@@ -60,7 +60,7 @@ impl Application {
 
     /// Builds on an already open, migrated database.
     pub async fn with_database(config: &Config, db: Db) -> anyhow::Result<Self> {
-        Self::with_engine(config, db, Engine::default()).await
+        Self::with_engine(config, db, default_engine()?).await
     }
 
     /// Builds with a given rule engine (tests add rules that misbehave).
@@ -238,4 +238,11 @@ mod tests {
         assert_eq!(super::redact("postgres://app:secret@db/bw"), "postgres://app:***@db/bw");
         assert_eq!(super::redact("sqlite://bellwether.db"), "sqlite://bellwether.db");
     }
+}
+
+/// The built-in rules plus a plugin host with the default limits.
+pub fn default_engine() -> anyhow::Result<Engine> {
+    let host = bellwether_rules::plugin::PluginHost::new(bellwether_rules::plugin::Limits::default())
+        .map_err(|e| anyhow::anyhow!("starting the plugin host: {e:#}"))?;
+    Ok(Engine::default().with_plugins(host))
 }

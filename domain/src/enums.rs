@@ -221,3 +221,15 @@ string_enum!(
 pub(crate) fn stored<T>(parsed: Result<T, String>) -> crate::Result<T> {
     parsed.map_err(|e| crate::Error::Internal(e.into()))
 }
+
+string_enum!(
+    /// Whether an organisation's rule plugin runs.
+    PluginStatus {
+        /// Runs with the other rules.
+        Enabled = "enabled",
+        /// Switched off by an admin.
+        Disabled = "disabled",
+        /// Switched off by the circuit breaker after repeated failures; an admin re-enables it.
+        Tripped = "tripped",
+    }
+);

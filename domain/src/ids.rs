@@ -56,4 +56,8 @@ typed_id!(
     RiskEventId,
     /// One evaluation run of the risk rules.
     RuleRunId,
+    /// An organisation's rule plugin.
+    PluginId,
+    /// One uploaded version of a rule plugin.
+    PluginVersionId,
 );

@@ -19,6 +19,7 @@ pub mod health;
 pub mod interactions;
 pub mod organisations;
 pub mod page;
+pub mod plugins;
 pub mod risks;
 pub mod settings;
 pub mod signals;
@@ -31,13 +32,13 @@ pub use actor::Actor;
 pub use contacts::Contact;
 pub use enums::{
     AccountStatus, ContactLevel, ContactRole, Direction, HealthBand, InteractionKind, InvoiceStatus, LifecycleStage,
-    MetricAggregation, MetricDirection, MetricUnit, RiskCategory, RiskEventKind, RiskSource, RiskStatus, Role,
+    MetricAggregation, MetricDirection, MetricUnit, PluginStatus, RiskCategory, RiskEventKind, RiskSource, RiskStatus, Role,
     RuleTrigger, Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier,
 };
 pub use error::{Error, ErrorCode, FieldError, Problems, Result};
 pub use ids::{
     AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId,
-    OrganisationId, RiskEventId, RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId,
+    OrganisationId, PluginId, PluginVersionId, RiskEventId, RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId,
 };
 pub use interactions::Interaction;
 pub use organisations::Organisation;

@@ -12,6 +12,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_signals_health;
 mod m0003_risks;
+mod m0004_plugins;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_signals_health::Migration),
             Box::new(m0003_risks::Migration),
+            Box::new(m0004_plugins::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bellwether_domain::plugins;
 use bellwether_domain::risks::runs::{self, Failure, RuleStat, RunRecord};
 use bellwether_domain::risks::settings::{self, DEFAULT_COOLDOWN_DAYS, SettingChange};
 use bellwether_domain::risks::snapshot::{self, AccountSnapshot, Needs};
@@ -16,7 +17,8 @@ use bellwether_domain::{
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
-use crate::{Evaluation, Finding, ParamValue, Params, Rule, RuleError, check_output};
+use crate::plugin::PluginHost;
+use crate::{Evaluation, Finding, ParamValue, Params, Rule, RuleError, Usage, check_output};
 
 /// Accounts loaded and evaluated together (bounds memory; each chunk is a constant number of
 /// queries).
@@ -37,6 +39,8 @@ pub struct Configured {
     /// 0 while the organisation never changed the defaults.
     pub version: i32,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Plugins: failures in a row still allowed before the circuit breaker switches it off.
+    pub trip_budget: Option<u32>,
 }
 
 /// What an evaluation pass did.
@@ -103,10 +107,11 @@ pub struct RuleChange {
     pub expected_version: Option<i32>,
 }
 
-/// The rule engine: the rules it knows (built-ins now, plugins later).
+/// The rule engine: the built-in rules, and organisations' plugins when it has a plugin host.
 #[derive(Clone)]
 pub struct Engine {
     rules: Vec<Arc<dyn Rule>>,
+    plugins: Option<Arc<PluginHost>>,
 }
 
 impl Default for Engine {
@@ -125,29 +130,80 @@ fn run_rule(
     snapshot: &AccountSnapshot,
     params: &Params,
 ) -> std::result::Result<Evaluation, RuleError> {
-    let result = catch_unwind(AssertUnwindSafe(|| rule.evaluate(snapshot, params)))
-        .unwrap_or_else(|_| Err(RuleError::Failed("the rule panicked".into())));
-    let e = result?;
-    check_output(rule.meta(), &e)?;
-    Ok(e)
+    run_metered(rule, snapshot, params).0
+}
+
+/// [`run_rule`], with what the evaluation cost (plugins).
+fn run_metered(
+    rule: &dyn Rule,
+    snapshot: &AccountSnapshot,
+    params: &Params,
+) -> (std::result::Result<Evaluation, RuleError>, Option<Usage>) {
+    let (result, usage) = catch_unwind(AssertUnwindSafe(|| rule.evaluate_metered(snapshot, params)))
+        .unwrap_or_else(|_| (Err(RuleError::Failed("the rule panicked".into())), None));
+    let result = result.and_then(|e| check_output(rule.meta(), &e).map(|()| e));
+    (result, usage)
+}
+
+/// Runs CPU-bound evaluation on tokio's blocking pool, away from the threads serving requests
+/// (a plugin may legitimately use its whole time budget).
+async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(Error::internal)
 }
 
 impl Engine {
     pub fn new(rules: Vec<Arc<dyn Rule>>) -> Self {
-        Self { rules }
+        Self { rules, plugins: None }
+    }
+
+    /// Runs organisations' plugins with this host too.
+    pub fn with_plugins(mut self, host: Arc<PluginHost>) -> Self {
+        self.plugins = Some(host);
+        self
+    }
+
+    pub fn plugin_host(&self) -> Option<&Arc<PluginHost>> {
+        self.plugins.as_ref()
     }
 
     pub fn rule(&self, key: &str) -> Option<&Arc<dyn Rule>> {
         self.rules.iter().find(|r| r.meta().key == key)
     }
 
-    /// Every rule with the organisation's settings.
+    /// The organisation's enabled plugins, compiled (from the host's cache when it has them).
+    /// A stored component this server can no longer run is skipped with a warning.
+    async fn plugin_rules(&self, db: &Db, org: OrganisationId) -> Result<Vec<(Arc<dyn Rule>, u32)>> {
+        let Some(host) = &self.plugins else { return Ok(Vec::new()) };
+        let mut out: Vec<(Arc<dyn Rule>, u32)> = Vec::new();
+        for r in plugins::runnable(db, org).await? {
+            let compiled = match host.cached(&r.sha256) {
+                Some(c) => Ok(c),
+                None => {
+                    let Some(bytes) = plugins::component(db, org, &r.sha256).await? else { continue };
+                    let host = host.clone();
+                    off_runtime(move || host.compile(&bytes)).await?
+                }
+            };
+            match compiled {
+                Ok(rule) if rule.meta().key == r.plugin.key => {
+                    let budget = (plugins::TRIP_AFTER_FAILURES - r.plugin.consecutive_failures).max(1) as u32;
+                    out.push((rule, budget));
+                }
+                Ok(rule) => tracing::warn!(%org, plugin = %r.plugin.key, declared = %rule.meta().key, "stored plugin declares another key; skipped"),
+                Err(e) => tracing::warn!(%org, plugin = %r.plugin.key, error = %e, "stored plugin no longer runs here; skipped"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every rule with the organisation's settings: the built-ins, then its enabled plugins.
     pub async fn configured(&self, db: &Db, org: OrganisationId) -> Result<Vec<Configured>> {
         let stored = settings::all(db, org).await?;
-        Ok(self
-            .rules
-            .iter()
-            .map(|rule| {
+        let builtins = self.rules.iter().map(|r| (r.clone(), None));
+        let plugin_rules = self.plugin_rules(db, org).await?.into_iter().map(|(r, b)| (r, Some(b)));
+        Ok(builtins
+            .chain(plugin_rules)
+            .map(|(rule, trip_budget)| {
                 let meta = rule.meta();
                 match stored.get(&meta.key) {
                     None => Configured {
@@ -158,6 +214,7 @@ impl Engine {
                         cooldown_days: DEFAULT_COOLDOWN_DAYS,
                         version: 0,
                         updated_at: None,
+                        trip_budget,
                     },
                     Some(s) => Configured {
                         rule: rule.clone(),
@@ -172,6 +229,7 @@ impl Engine {
                         cooldown_days: s.cooldown_days,
                         version: s.version,
                         updated_at: Some(s.updated_at),
+                        trip_budget,
                     },
                 }
             })
@@ -275,7 +333,16 @@ impl Engine {
             };
             rec.snapshot_us += t.elapsed().as_micros() as u64;
             let t = Instant::now();
-            let outcomes = evaluate_chunk(&rules, &snapshots, &mut rec);
+            let (outcomes, back) = {
+                let rules = rules.clone();
+                let mut rec = std::mem::take(&mut rec);
+                off_runtime(move || {
+                    let outcomes = evaluate_chunk(&rules, &snapshots, &mut rec);
+                    (outcomes, rec)
+                })
+                .await?
+            };
+            rec = back;
             rec.accounts += outcomes.len() as u32;
             rec.evaluate_us += t.elapsed().as_micros() as u64;
             let t = Instant::now();
@@ -295,6 +362,20 @@ impl Engine {
         }
         rec.duration_us = clock.elapsed().as_micros() as u64;
         let run = runs::record(db, org, &rec).await?;
+        let outcomes: Vec<plugins::PassOutcome> = rules
+            .iter()
+            .zip(&rec.rules)
+            .filter(|(c, stat)| c.rule.is_plugin() && stat.evaluations > 0)
+            .map(|(c, stat)| plugins::PassOutcome {
+                key: c.rule.meta().key.clone(),
+                any_success: stat.failures < stat.evaluations,
+                trailing_failures: stat.trailing_failures,
+                last_error: rec.errors.iter().rev().find(|f| f.rule_key == stat.rule_key).map(|f| f.message.clone()),
+            })
+            .collect();
+        for key in plugins::record_pass(db, org, &outcomes).await? {
+            tracing::warn!(%org, plugin = %key, "plugin switched off by the circuit breaker after repeated failures");
+        }
         if rec.failures > 0 {
             tracing::warn!(%org, run = %run, failures = rec.failures, "rule failures in evaluation run");
         }
@@ -348,19 +429,25 @@ impl Engine {
         let Some(snapshot) = snapshot::load(db, org, &[account], as_of, as_of, &needs).await?.pop() else {
             return Ok(None);
         };
-        let mut preview = Preview { as_of, ..Default::default() };
-        for c in &rules {
-            match run_rule(c.rule.as_ref(), &snapshot, &c.params) {
-                Ok(e) => preview.findings.extend(
-                    e.findings.into_iter().map(|finding| RuleFinding { rule_key: c.rule.meta().key.clone(), finding }),
-                ),
-                Err(e) => preview.failures.push(Failure {
-                    rule_key: c.rule.meta().key.clone(),
-                    account,
-                    message: e.to_string(),
-                }),
+        let preview = off_runtime(move || {
+            let mut preview = Preview { as_of, ..Default::default() };
+            for c in &rules {
+                match run_rule(c.rule.as_ref(), &snapshot, &c.params) {
+                    Ok(e) => preview.findings.extend(
+                        e.findings
+                            .into_iter()
+                            .map(|finding| RuleFinding { rule_key: c.rule.meta().key.clone(), finding }),
+                    ),
+                    Err(e) => preview.failures.push(Failure {
+                        rule_key: c.rule.meta().key.clone(),
+                        account,
+                        message: e.to_string(),
+                    }),
+                }
             }
-        }
+            preview
+        })
+        .await?;
         Ok(Some(preview))
     }
 
@@ -422,20 +509,29 @@ impl Engine {
         let card = snapshot::default_scorecard(db, org).await?;
         let mut accounts = Vec::new();
         for chunk in req.accounts.chunks(CHUNK) {
-            for base in snapshot::load(db, org, chunk, as_of, earliest, &needs).await? {
-                let mut result =
-                    BacktestAccount { account: base.account.id, firings: Vec::new(), failures: Vec::new() };
-                for d in &dates {
-                    let mut s = base.at(end_of(*d));
-                    s.health = card.as_ref().and_then(|c| snapshot::health_at(c, &s));
-                    match run_rule(current.rule.as_ref(), &s, &params) {
-                        Ok(e) if !e.findings.is_empty() => result.firings.push((*d, e.findings)),
-                        Ok(_) => {}
-                        Err(e) => result.failures.push((*d, e.to_string())),
+            let bases = snapshot::load(db, org, chunk, as_of, earliest, &needs).await?;
+            let (rule, params, dates, card) = (current.rule.clone(), params.clone(), dates.clone(), card.clone());
+            accounts.extend(
+                off_runtime(move || {
+                    let mut out = Vec::with_capacity(bases.len());
+                    for base in bases {
+                        let mut result =
+                            BacktestAccount { account: base.account.id, firings: Vec::new(), failures: Vec::new() };
+                        for d in &dates {
+                            let mut s = base.at(end_of(*d));
+                            s.health = card.as_ref().and_then(|c| snapshot::health_at(c, &s));
+                            match run_rule(rule.as_ref(), &s, &params) {
+                                Ok(e) if !e.findings.is_empty() => result.firings.push((*d, e.findings)),
+                                Ok(_) => {}
+                                Err(e) => result.failures.push((*d, e.to_string())),
+                            }
+                        }
+                        out.push(result);
                     }
-                }
-                accounts.push(result);
-            }
+                    out
+                })
+                .await?,
+            );
         }
         if accounts.len() < req.accounts.len() {
             return Err(Error::not_found("account", &["accounts"]));
@@ -456,11 +552,28 @@ fn evaluate_chunk(rules: &[Configured], snapshots: &[AccountSnapshot], rec: &mut
         let mut outcome = AccountOutcome { account: s.account.id, rules: Vec::with_capacity(rules.len()) };
         // `rec.rules` lists the same rules in the same order.
         for (c, stat) in rules.iter().zip(rec.rules.iter_mut()) {
+            // The circuit breaker: a plugin failing on account after account stops here.
+            if c.trip_budget.is_some_and(|budget| stat.trailing_failures >= budget) {
+                stat.skipped += 1;
+                continue;
+            }
             let t = Instant::now();
-            let result = run_rule(c.rule.as_ref(), s, &c.params);
+            let (result, usage) = run_metered(c.rule.as_ref(), s, &c.params);
             stat.evaluations += 1;
             stat.duration_us += t.elapsed().as_micros() as u64;
             rec.evaluations += 1;
+            if let Some(u) = usage {
+                stat.fuel += u.fuel;
+                stat.max_fuel = stat.max_fuel.max(u.fuel);
+                stat.peak_memory = stat.peak_memory.max(u.peak_memory);
+                let room = runs::MAX_LOG_LINES_PER_RUN.saturating_sub(stat.logs.len());
+                stat.logs.extend(u.logs.into_iter().take(room));
+            }
+            if result.is_ok() {
+                stat.trailing_failures = 0;
+            } else {
+                stat.trailing_failures += 1;
+            }
             match result {
                 Ok(e) => {
                     stat.findings += e.findings.len() as u32;

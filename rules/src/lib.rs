@@ -10,6 +10,7 @@
 
 pub mod builtin;
 pub mod engine;
+pub mod plugin;
 
 use std::collections::BTreeMap;
 
@@ -39,15 +40,17 @@ pub enum Input {
 pub enum ParamKind {
     /// A number within `min..=max`; `integer` ones must be whole.
     Number { min: f64, max: f64, integer: bool },
-    /// Free text, at most 100 characters (e.g. a metric key).
+    /// Free text, at most 100 characters.
     Text,
+    /// The key of a metric (1-100 characters); the engine loads that series for the rule.
+    Metric,
 }
 
 /// A configurable parameter of a rule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamSpec {
-    pub key: &'static str,
-    pub description: &'static str,
+    pub key: String,
+    pub description: String,
     pub kind: ParamKind,
     pub default: ParamValue,
 }
@@ -55,22 +58,22 @@ pub struct ParamSpec {
 impl ParamSpec {
     pub fn number(key: &'static str, description: &'static str, default: f64, min: f64, max: f64) -> Self {
         Self {
-            key,
-            description,
+            key: key.into(),
+            description: description.into(),
             kind: ParamKind::Number { min, max, integer: false },
             default: ParamValue::Number(default),
         }
     }
     pub fn days(key: &'static str, description: &'static str, default: i64, max: i64) -> Self {
         Self {
-            key,
-            description,
+            key: key.into(),
+            description: description.into(),
             kind: ParamKind::Number { min: 1.0, max: max as f64, integer: true },
             default: ParamValue::Number(default as f64),
         }
     }
     pub fn text(key: &'static str, description: &'static str, default: &str) -> Self {
-        Self { key, description, kind: ParamKind::Text, default: ParamValue::Text(default.to_owned()) }
+        Self { key: key.into(), description: description.into(), kind: ParamKind::Text, default: ParamValue::Text(default.into()) }
     }
 
     /// Checks a value against the kind and bounds.
@@ -85,7 +88,7 @@ impl ParamSpec {
                     Ok(())
                 }
             }
-            (ParamKind::Text, ParamValue::Text(t)) => {
+            (ParamKind::Text | ParamKind::Metric, ParamValue::Text(t)) => {
                 if t.trim().is_empty() || t.len() > 100 {
                     Err("must be 1-100 characters".into())
                 } else {
@@ -93,7 +96,7 @@ impl ParamSpec {
                 }
             }
             (ParamKind::Number { .. }, ParamValue::Text(_)) => Err("must be a number".into()),
-            (ParamKind::Text, ParamValue::Number(_)) => Err("must be text".into()),
+            (ParamKind::Text | ParamKind::Metric, ParamValue::Number(_)) => Err("must be text".into()),
         }
     }
 }
@@ -124,7 +127,7 @@ impl Params {
     pub fn resolve(meta: &RuleMeta, overrides: &BTreeMap<String, ParamValue>) -> Result<Self, Vec<(String, String)>> {
         let mut problems = Vec::new();
         for (k, v) in overrides {
-            match meta.params.iter().find(|p| p.key == k) {
+            match meta.params.iter().find(|p| &p.key == k) {
                 None => problems.push((k.clone(), format!("rule {} has no parameter '{k}'", meta.key))),
                 Some(spec) => {
                     if let Err(e) = spec.check(v) {
@@ -139,14 +142,14 @@ impl Params {
         Ok(Self(
             meta.params
                 .iter()
-                .map(|p| (p.key.to_owned(), overrides.get(p.key).cloned().unwrap_or_else(|| p.default.clone())))
+                .map(|p| (p.key.clone(), overrides.get(&p.key).cloned().unwrap_or_else(|| p.default.clone())))
                 .collect(),
         ))
     }
 
     /// The defaults of a rule.
     pub fn defaults(meta: &RuleMeta) -> Self {
-        Self(meta.params.iter().map(|p| (p.key.to_owned(), p.default.clone())).collect())
+        Self(meta.params.iter().map(|p| (p.key.clone(), p.default.clone())).collect())
     }
 
     /// A numeric parameter (0 if the rule did not declare it: a programming error caught by
@@ -194,6 +197,43 @@ pub enum RuleError {
     /// The rule failed.
     #[error("rule failed: {0}")]
     Failed(String),
+    /// A plugin used up its instruction budget.
+    #[error("out of fuel: the rule used more than {0} instructions")]
+    OutOfFuel(u64),
+    /// A plugin ran past its wall-clock deadline.
+    #[error("timeout: the rule ran longer than {0} ms")]
+    Timeout(u64),
+    /// A plugin asked for more memory than it may have.
+    #[error("memory limit: the rule asked for more than {0} bytes")]
+    OutOfMemory(u64),
+    /// A plugin trapped (a panic, an unreachable, a stack overflow...), with its backtrace.
+    #[error("trap: {0}")]
+    Trap(String),
+}
+
+impl RuleError {
+    /// A stable name for the kind of failure (for figures and the API).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RuleError::InvalidOutput(_) => "invalid_output",
+            RuleError::Failed(_) => "failed",
+            RuleError::OutOfFuel(_) => "out_of_fuel",
+            RuleError::Timeout(_) => "timeout",
+            RuleError::OutOfMemory(_) => "out_of_memory",
+            RuleError::Trap(_) => "trap",
+        }
+    }
+}
+
+/// What one evaluation of a plugin cost (built-in rules report none).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// Instructions (fuel) used.
+    pub fuel: u64,
+    /// Peak linear memory in bytes.
+    pub peak_memory: u64,
+    /// What the rule logged (bounded by the host).
+    pub logs: Vec<String>,
 }
 
 /// A risk rule.
@@ -213,6 +253,16 @@ pub trait Rule: Send + Sync {
     /// Evaluates one account as of `snapshot.as_of`. Pure: the same snapshot and parameters
     /// always give the same result.
     fn evaluate(&self, snapshot: &AccountSnapshot, params: &Params) -> Result<Evaluation, RuleError>;
+
+    /// Evaluates and reports what it cost (plugins: instructions, memory, logs).
+    fn evaluate_metered(&self, snapshot: &AccountSnapshot, params: &Params) -> (Result<Evaluation, RuleError>, Option<Usage>) {
+        (self.evaluate(snapshot, params), None)
+    }
+
+    /// Whether the rule is an organisation's plugin (subject to the circuit breaker).
+    fn is_plugin(&self) -> bool {
+        false
+    }
 }
 
 /// Suggested impact from the account's tier: losing a strategic account hurts most.

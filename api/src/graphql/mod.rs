@@ -8,6 +8,7 @@ mod health;
 mod interactions;
 mod loaders;
 mod organisations;
+mod plugins;
 mod query;
 mod risks;
 mod scalars;
@@ -31,6 +32,7 @@ pub struct Mutation(
     signals::SignalMutation,
     health::HealthMutation,
     risks::RiskMutation,
+    plugins::PluginMutation,
 );
 
 /// The schema type served at `/graphql`.

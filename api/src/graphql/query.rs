@@ -5,7 +5,7 @@ use async_graphql::{Context, ErrorExtensions as _, ID, Interface, MergedObject, 
 use bellwether_domain::signals::{assessments, contracts, invoices, metrics, surveys, tickets};
 use bellwether_domain::{
     AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId, RiskId,
-    RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations, risks,
+    PluginId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations, plugins, risks,
 };
 
 use super::accounts::{Account, AccountFilter, AccountOrder};
@@ -15,6 +15,7 @@ use super::health::{HealthScore, HealthScorecard};
 use super::interactions::Interaction;
 use super::loaders::load_error;
 use super::organisations::Organisation;
+use super::plugins::{PluginQuery, RulePlugin};
 use super::risks::{Risk, RiskQuery, RuleRun};
 use super::signals::{
     ContractChange, Invoice, MetricDefinition, RelationshipAssessment, SupportTicket, SurveyResponse,
@@ -44,6 +45,7 @@ pub enum Node {
     HealthScore(HealthScore),
     Risk(Risk),
     RuleRun(RuleRun),
+    RulePlugin(RulePlugin),
 }
 
 async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>> {
@@ -93,12 +95,17 @@ async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>
         }
         Kind::Risk => risks::get(&r.db, org, RiskId(uuid)).await.gql()?.map(|x| Node::Risk(Risk(x))),
         Kind::RuleRun => risks::runs::get(&r.db, org, RuleRunId(uuid)).await.gql()?.map(|x| Node::RuleRun(RuleRun(x))),
+        // Plugins are admin business: other roles do not see them, not even by id.
+        Kind::RulePlugin if r.actor.require_admin().is_ok() => {
+            plugins::get(&r.db, org, PluginId(uuid)).await.gql()?.map(|p| Node::RulePlugin(RulePlugin(p)))
+        }
+        Kind::RulePlugin => None,
     })
 }
 
 /// The query root: the core aggregates plus one group per later aggregate.
 #[derive(MergedObject, Default)]
-pub struct Query(CoreQuery, RiskQuery);
+pub struct Query(CoreQuery, RiskQuery, PluginQuery);
 
 #[derive(Default)]
 pub struct CoreQuery;

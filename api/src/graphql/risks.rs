@@ -29,12 +29,12 @@ use super::support::{
 };
 use super::users::User;
 
-fn engine<'a>(ctx: &Context<'a>) -> &'a Engine {
+pub(super) fn engine<'a>(ctx: &Context<'a>) -> &'a Engine {
     ctx.data_unchecked::<Arc<Engine>>()
 }
 
 /// A user who may be absent (the engine acts without one; risks may be unowned).
-async fn optional_user(ctx: &Context<'_>, user: Option<UserId>) -> async_graphql::Result<Option<User>> {
+pub(super) async fn optional_user(ctx: &Context<'_>, user: Option<UserId>) -> async_graphql::Result<Option<User>> {
     let Some(u) = user else { return Ok(None) };
     Ok(request(ctx).loader.load_one(u).await.map_err(load_error)?.map(User))
 }
@@ -445,7 +445,7 @@ fn rule_params(meta: &bellwether_rules::RuleMeta, params: &bellwether_rules::Par
     meta.params
         .iter()
         .map(|spec| RuleParam {
-            value: params.values().get(spec.key).cloned().unwrap_or_else(|| spec.default.clone()),
+            value: params.values().get(&spec.key).cloned().unwrap_or_else(|| spec.default.clone()),
             spec: spec.clone(),
         })
         .collect()
@@ -462,11 +462,11 @@ fn param_value(v: &ParamValue) -> RuleParamValue {
 impl RuleParam {
     /// Its key.
     async fn key(&self) -> &str {
-        self.spec.key
+        &self.spec.key
     }
     /// What it means.
     async fn description(&self) -> &str {
-        self.spec.description
+        &self.spec.description
     }
     /// The value in force for your organisation.
     async fn value(&self) -> RuleParamValue {
@@ -480,14 +480,14 @@ impl RuleParam {
     async fn min(&self) -> Option<f64> {
         match self.spec.kind {
             ParamKind::Number { min, .. } => Some(min),
-            ParamKind::Text => None,
+            ParamKind::Text | ParamKind::Metric => None,
         }
     }
     /// Largest allowed value, for numbers.
     async fn max(&self) -> Option<f64> {
         match self.spec.kind {
             ParamKind::Number { max, .. } => Some(max),
-            ParamKind::Text => None,
+            ParamKind::Text | ParamKind::Metric => None,
         }
     }
     /// Whether it must be a whole number.
@@ -580,10 +580,37 @@ pub struct RuleRunStat {
     pub failures: i32,
     /// Time spent in it, in microseconds.
     pub duration_us: f64,
+    /// Plugins: instructions used in all.
+    pub fuel: f64,
+    /// Plugins: the most instructions one evaluation used.
+    pub max_fuel: f64,
+    /// Plugins: the most linear memory one evaluation used, in bytes.
+    pub peak_memory_bytes: f64,
+    /// Plugins: accounts skipped once the circuit breaker switched the plugin off.
+    pub skipped: i32,
+    /// Plugins: the first lines the rule logged in this run (at most 50).
+    pub logs: Vec<String>,
+}
+
+impl From<&runs::RuleStat> for RuleRunStat {
+    fn from(s: &runs::RuleStat) -> Self {
+        RuleRunStat {
+            rule_key: s.rule_key.clone(),
+            evaluations: count(s.evaluations as usize),
+            findings: count(s.findings as usize),
+            failures: count(s.failures as usize),
+            duration_us: s.duration_us as f64,
+            fuel: s.fuel as f64,
+            max_fuel: s.max_fuel as f64,
+            peak_memory_bytes: s.peak_memory as f64,
+            skipped: count(s.skipped as usize),
+            logs: s.logs.clone(),
+        }
+    }
 }
 
 /// A rule that failed on an account.
-pub struct RuleFailure(runs::Failure);
+pub struct RuleFailure(pub runs::Failure);
 
 #[Object]
 impl RuleFailure {
@@ -669,17 +696,7 @@ impl RuleRun {
     }
     /// Per-rule figures.
     async fn rules(&self) -> Vec<RuleRunStat> {
-        self.0
-            .rules
-            .iter()
-            .map(|s| RuleRunStat {
-                rule_key: s.rule_key.clone(),
-                evaluations: count(s.evaluations as usize),
-                findings: count(s.findings as usize),
-                failures: count(s.failures as usize),
-                duration_us: s.duration_us as f64,
-            })
-            .collect()
+        self.0.rules.iter().map(RuleRunStat::from).collect()
     }
     /// The failures (the first 100 of a run).
     async fn failures(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RuleFailure>> {
@@ -879,7 +896,7 @@ impl Backtest {
     }
 }
 
-fn bad_input(message: impl Into<String>) -> async_graphql::Error {
+pub(super) fn bad_input(message: impl Into<String>) -> async_graphql::Error {
     async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", codes::BAD_USER_INPUT))
 }
 

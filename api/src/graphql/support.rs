@@ -56,10 +56,11 @@ pub enum Kind {
     HealthScore,
     Risk,
     RuleRun,
+    RulePlugin,
 }
 
 /// Every kind, for parsing.
-const KINDS: [Kind; 15] = [
+const KINDS: [Kind; 16] = [
     Kind::Organisation,
     Kind::User,
     Kind::Account,
@@ -75,6 +76,7 @@ const KINDS: [Kind; 15] = [
     Kind::HealthScore,
     Kind::Risk,
     Kind::RuleRun,
+    Kind::RulePlugin,
 ];
 
 impl Kind {
@@ -95,6 +97,7 @@ impl Kind {
             Kind::HealthScore => "HealthScore",
             Kind::Risk => "Risk",
             Kind::RuleRun => "RuleRun",
+            Kind::RulePlugin => "RulePlugin",
         }
     }
 

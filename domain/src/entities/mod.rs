@@ -14,6 +14,8 @@ pub(crate) mod invoice;
 pub(crate) mod metric_definition;
 pub(crate) mod metric_point;
 pub(crate) mod organisation;
+pub(crate) mod plugin;
+pub(crate) mod plugin_version;
 pub(crate) mod relationship_assessment;
 pub(crate) mod risk;
 pub(crate) mod risk_dirty;

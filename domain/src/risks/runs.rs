@@ -32,7 +32,28 @@ pub struct RuleStat {
     pub findings: u32,
     pub failures: u32,
     pub duration_us: u64,
+    /// Plugins: instructions used in all.
+    #[serde(default)]
+    pub fuel: u64,
+    /// Plugins: the largest instruction count of one evaluation.
+    #[serde(default)]
+    pub max_fuel: u64,
+    /// Plugins: the largest linear memory of one evaluation, in bytes.
+    #[serde(default)]
+    pub peak_memory: u64,
+    /// Plugins: evaluations skipped because the circuit breaker switched the plugin off.
+    #[serde(default)]
+    pub skipped: u32,
+    /// Failures after the last success (the circuit breaker's input).
+    #[serde(default)]
+    pub trailing_failures: u32,
+    /// Plugins: the first log lines of the run (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
 }
+
+/// Log lines kept per rule and run.
+pub const MAX_LOG_LINES_PER_RUN: usize = 50;
 
 /// A rule that failed on an account, and why.
 #[derive(Clone, Debug, PartialEq)]
