@@ -59,6 +59,11 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Tools for rule plugins (WebAssembly components): check, run, test.
+    Plugin {
+        #[command(subcommand)]
+        command: crate::plugin_cli::PluginCommand,
+    },
     /// Import signals from a JSON Lines or CSV file (streamed in batches; rerunning is a no-op).
     Import {
         /// The file.
@@ -87,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     match cli.command {
         Command::Serve { demo } => serve(&config, demo).await,
+        Command::Plugin { command } => crate::plugin_cli::run(command),
         Command::Migrate => {
             open_database(&config).await?;
             println!("migrations applied to {}", redact(&config.database_url));

@@ -9,4 +9,5 @@ pub mod config;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod plugin_cli;
 pub mod telemetry;

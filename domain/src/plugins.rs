@@ -315,17 +315,16 @@ pub async fn versions(db: &DatabaseConnection, org: OrganisationId, id: PluginId
         .collect()
 }
 
-/// An enabled plugin as the engine needs it: the plugin and its current component's hash.
+/// A plugin as the engine needs it: the plugin and its current component's hash.
 #[derive(Clone, Debug)]
-pub struct Runnable {
+pub struct Current {
     pub plugin: Plugin,
     pub sha256: String,
 }
 
-/// The organisation's enabled plugins with their current versions' hashes.
-pub async fn runnable(db: &DatabaseConnection, org: OrganisationId) -> Result<Vec<Runnable>> {
-    let plugins: Vec<Plugin> =
-        list(db, org).await?.into_iter().filter(|p| p.status == PluginStatus::Enabled).collect();
+/// The organisation's plugins with their current versions' hashes.
+pub async fn current(db: &DatabaseConnection, org: OrganisationId) -> Result<Vec<Current>> {
+    let plugins: Vec<Plugin> = list(db, org).await?;
     if plugins.is_empty() {
         return Ok(Vec::new());
     }
@@ -339,7 +338,7 @@ pub async fn runnable(db: &DatabaseConnection, org: OrganisationId) -> Result<Ve
         .into_iter()
         .filter_map(|p| {
             let sha = rows.iter().find(|r| r.plugin_id == p.id.0 && r.number == p.current_version)?.sha256.clone();
-            Some(Runnable { plugin: p, sha256: sha })
+            Some(Current { plugin: p, sha256: sha })
         })
         .collect())
 }

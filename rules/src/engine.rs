@@ -41,6 +41,16 @@ pub struct Configured {
     pub updated_at: Option<DateTime<Utc>>,
     /// Plugins: failures in a row still allowed before the circuit breaker switches it off.
     pub trip_budget: Option<u32>,
+    /// False for a plugin an admin switched off or the circuit breaker tripped (its settings
+    /// stay as they are, and can still be changed).
+    pub active: bool,
+}
+
+impl Configured {
+    /// Whether evaluations run it.
+    pub fn runs(&self) -> bool {
+        self.enabled && self.active
+    }
 }
 
 /// What an evaluation pass did.
@@ -172,10 +182,10 @@ impl Engine {
 
     /// The organisation's enabled plugins, compiled (from the host's cache when it has them).
     /// A stored component this server can no longer run is skipped with a warning.
-    async fn plugin_rules(&self, db: &Db, org: OrganisationId) -> Result<Vec<(Arc<dyn Rule>, u32)>> {
+    async fn plugin_rules(&self, db: &Db, org: OrganisationId) -> Result<Vec<(Arc<dyn Rule>, u32, bool)>> {
         let Some(host) = &self.plugins else { return Ok(Vec::new()) };
-        let mut out: Vec<(Arc<dyn Rule>, u32)> = Vec::new();
-        for r in plugins::runnable(db, org).await? {
+        let mut out: Vec<(Arc<dyn Rule>, u32, bool)> = Vec::new();
+        for r in plugins::current(db, org).await? {
             let compiled = match host.cached(&r.sha256) {
                 Some(c) => Ok(c),
                 None => {
@@ -187,7 +197,7 @@ impl Engine {
             match compiled {
                 Ok(rule) if rule.meta().key == r.plugin.key => {
                     let budget = (plugins::TRIP_AFTER_FAILURES - r.plugin.consecutive_failures).max(1) as u32;
-                    out.push((rule, budget));
+                    out.push((rule, budget, r.plugin.status == bellwether_domain::PluginStatus::Enabled));
                 }
                 Ok(rule) => tracing::warn!(%org, plugin = %r.plugin.key, declared = %rule.meta().key, "stored plugin declares another key; skipped"),
                 Err(e) => tracing::warn!(%org, plugin = %r.plugin.key, error = %e, "stored plugin no longer runs here; skipped"),
@@ -199,11 +209,11 @@ impl Engine {
     /// Every rule with the organisation's settings: the built-ins, then its enabled plugins.
     pub async fn configured(&self, db: &Db, org: OrganisationId) -> Result<Vec<Configured>> {
         let stored = settings::all(db, org).await?;
-        let builtins = self.rules.iter().map(|r| (r.clone(), None));
-        let plugin_rules = self.plugin_rules(db, org).await?.into_iter().map(|(r, b)| (r, Some(b)));
+        let builtins = self.rules.iter().map(|r| (r.clone(), None, true));
+        let plugin_rules = self.plugin_rules(db, org).await?.into_iter().map(|(r, b, active)| (r, Some(b), active));
         Ok(builtins
             .chain(plugin_rules)
-            .map(|(rule, trip_budget)| {
+            .map(|(rule, trip_budget, active)| {
                 let meta = rule.meta();
                 match stored.get(&meta.key) {
                     None => Configured {
@@ -215,6 +225,7 @@ impl Engine {
                         version: 0,
                         updated_at: None,
                         trip_budget,
+                        active,
                     },
                     Some(s) => Configured {
                         rule: rule.clone(),
@@ -230,6 +241,7 @@ impl Engine {
                         version: s.version,
                         updated_at: Some(s.updated_at),
                         trip_budget,
+                        active,
                     },
                 }
             })
@@ -310,7 +322,7 @@ impl Engine {
     ) -> Result<RunReport> {
         let started = values::now();
         let clock = Instant::now();
-        let rules: Vec<Configured> = self.configured(db, org).await?.into_iter().filter(|c| c.enabled).collect();
+        let rules: Vec<Configured> = self.configured(db, org).await?.into_iter().filter(Configured::runs).collect();
         let needs = Self::needs(&rules);
         let mut rec = RunRecord {
             trigger: Some(trigger),
@@ -424,7 +436,7 @@ impl Engine {
         account: AccountId,
         as_of: DateTime<Utc>,
     ) -> Result<Option<Preview>> {
-        let rules: Vec<Configured> = self.configured(db, org).await?.into_iter().filter(|c| c.enabled).collect();
+        let rules: Vec<Configured> = self.configured(db, org).await?.into_iter().filter(Configured::runs).collect();
         let needs = Self::needs(&rules);
         let Some(snapshot) = snapshot::load(db, org, &[account], as_of, as_of, &needs).await?.pop() else {
             return Ok(None);

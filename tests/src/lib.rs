@@ -347,39 +347,5 @@ pub fn error_codes(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The rule plugins under `plugins/` (the examples and the hostile corpus), built for
-/// wasm32-wasip2 once per test process. `scripts/test` builds them (and adds the target)
-/// before the tests run; this builds them too when the tests run on their own.
-pub mod guests {
-    use std::path::{Path, PathBuf};
-    use std::sync::OnceLock;
-
-    fn plugins_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins")
-    }
-
-    fn build() -> &'static PathBuf {
-        static BUILT: OnceLock<PathBuf> = OnceLock::new();
-        BUILT.get_or_init(|| {
-            let dir = plugins_dir();
-            let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2", "--manifest-path"])
-                .arg(dir.join("Cargo.toml"))
-                .status()
-                .expect("running cargo to build the plugins");
-            assert!(status.success(), "building plugins/ for wasm32-wasip2 failed (scripts/build-plugins adds the target)");
-            dir.join("target/wasm32-wasip2/release")
-        })
-    }
-
-    /// The component built from `plugins/*/<name>` (e.g. `seat_utilisation`, `hostile`).
-    pub fn component(name: &str) -> Vec<u8> {
-        let path = build().join(format!("{name}.wasm"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-    }
-
-    /// A plugin example's fixtures directory.
-    pub fn fixtures(example: &str) -> PathBuf {
-        plugins_dir().join("examples").join(example).join("fixtures")
-    }
-}
+/// The rule plugins under `plugins/`, built for wasm32-wasip2.
+pub mod guests;

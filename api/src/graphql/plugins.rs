@@ -135,8 +135,8 @@ impl RulePlugin {
             .map(|v| RulePluginVersion(v, self.0.current_version))
             .collect())
     }
-    /// The rule with your organisation's settings (parameters, auto-resolve, cool-down), while
-    /// the plugin is enabled; change them with `configureRiskRule`.
+    /// The rule with your organisation's settings (parameters, auto-resolve, cool-down); change
+    /// them with `configureRiskRule`. Null if this server can no longer run the component.
     async fn rule(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RiskRule>> {
         let r = request(ctx);
         Ok(engine(ctx).configured_rule(&r.db, r.actor.organisation, &self.0.key).await.gql()?.map(RiskRule))

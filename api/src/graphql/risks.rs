@@ -525,9 +525,9 @@ impl RiskRule {
     async fn lookback_days(&self) -> i32 {
         i32::try_from(self.0.rule.lookback_days(&self.0.params)).unwrap_or(i32::MAX)
     }
-    /// Whether it runs for your organisation.
+    /// Whether it runs for your organisation (a plugin also needs its plugin enabled).
     async fn enabled(&self) -> bool {
-        self.0.enabled
+        self.0.runs()
     }
     /// Whether its risks resolve by themselves when the finding stops firing (otherwise they are
     /// marked cleared and a person decides).

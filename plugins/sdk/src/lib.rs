@@ -4,7 +4,7 @@
 //! which parameters organisations can set; [`Rule::evaluate`] looks at one account as of a moment
 //! and returns findings. [`export_rule!`] turns it into a WebAssembly component:
 //!
-//! ```ignore
+//! ```text
 //! use bellwether_rule::*;
 //!
 //! struct QuietChampion;

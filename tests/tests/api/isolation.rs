@@ -27,6 +27,7 @@ struct World {
     risk: String,
     rule_risk: String,
     run: String,
+    plugin: String,
 }
 
 async fn populate(s: &TestServer, slug: &str) -> World {
@@ -103,6 +104,9 @@ async fn populate(s: &TestServer, slug: &str) -> World {
         evaluated["openRisks"].as_array().unwrap().iter().find(|r| r["source"] == "RULE").expect("rules raised risks")
             ["id"]
             .clone();
+    let plugin = s
+        .mutate(token, "uploadRulePlugin", "plugin", "id", json!({ "component": bellwether_tests::guests::base64("renewal_without_buyer") }))
+        .await;
     let q = "query($id: ID!) { node(id: $id) { ... on Account { health { id } supportTickets { nodes { id } } invoices { nodes { id } } surveyResponses { nodes { id } } } } metricDefinitions { id key } }";
     let data = s.gql(token, q, json!({ "id": account["id"] })).await;
     let node = &data["node"];
@@ -122,6 +126,7 @@ async fn populate(s: &TestServer, slug: &str) -> World {
         health_score: id(&node["health"]),
         risk: id(&risk),
         rule_risk: rule_risk.as_str().unwrap().to_owned(),
+        plugin: id(&plugin),
         run: id(&evaluated["run"]),
         tenant,
     }
@@ -154,6 +159,7 @@ const WALK: &str = r#"{
   riskPortfolio { count byOwner { owner { id } count } }
   riskRules { key version }
   ruleRuns(first: 5) { totalCount nodes { id account { id } failures { account { id } } } }
+  rulePlugins { id key createdBy { id } versions { sha256 uploadedBy { id } } rule { key } runs { run { id } failures { account { id } } } }
 }"#;
 
 /// Every string in a JSON value (ids are strings).
@@ -193,6 +199,7 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         &b.risk,
         &b.rule_risk,
         &b.run,
+        &b.plugin,
     ];
 
     // The walk must cover every root query field: a new root field fails here until it is covered.
@@ -220,6 +227,7 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         "ruleRuns",
         "previewRisks",
         "backtestRule",
+        "rulePlugins",
     ]
     .into();
     assert_eq!(roots, covered, "tenant-isolation walk does not cover every root field");
@@ -250,6 +258,7 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         &a.risk,
         &a.rule_risk,
         &a.run,
+        &a.plugin,
     ] {
         assert!(found.contains(id.as_str()), "alpha's own {id} missing from the walk");
     }
@@ -352,6 +361,7 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         ("assignRisk", "risk", json!({ "riskId": a.risk, "ownerId": b.user })),
         ("assessRisk", "risk", json!({ "riskId": b.risk, "impact": 1, "likelihood": 1 })),
         ("evaluateAccountRisks", "run", json!({ "accountId": b.account })),
+        ("setRulePluginEnabled", "plugin", json!({ "id": b.plugin, "enabled": false })),
     ];
     for (field, object, input) in attempts {
         let errors = s.mutate_err(token, field, object, input.clone()).await;

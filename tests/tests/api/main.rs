@@ -6,6 +6,7 @@ mod auth;
 mod contacts_interactions;
 mod health;
 mod isolation;
+mod plugins;
 mod risks;
 mod robustness;
 mod roles;
