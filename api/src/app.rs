@@ -231,6 +231,13 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// The built-in rules plus a plugin host with the default limits.
+pub fn default_engine() -> anyhow::Result<Engine> {
+    let host = bellwether_rules::plugin::PluginHost::new(bellwether_rules::plugin::Limits::default())
+        .map_err(|e| anyhow::anyhow!("starting the plugin host: {e:#}"))?;
+    Ok(Engine::default().with_plugins(host))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -238,11 +245,4 @@ mod tests {
         assert_eq!(super::redact("postgres://app:secret@db/bw"), "postgres://app:***@db/bw");
         assert_eq!(super::redact("sqlite://bellwether.db"), "sqlite://bellwether.db");
     }
-}
-
-/// The built-in rules plus a plugin host with the default limits.
-pub fn default_engine() -> anyhow::Result<Engine> {
-    let host = bellwether_rules::plugin::PluginHost::new(bellwether_rules::plugin::Limits::default())
-        .map_err(|e| anyhow::anyhow!("starting the plugin host: {e:#}"))?;
-    Ok(Engine::default().with_plugins(host))
 }

@@ -55,7 +55,9 @@ fn params_for(rule: &PluginRule, fixture: &Fixture, extra: &[String]) -> anyhow:
         let (k, v) = p.split_once('=').with_context(|| format!("--param {p}: expected KEY=VALUE"))?;
         let spec = rule.meta().params.iter().find(|s| s.key == k).with_context(|| format!("no parameter '{k}'"))?;
         let value = match spec.kind {
-            ParamKind::Number { .. } => ParamValue::Number(v.parse().with_context(|| format!("--param {k}: not a number"))?),
+            ParamKind::Number { .. } => {
+                ParamValue::Number(v.parse().with_context(|| format!("--param {k}: not a number"))?)
+            }
             ParamKind::Text | ParamKind::Metric => ParamValue::Text(v.to_owned()),
         };
         overrides.insert(k.to_owned(), value);
@@ -155,7 +157,11 @@ pub fn run(command: PluginCommand) -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("failed ({}): {e}", e.kind()))?;
                     let mut problems = fixture::compare(expected, &e.findings);
                     if problems.is_empty() {
-                        println!("ok    {name} ({} finding(s), {} instructions)", e.findings.len(), usage.unwrap_or_default().fuel);
+                        println!(
+                            "ok    {name} ({} finding(s), {} instructions)",
+                            e.findings.len(),
+                            usage.unwrap_or_default().fuel
+                        );
                     }
                     problems.iter_mut().for_each(|p| p.insert_str(0, "      "));
                     Ok(problems)

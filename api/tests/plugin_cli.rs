@@ -58,7 +58,8 @@ fn check_and_run_report_against_the_limits() {
     assert!(shown.contains("contract    bellwether:rules@0.1.0"), "{shown}");
 
     let fixture = guests::fixtures("seat_utilisation").join("low_utilisation.json");
-    let out = plugin(&["run", wasm.to_str().unwrap(), "--snapshot", fixture.to_str().unwrap(), "--param", "min_share=0.3"]);
+    let out =
+        plugin(&["run", wasm.to_str().unwrap(), "--snapshot", fixture.to_str().unwrap(), "--param", "min_share=0.3"]);
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
     assert!(shown.contains("0 finding(s)"), "a lower threshold: {shown}");
@@ -67,10 +68,15 @@ fn check_and_run_report_against_the_limits() {
 
     let out = plugin(&["check", guests::path("forbidden_import").to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("refused (forbidden_import): the component imports wasi:filesystem/"), "{}", text(&out));
+    assert!(
+        text(&out).contains("refused (forbidden_import): the component imports wasi:filesystem/"),
+        "{}",
+        text(&out)
+    );
 
     let hostile = guests::path("hostile");
-    let out = plugin(&["run", hostile.to_str().unwrap(), "--snapshot", fixture.to_str().unwrap(), "--param", "mode=loop"]);
+    let out =
+        plugin(&["run", hostile.to_str().unwrap(), "--snapshot", fixture.to_str().unwrap(), "--param", "mode=loop"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("failed (out_of_fuel)"), "{}", text(&out));
 }

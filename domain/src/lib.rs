@@ -32,13 +32,14 @@ pub use actor::Actor;
 pub use contacts::Contact;
 pub use enums::{
     AccountStatus, ContactLevel, ContactRole, Direction, HealthBand, InteractionKind, InvoiceStatus, LifecycleStage,
-    MetricAggregation, MetricDirection, MetricUnit, PluginStatus, RiskCategory, RiskEventKind, RiskSource, RiskStatus, Role,
-    RuleTrigger, Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier,
+    MetricAggregation, MetricDirection, MetricUnit, PluginStatus, RiskCategory, RiskEventKind, RiskSource, RiskStatus,
+    Role, RuleTrigger, Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier,
 };
 pub use error::{Error, ErrorCode, FieldError, Problems, Result};
 pub use ids::{
     AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId,
-    OrganisationId, PluginId, PluginVersionId, RiskEventId, RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId,
+    OrganisationId, PluginId, PluginVersionId, RiskEventId, RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId,
+    UserId,
 };
 pub use interactions::Interaction;
 pub use organisations::Organisation;

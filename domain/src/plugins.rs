@@ -3,8 +3,8 @@
 //! running it) is the rule engine's business; this module only keeps what the engine accepted.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::ExprTrait as _;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -13,7 +13,9 @@ use sea_orm::{
 use crate::entities::{plugin, plugin_version};
 use crate::enums::stored;
 use crate::store::is_unique_violation;
-use crate::{Actor, Error, OrganisationId, PluginId, PluginStatus, PluginVersionId, Result, RiskCategory, UserId, values};
+use crate::{
+    Actor, Error, OrganisationId, PluginId, PluginStatus, PluginVersionId, Result, RiskCategory, UserId, values,
+};
 
 /// Consecutive failed evaluations after which a plugin is switched off (the circuit breaker).
 pub const TRIP_AFTER_FAILURES: i32 = 25;
@@ -213,7 +215,8 @@ pub async fn upload(db: &DatabaseConnection, actor: &Actor, u: Upload) -> Result
                 .await?
                 .flatten();
             let number = last.unwrap_or(0) + 1;
-            let status = if p.status == PluginStatus::Tripped.as_str() { PluginStatus::Enabled.as_str() } else { &p.status };
+            let status =
+                if p.status == PluginStatus::Tripped.as_str() { PluginStatus::Enabled.as_str() } else { &p.status };
             let updated = plugin::Entity::update_many()
                 .col_expr(plugin::Column::Name, Expr::value(u.name.clone()))
                 .col_expr(plugin::Column::Description, Expr::value(u.description.clone()))
@@ -399,7 +402,11 @@ pub struct PassOutcome {
 
 /// Updates the circuit breaker after a pass; returns the keys of plugins it switched off.
 /// The breaker state is a counter on the plugin row, so every replica sees the same state.
-pub async fn record_pass(db: &DatabaseConnection, org: OrganisationId, outcomes: &[PassOutcome]) -> Result<Vec<String>> {
+pub async fn record_pass(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    outcomes: &[PassOutcome],
+) -> Result<Vec<String>> {
     let mut tripped = Vec::new();
     for o in outcomes {
         if o.any_success && o.trailing_failures == 0 {

@@ -199,8 +199,12 @@ impl Engine {
                     let budget = (plugins::TRIP_AFTER_FAILURES - r.plugin.consecutive_failures).max(1) as u32;
                     out.push((rule, budget, r.plugin.status == bellwether_domain::PluginStatus::Enabled));
                 }
-                Ok(rule) => tracing::warn!(%org, plugin = %r.plugin.key, declared = %rule.meta().key, "stored plugin declares another key; skipped"),
-                Err(e) => tracing::warn!(%org, plugin = %r.plugin.key, error = %e, "stored plugin no longer runs here; skipped"),
+                Ok(rule) => {
+                    tracing::warn!(%org, plugin = %r.plugin.key, declared = %rule.meta().key, "stored plugin declares another key; skipped")
+                }
+                Err(e) => {
+                    tracing::warn!(%org, plugin = %r.plugin.key, error = %e, "stored plugin no longer runs here; skipped")
+                }
             }
         }
         Ok(out)

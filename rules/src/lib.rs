@@ -73,7 +73,12 @@ impl ParamSpec {
         }
     }
     pub fn text(key: &'static str, description: &'static str, default: &str) -> Self {
-        Self { key: key.into(), description: description.into(), kind: ParamKind::Text, default: ParamValue::Text(default.into()) }
+        Self {
+            key: key.into(),
+            description: description.into(),
+            kind: ParamKind::Text,
+            default: ParamValue::Text(default.into()),
+        }
     }
 
     /// Checks a value against the kind and bounds.
@@ -255,7 +260,11 @@ pub trait Rule: Send + Sync {
     fn evaluate(&self, snapshot: &AccountSnapshot, params: &Params) -> Result<Evaluation, RuleError>;
 
     /// Evaluates and reports what it cost (plugins: instructions, memory, logs).
-    fn evaluate_metered(&self, snapshot: &AccountSnapshot, params: &Params) -> (Result<Evaluation, RuleError>, Option<Usage>) {
+    fn evaluate_metered(
+        &self,
+        snapshot: &AccountSnapshot,
+        params: &Params,
+    ) -> (Result<Evaluation, RuleError>, Option<Usage>) {
         (self.evaluate(snapshot, params), None)
     }
 

@@ -4,8 +4,9 @@ use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ErrorExtensions as _, ID, Interface, MergedObject, Object};
 use bellwether_domain::signals::{assessments, contracts, invoices, metrics, surveys, tickets};
 use bellwether_domain::{
-    AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId, RiskId,
-    PluginId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations, plugins, risks,
+    AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId, PluginId,
+    RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations, plugins,
+    risks,
 };
 
 use super::accounts::{Account, AccountFilter, AccountOrder};

@@ -319,7 +319,10 @@ impl PluginHost {
         }
         let Some(version) = version else { return Err(PluginError::NotARule) };
         if !SUPPORTED_WIT_VERSIONS.contains(&version.as_str()) {
-            return Err(PluginError::UnsupportedVersion { found: version, supported: SUPPORTED_WIT_VERSIONS.join(", ") });
+            return Err(PluginError::UnsupportedVersion {
+                found: version,
+                supported: SUPPORTED_WIT_VERSIONS.join(", "),
+            });
         }
         let pre = self
             .linker
@@ -534,7 +537,10 @@ impl PluginRule {
         let mut store = self.host.store();
         let keys: BTreeSet<String> = self.metric_keys(params).into_iter().collect();
         let input = v0_1_0::snapshot_to(snapshot, &self.meta.inputs, &keys, self.meta.lookback_days);
-        let result = self.pre.instantiate(&mut store).and_then(|rule| rule.call_evaluate(&mut store, &input, &v0_1_0::params_to(params)));
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|rule| rule.call_evaluate(&mut store, &input, &v0_1_0::params_to(params)));
         let fuel = self.host.limits.fuel - store.get_fuel().unwrap_or(0);
         let result = match result {
             Ok(Ok(e)) => Ok(v0_1_0::evaluation_from(e)),
@@ -544,7 +550,10 @@ impl PluginRule {
         let state = store.into_data();
         let mut logs = state.log.lines;
         if state.log.dropped > 0 {
-            logs.push(format!("({} more log lines dropped: the log is capped at {} bytes)", state.log.dropped, state.log_limit));
+            logs.push(format!(
+                "({} more log lines dropped: the log is capped at {} bytes)",
+                state.log.dropped, state.log_limit
+            ));
         }
         (result, Usage { fuel, peak_memory: state.meter.peak as u64, logs })
     }
@@ -578,7 +587,11 @@ impl Rule for PluginRule {
         self.run(snapshot, params).0
     }
 
-    fn evaluate_metered(&self, snapshot: &AccountSnapshot, params: &Params) -> (Result<Evaluation, RuleError>, Option<Usage>) {
+    fn evaluate_metered(
+        &self,
+        snapshot: &AccountSnapshot,
+        params: &Params,
+    ) -> (Result<Evaluation, RuleError>, Option<Usage>) {
         let (result, usage) = self.run(snapshot, params);
         (result, Some(usage))
     }

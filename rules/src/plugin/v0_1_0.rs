@@ -16,10 +16,10 @@ mod bindings {
     });
 }
 
-pub use bindings::bellwether;
-pub use bindings::{Rule, RulePre};
 pub use bellwether::rules::host::Level;
 use bellwether::rules::types as wit;
+pub use bindings::bellwether;
+pub use bindings::{Rule, RulePre};
 
 /// The WIT version these bindings implement.
 pub const VERSION: &str = "0.1.0";
@@ -116,10 +116,15 @@ macro_rules! same_enum {
 
 /// The snapshot a rule receives: only the inputs it declared, only what happened up to the
 /// snapshot's moment within its look-back, collections oldest first, metrics in key order.
-pub fn snapshot_to(s: &AccountSnapshot, inputs: &[Input], metrics: &BTreeSet<String>, lookback_days: i64) -> wit::Snapshot {
+pub fn snapshot_to(
+    s: &AccountSnapshot,
+    inputs: &[Input],
+    metrics: &BTreeSet<String>,
+    lookback_days: i64,
+) -> wit::Snapshot {
     use domain::{
         AccountStatus, ContactLevel, ContactRole, HealthBand, InvoiceStatus, LifecycleStage, Sentiment, SurveyKind,
-        Tier, TicketPriority, TicketStatus,
+        TicketPriority, TicketStatus, Tier,
     };
     let as_of = s.as_of;
     let since = as_of - Duration::days(lookback_days);

@@ -105,7 +105,13 @@ async fn populate(s: &TestServer, slug: &str) -> World {
             ["id"]
             .clone();
     let plugin = s
-        .mutate(token, "uploadRulePlugin", "plugin", "id", json!({ "component": bellwether_tests::guests::base64("renewal_without_buyer") }))
+        .mutate(
+            token,
+            "uploadRulePlugin",
+            "plugin",
+            "id",
+            json!({ "component": bellwether_tests::guests::base64("renewal_without_buyer") }),
+        )
         .await;
     let q = "query($id: ID!) { node(id: $id) { ... on Account { health { id } supportTickets { nodes { id } } invoices { nodes { id } } surveyResponses { nodes { id } } } } metricDefinitions { id key } }";
     let data = s.gql(token, q, json!({ "id": account["id"] })).await;

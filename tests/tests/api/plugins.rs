@@ -75,18 +75,33 @@ async fn plugins_raise_risks_like_built_in_rules(backend: Backend) {
     let risks = plugin_risks(&evaluated, "renewal_without_buyer");
     assert_eq!(risks.len(), 1, "{evaluated}");
     let r = &risks[0];
-    assert_eq!((r["source"].clone(), r["category"].clone(), r["status"].clone()), (json!("RULE"), json!("RELATIONSHIP"), json!("IDENTIFIED")));
+    assert_eq!(
+        (r["source"].clone(), r["category"].clone(), r["status"].clone()),
+        (json!("RULE"), json!("RELATIONSHIP"), json!("IDENTIFIED"))
+    );
     assert!(r["fingerprint"].as_str().unwrap().starts_with("renewal_without_buyer:renewal:"), "{r}");
     assert_eq!((r["impact"].clone(), r["likelihood"].clone()), (json!(4), json!(4)));
-    let stat = evaluated["run"]["rules"].as_array().unwrap().iter().find(|x| x["ruleKey"] == "renewal_without_buyer").unwrap().clone();
+    let stat = evaluated["run"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["ruleKey"] == "renewal_without_buyer")
+        .unwrap()
+        .clone();
     assert_eq!(stat["evaluations"], 1);
     assert!(stat["fuel"].as_f64().unwrap() > 0.0 && stat["peakMemoryBytes"].as_f64().unwrap() > 0.0, "{stat}");
     // Evaluating again refreshes, never duplicates.
     assert_eq!(plugin_risks(&evaluate(&s, token, &a).await, "renewal_without_buyer").len(), 1);
 
     // Its parameters are set like any rule's; a narrower window clears (auto-resolves) the risk.
-    s.mutate(token, "configureRiskRule", "rule", "key", json!({ "ruleKey": "renewal_without_buyer", "params": [{ "key": "days", "value": { "number": 10 } }] }))
-        .await;
+    s.mutate(
+        token,
+        "configureRiskRule",
+        "rule",
+        "key",
+        json!({ "ruleKey": "renewal_without_buyer", "params": [{ "key": "days", "value": { "number": 10 } }] }),
+    )
+    .await;
     assert!(plugin_risks(&evaluate(&s, token, &a).await, "renewal_without_buyer").is_empty());
     let q = "mutation($i: ConfigureRiskRuleInput!) { configureRiskRule(input: $i) { rule { key } userErrors { field message } } }";
     let data = s.gql(token, q, json!({ "i": { "ruleKey": "renewal_without_buyer", "params": [{ "key": "days", "value": { "number": 9999 } }] } })).await;
@@ -102,17 +117,27 @@ async fn plugins_raise_risks_like_built_in_rules(backend: Backend) {
 
     // Disabled, it no longer runs nor lists among the rules; enabled again, it does.
     let id = plugin["id"].as_str().unwrap();
-    let off = s.mutate(token, "setRulePluginEnabled", "plugin", "status version", json!({ "id": id, "enabled": false })).await;
+    let off = s
+        .mutate(token, "setRulePluginEnabled", "plugin", "status version", json!({ "id": id, "enabled": false }))
+        .await;
     assert_eq!(off["status"], "DISABLED");
     let evaluated = evaluate(&s, token, &a).await;
     assert!(evaluated["run"]["rules"].as_array().unwrap().iter().all(|x| x["ruleKey"] != "renewal_without_buyer"));
     let rules = s.gql(token, "{ riskRules { key enabled } }", json!({})).await;
     let listed = rules["riskRules"].as_array().unwrap().iter().find(|r| r["key"] == "renewal_without_buyer").cloned();
     assert_eq!(listed, Some(json!({ "key": "renewal_without_buyer", "enabled": false })));
-    let errors = s.mutate_err(token, "setRulePluginEnabled", "plugin", json!({ "id": id, "enabled": true, "expectedVersion": 1 })).await;
+    let errors = s
+        .mutate_err(token, "setRulePluginEnabled", "plugin", json!({ "id": id, "enabled": true, "expectedVersion": 1 }))
+        .await;
     assert_eq!(errors[0]["code"], "CONFLICT", "{errors:?}");
     let on = s
-        .mutate(token, "setRulePluginEnabled", "plugin", "status", json!({ "id": id, "enabled": true, "expectedVersion": off["version"] }))
+        .mutate(
+            token,
+            "setRulePluginEnabled",
+            "plugin",
+            "status",
+            json!({ "id": id, "enabled": true, "expectedVersion": off["version"] }),
+        )
         .await;
     assert_eq!(on["status"], "ENABLED");
 
@@ -149,7 +174,11 @@ async fn uploads_are_checked_and_refused_precisely(backend: Backend) {
         let payload = &data["uploadRulePlugin"];
         assert_eq!(payload["plugin"], Value::Null);
         let e = &payload["userErrors"][0];
-        assert_eq!((e["field"].clone(), e["code"].clone()), (json!(["input", "component"]), json!("INVALID")), "{payload}");
+        assert_eq!(
+            (e["field"].clone(), e["code"].clone()),
+            (json!(["input", "component"]), json!("INVALID")),
+            "{payload}"
+        );
         assert!(e["message"].as_str().unwrap().contains(expected), "{expected}: {payload}");
     }
     let data = s.gql(token, "{ rulePlugins { id } }", json!({})).await;
@@ -181,8 +210,14 @@ async fn a_hostile_plugin_is_contained_and_switched_off(backend: Backend) {
         ("panic", "the hostile rule panics on Initech"),
         ("out_of_range", "impact and likelihood must be 1-5"),
     ] {
-        s.mutate(token, "configureRiskRule", "rule", "key", json!({ "ruleKey": "hostile", "params": [{ "key": "mode", "value": { "text": mode } }] }))
-            .await;
+        s.mutate(
+            token,
+            "configureRiskRule",
+            "rule",
+            "key",
+            json!({ "ruleKey": "hostile", "params": [{ "key": "mode", "value": { "text": mode } }] }),
+        )
+        .await;
         let evaluated = evaluate(&s, token, &account).await;
         let failures = evaluated["run"]["failures"].as_array().unwrap();
         assert_eq!(failures.len(), 1, "{mode}: {evaluated}");
@@ -194,7 +229,13 @@ async fn a_hostile_plugin_is_contained_and_switched_off(backend: Backend) {
 
     // A success resets the count of failures in a row.
     let configure = |mode: &'static str| {
-        s.mutate(token, "configureRiskRule", "rule", "key", json!({ "ruleKey": "hostile", "params": [{ "key": "mode", "value": { "text": mode } }] }))
+        s.mutate(
+            token,
+            "configureRiskRule",
+            "rule",
+            "key",
+            json!({ "ruleKey": "hostile", "params": [{ "key": "mode", "value": { "text": mode } }] }),
+        )
     };
     configure("ok").await;
     assert_eq!(evaluate(&s, token, &account).await["run"]["failureCount"], 0);
@@ -214,7 +255,13 @@ async fn a_hostile_plugin_is_contained_and_switched_off(backend: Backend) {
         let mut served = 0;
         for i in 0..10 {
             let created = s
-                .mutate(&b.admin_token, "createAccount", "account", "name", json!({ "name": format!("Beta {i}"), "tier": "KEY" }))
+                .mutate(
+                    &b.admin_token,
+                    "createAccount",
+                    "account",
+                    "name",
+                    json!({ "name": format!("Beta {i}"), "tier": "KEY" }),
+                )
                 .await;
             assert_eq!(created["name"], format!("Beta {i}"));
             served += 1;
@@ -242,7 +289,13 @@ async fn a_hostile_plugin_is_contained_and_switched_off(backend: Backend) {
     // Re-enabled (and fixed by configuration), it runs again from a clean slate.
     configure("ok").await;
     let on = s
-        .mutate(token, "setRulePluginEnabled", "plugin", "status consecutiveFailures tripReason", json!({ "id": hostile["id"], "enabled": true }))
+        .mutate(
+            token,
+            "setRulePluginEnabled",
+            "plugin",
+            "status consecutiveFailures tripReason",
+            json!({ "id": hostile["id"], "enabled": true }),
+        )
         .await;
     assert_eq!(on, json!({ "status": "ENABLED", "consecutiveFailures": 0, "tripReason": null }));
     let evaluated = evaluate(&s, token, &account).await;

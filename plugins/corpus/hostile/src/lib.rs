@@ -108,20 +108,19 @@ impl Rule for Hostile {
             "environment" => {
                 // What the sandbox lets a rule see of the world: a stopped clock, no environment,
                 // a seeded random generator.
-                use std::hash::{BuildHasher, Hash, Hasher};
+                use std::hash::BuildHasher;
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs_f64())
                     .unwrap_or(-1.0);
-                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-                "seed".hash(&mut h);
+                let hash = std::collections::hash_map::RandomState::new().hash_one("seed");
                 Ok(Evaluation {
                     findings: vec![],
                     observations: vec![
                         number("clock_seconds", now),
                         number("env_vars", std::env::vars().count() as f64),
                         number("args", std::env::args().count() as f64),
-                        number("hash", (h.finish() % 1_000_000) as f64),
+                        number("hash", (hash % 1_000_000) as f64),
                     ],
                 })
             }

@@ -17,8 +17,20 @@ impl Rule for PaymentSlowdown {
             lookback_days: 400,
             params: vec![
                 number_param("invoices", "Invoices in each group compared", 3.0, 1.0, 12.0),
-                number_param("min_increase_days", "Fires when mean lateness grew by at least this many days", 10.0, 1.0, 120.0),
-                number_param("min_days_late", "... and the recent invoices were at least this late on average", 5.0, 0.0, 120.0),
+                number_param(
+                    "min_increase_days",
+                    "Fires when mean lateness grew by at least this many days",
+                    10.0,
+                    1.0,
+                    120.0,
+                ),
+                number_param(
+                    "min_days_late",
+                    "... and the recent invoices were at least this late on average",
+                    5.0,
+                    0.0,
+                    120.0,
+                ),
             ],
             auto_resolve: true,
         }
@@ -33,7 +45,9 @@ impl Rule for PaymentSlowdown {
             .invoices
             .iter()
             .filter(|i| i.status == InvoiceStatus::Paid)
-            .filter_map(|i| i.paid_at.filter(|&at| at <= s.as_of).map(|at| (i.due_on, (date_of(at) - i.due_on).max(0) as f64)))
+            .filter_map(|i| {
+                i.paid_at.filter(|&at| at <= s.as_of).map(|at| (i.due_on, (date_of(at) - i.due_on).max(0) as f64))
+            })
             .collect();
         if paid.len() < 2 * n {
             return Ok(Evaluation::none());
@@ -100,7 +114,10 @@ mod tests {
         assert_eq!(e.findings.len(), 1, "{e:?}");
         assert_eq!(e.findings[0].likelihood, 3);
         assert!(PaymentSlowdown::evaluate(&with_lateness(&[10, 12, 11, 12, 15, 20]), &p).unwrap().findings.is_empty());
-        assert!(PaymentSlowdown::evaluate(&with_lateness(&[0, 1, 12, 15, 20]), &p).unwrap().findings.is_empty(), "too few");
+        assert!(
+            PaymentSlowdown::evaluate(&with_lateness(&[0, 1, 12, 15, 20]), &p).unwrap().findings.is_empty(),
+            "too few"
+        );
     }
 
     #[test]

@@ -42,7 +42,8 @@ impl Rule for RenewalWithoutBuyer {
         }
         let engaged: Vec<&str> = s.contacts.iter().filter(|c| c.active).map(|c| c.name.as_str()).collect();
         let mut evidence = observations.clone();
-        evidence.push(text("engaged_contacts", if engaged.is_empty() { "nobody".to_owned() } else { engaged.join(", ") }));
+        evidence
+            .push(text("engaged_contacts", if engaged.is_empty() { "nobody".to_owned() } else { engaged.join(", ") }));
         Ok(Evaluation {
             findings: vec![Finding {
                 key: format!("renewal:{renewal}"),
@@ -85,11 +86,25 @@ mod tests {
         let e = RenewalWithoutBuyer::evaluate(&renewing_in(30, vec![champion.clone()]), &p).unwrap();
         assert_eq!(e.findings.len(), 1);
         assert_eq!(e.findings[0].likelihood, 4);
-        assert!(RenewalWithoutBuyer::evaluate(&renewing_in(30, vec![champion.clone(), cfo.clone()]), &p).unwrap().findings.is_empty());
+        assert!(
+            RenewalWithoutBuyer::evaluate(&renewing_in(30, vec![champion.clone(), cfo.clone()]), &p)
+                .unwrap()
+                .findings
+                .is_empty()
+        );
         let mut negative = cfo.clone();
         negative.sentiment = Sentiment::Negative;
-        assert_eq!(RenewalWithoutBuyer::evaluate(&renewing_in(100, vec![negative]), &p).unwrap().findings[0].likelihood, 3);
-        assert!(RenewalWithoutBuyer::evaluate(&renewing_in(121, vec![]), &p).unwrap().findings.is_empty(), "outside the window");
-        assert!(RenewalWithoutBuyer::evaluate(&renewing_in(-1, vec![]), &p).unwrap().findings.is_empty(), "renewal passed");
+        assert_eq!(
+            RenewalWithoutBuyer::evaluate(&renewing_in(100, vec![negative]), &p).unwrap().findings[0].likelihood,
+            3
+        );
+        assert!(
+            RenewalWithoutBuyer::evaluate(&renewing_in(121, vec![]), &p).unwrap().findings.is_empty(),
+            "outside the window"
+        );
+        assert!(
+            RenewalWithoutBuyer::evaluate(&renewing_in(-1, vec![]), &p).unwrap().findings.is_empty(),
+            "renewal passed"
+        );
     }
 }

@@ -42,7 +42,8 @@ impl Rule for SeatUtilisation {
             return Ok(Evaluation::none());
         }
         let share = used / licensed;
-        let observations = vec![number("seat_share", share), number("seats_used", used), number("seats_licensed", licensed)];
+        let observations =
+            vec![number("seat_share", share), number("seats_used", used), number("seats_licensed", licensed)];
         if share >= min_share {
             return Ok(Evaluation { findings: vec![], observations });
         }
