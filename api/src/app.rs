@@ -60,7 +60,7 @@ impl Application {
 
     /// Builds on an already open, migrated database.
     pub async fn with_database(config: &Config, db: Db) -> anyhow::Result<Self> {
-        Self::with_engine(config, db, default_engine()?).await
+        Self::with_engine(config, db, default_engine(config.plugins.clone())?).await
     }
 
     /// Builds with a given rule engine (tests add rules that misbehave).
@@ -231,9 +231,9 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-/// The built-in rules plus a plugin host with the default limits.
-pub fn default_engine() -> anyhow::Result<Engine> {
-    let host = bellwether_rules::plugin::PluginHost::new(bellwether_rules::plugin::Limits::default())
+/// The built-in rules plus a plugin host with these limits.
+pub fn default_engine(limits: bellwether_rules::plugin::Limits) -> anyhow::Result<Engine> {
+    let host = bellwether_rules::plugin::PluginHost::new(limits)
         .map_err(|e| anyhow::anyhow!("starting the plugin host: {e:#}"))?;
     Ok(Engine::default().with_plugins(host))
 }

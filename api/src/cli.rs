@@ -92,7 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     match cli.command {
         Command::Serve { demo } => serve(&config, demo).await,
-        Command::Plugin { command } => crate::plugin_cli::run(command),
+        Command::Plugin { command } => crate::plugin_cli::run(command, config.plugins.clone()),
         Command::Migrate => {
             open_database(&config).await?;
             println!("migrations applied to {}", redact(&config.database_url));

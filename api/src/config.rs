@@ -81,6 +81,8 @@ struct FileConfig {
     jwt: FileJwt,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    plugins: FilePlugins,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,6 +107,17 @@ struct FileLimits {
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     db_max_connections: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePlugins {
+    max_component_bytes: Option<usize>,
+    fuel: Option<u64>,
+    timeout_ms: Option<u64>,
+    memory_mb: Option<usize>,
+    log_bytes: Option<usize>,
+    inert_system_imports: Option<bool>,
 }
 
 /// Token settings.
@@ -157,6 +170,8 @@ pub struct Config {
     pub limits: Limits,
     /// Interval of the scheduled risk sweep; `None` when switched off.
     pub risk_sweep_interval: Option<Duration>,
+    /// What rule plugins may use.
+    pub plugins: bellwether_rules::plugin::Limits,
 }
 
 /// Default interval of the scheduled risk sweep.
@@ -222,6 +237,18 @@ impl Config {
             },
             jwt,
             limits,
+            plugins: {
+                let d = bellwether_rules::plugin::Limits::default();
+                let p = file.plugins;
+                bellwether_rules::plugin::Limits {
+                    max_component_bytes: p.max_component_bytes.unwrap_or(d.max_component_bytes),
+                    fuel: p.fuel.unwrap_or(d.fuel),
+                    timeout: p.timeout_ms.map_or(d.timeout, Duration::from_millis),
+                    memory_bytes: p.memory_mb.map_or(d.memory_bytes, |mb| mb << 20),
+                    log_bytes: p.log_bytes.unwrap_or(d.log_bytes),
+                    inert_system_imports: p.inert_system_imports.unwrap_or(d.inert_system_imports),
+                }
+            },
         })
     }
 }

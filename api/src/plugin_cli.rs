@@ -38,9 +38,9 @@ pub enum PluginCommand {
     },
 }
 
-fn compile(file: &Path) -> anyhow::Result<(Arc<PluginHost>, Arc<PluginRule>, usize)> {
+fn compile(file: &Path, limits: &Limits) -> anyhow::Result<(Arc<PluginHost>, Arc<PluginRule>, usize)> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let host = PluginHost::new(Limits::default()).map_err(|e| anyhow::anyhow!("starting the plugin host: {e:#}"))?;
+    let host = PluginHost::new(limits.clone()).map_err(|e| anyhow::anyhow!("starting the plugin host: {e:#}"))?;
     let rule = host.compile(&bytes).map_err(|e| anyhow::anyhow!("{}: refused ({}): {e}", file.display(), e.kind()))?;
     Ok((host, rule, bytes.len()))
 }
@@ -76,10 +76,10 @@ fn read_fixture(path: &Path) -> anyhow::Result<Fixture> {
 }
 
 /// Runs a `plugin` subcommand.
-pub fn run(command: PluginCommand) -> anyhow::Result<()> {
+pub fn run(command: PluginCommand, limits: Limits) -> anyhow::Result<()> {
     match command {
         PluginCommand::Check { file } => {
-            let (host, rule, size) = compile(&file)?;
+            let (host, rule, size) = compile(&file, &limits)?;
             let m = rule.meta();
             println!("ok: {} accepted", file.display());
             println!("  rule        {} ({}), category {}", m.key, m.name, m.category);
@@ -96,7 +96,7 @@ pub fn run(command: PluginCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PluginCommand::Run { file, snapshot, params } => {
-            let (host, rule, size) = compile(&file)?;
+            let (host, rule, size) = compile(&file, &limits)?;
             let fixture = read_fixture(&snapshot)?;
             let params = params_for(&rule, &fixture, &params)?;
             let started = Instant::now();
@@ -134,7 +134,7 @@ pub fn run(command: PluginCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PluginCommand::Test { file, fixtures } => {
-            let (_host, rule, _) = compile(&file)?;
+            let (_host, rule, _) = compile(&file, &limits)?;
             let mut paths: Vec<PathBuf> = std::fs::read_dir(&fixtures)
                 .with_context(|| format!("reading {}", fixtures.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))

@@ -33,6 +33,16 @@ struct Args {
 
 #[derive(Subcommand)]
 enum What {
+    /// Rule plugins: compile and instantiation cost, per-evaluation overhead, native vs plugin,
+    /// and plugins in a sweep (SQLite).
+    Plugin {
+        /// Accounts in the sweep portfolio.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: usize,
+        /// Evaluations per micro-benchmark.
+        #[arg(long, default_value_t = 20_000)]
+        iterations: usize,
+    },
     /// Ingestion throughput through the bulk mutation.
     Ingest {
         #[arg(long, value_enum, default_value = "sqlite")]
@@ -96,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
         What::Ingest { backend, batches, direct } => ingest(backend.into(), batches, direct).await,
         What::Health { backend, runs } => health_recompute(backend.into(), runs).await,
         What::Risk { backend, accounts, days, trials } => risk(backend.into(), accounts, days, trials).await,
+        What::Plugin { accounts, iterations } => plugin(accounts, iterations).await,
     }
 }
 
@@ -413,6 +424,121 @@ async fn risk(backend: Backend, accounts: usize, days: i64, trials: usize) -> an
             latencies[latencies.len() / 2].as_secs_f64() * 1e3,
             latencies[(latencies.len() * 95 / 100).min(latencies.len() - 1)].as_secs_f64() * 1e3,
             latencies[latencies.len() - 1].as_secs_f64() * 1e3,
+        );
+    }
+    s.stop().await;
+    Ok(())
+}
+
+/// Mean microseconds per call of `f` over `n` calls (after `n / 10` warm-up calls).
+fn per_call_us(n: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..n / 10 {
+        f();
+    }
+    let started = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    started.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+async fn plugin(accounts: usize, iterations: usize) -> anyhow::Result<()> {
+    use bellwether_rules::plugin::fixture::Fixture;
+    use bellwether_rules::plugin::{Limits, PluginHost};
+    use bellwether_rules::{Params, Rule, check_output};
+    use bellwether_tests::guests;
+
+    // Compiling (the upload pipeline, once per component and process).
+    for name in ["renewal_without_buyer", "seat_utilisation", "payment_slowdown"] {
+        let bytes = guests::component(name);
+        let host = PluginHost::new(Limits::default()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let started = Instant::now();
+        host.compile(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "compile + check {name} ({} KiB): {:.0} ms",
+            bytes.len() / 1024,
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+
+    // Per evaluation, on the example's own fixture.
+    let host = PluginHost::new(Limits::default()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let rule = host.compile(&guests::component("renewal_without_buyer")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fixture = std::fs::read_to_string(guests::fixtures("renewal_without_buyer").join("champion_only.json"))?;
+    let snapshot = Fixture::parse(&fixture).map_err(|e| anyhow::anyhow!(e))?.snapshot();
+    let params = Params::defaults(rule.meta());
+    let instantiate = per_call_us(iterations, || rule.instantiate_only().unwrap());
+    let convert = per_call_us(iterations, || {
+        std::hint::black_box(rule.input(&snapshot, &params));
+    });
+    let mut fuel = 0;
+    let evaluate = per_call_us(iterations, || {
+        let (result, usage) = rule.evaluate_metered(&snapshot, &params);
+        let e = result.unwrap();
+        check_output(rule.meta(), &e).unwrap();
+        assert_eq!(e.findings.len(), 1);
+        fuel = usage.unwrap().fuel;
+    });
+    println!("renewal_without_buyer as a plugin ({iterations} evaluations, a fresh instance each):");
+    println!("  fresh store + instantiate: {instantiate:.2} us");
+    println!("  snapshot to WIT records:   {convert:.2} us");
+    println!("  whole evaluation:          {evaluate:.2} us ({fuel} instructions)");
+    let native = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--release", "--quiet", "--manifest-path"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/Cargo.toml"))
+        .args(["-p", "native-bench"])
+        .output()?;
+    let out = String::from_utf8_lossy(&native.stdout);
+    print!("{out}");
+    if let Some(us) = out.split_whitespace().find_map(|w| w.parse::<f64>().ok()) {
+        println!("  plugin / native: {:.1}x (overhead per evaluation {:.2} us)", evaluate / us, evaluate - us);
+    }
+
+    // In a sweep: the built-ins, then the built-ins and two plugins.
+    use bellwether_domain::synthetic::{self, Spec};
+    let s = start(Backend::Sqlite).await?;
+    s.tenant("bench").await;
+    let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
+    let admin = bellwether_domain::users::by_email(&s.db, org.id, "admin@bench.test").await?.context("admin")?;
+    let actor = bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role };
+    synthetic::generate(&s.db, org.id, &Spec { accounts, days: 365, manager: None }).await?;
+    let builtins = bellwether_rules::engine::Engine::default();
+    builtins.sweep(&s.db, org.id).await?;
+    let base = builtins.sweep(&s.db, org.id).await?;
+    report_run("built-ins only (steady sweep)", &base.record);
+    for name in ["renewal_without_buyer", "payment_slowdown"] {
+        let compiled = host.compile(&guests::component(name)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let m = compiled.meta();
+        bellwether_domain::plugins::upload(
+            &s.db,
+            &actor,
+            bellwether_domain::plugins::Upload {
+                key: m.key.clone(),
+                name: m.name.clone(),
+                description: m.description.clone(),
+                category: m.category,
+                sha256: compiled.sha256.clone(),
+                wit_version: compiled.wit_version.clone(),
+                metadata: json!({}),
+                component: guests::component(name),
+            },
+        )
+        .await?;
+    }
+    let engine = bellwether_rules::engine::Engine::default().with_plugins(host.clone());
+    engine.sweep(&s.db, org.id).await?;
+    let with = engine.sweep(&s.db, org.id).await?;
+    report_run("built-ins + 2 plugins (steady sweep)", &with.record);
+    for stat in with.record.rules.iter().filter(|r| r.fuel > 0) {
+        let per = stat.duration_us as f64 / stat.evaluations.max(1) as f64;
+        println!(
+            "  plugin {}: {} evaluations, {per:.2} us each ({:.0} accounts/s on one core), {:.0} instructions on average, peak memory {} KiB, {} failures",
+            stat.rule_key,
+            stat.evaluations,
+            1e6 / per,
+            stat.fuel as f64 / stat.evaluations.max(1) as f64,
+            stat.peak_memory / 1024,
+            stat.failures,
         );
     }
     s.stop().await;

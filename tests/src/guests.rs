@@ -35,6 +35,20 @@ pub fn component(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
+/// The component built from the Python rule `plugins/examples/python/<name>` (by
+/// `scripts/build-python-plugins`, which this runs once per process; it skips what is current).
+pub fn python_component(name: &str) -> Vec<u8> {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = std::process::Command::new(plugins_dir().join("../scripts/build-python-plugins"))
+            .status()
+            .expect("running scripts/build-python-plugins");
+        assert!(status.success(), "building the Python plugins failed");
+    });
+    let path = plugins_dir().join("target/python").join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
 /// A component, base64-encoded as `uploadRulePlugin` takes it.
 pub fn base64(name: &str) -> String {
     use base64::Engine as _;

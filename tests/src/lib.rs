@@ -163,11 +163,12 @@ impl TestServer {
             jwt: options.jwt,
             limits: options.limits,
             risk_sweep_interval: options.risk_sweep_interval,
+            plugins: Default::default(),
         };
         let db = bellwether_api::app::open_database(&config).await.expect("opening the database");
         let engine = match options.engine {
             Some(engine) => engine,
-            None => bellwether_api::app::default_engine().expect("plugin host"),
+            None => bellwether_api::app::default_engine(config.plugins.clone()).expect("plugin host"),
         };
         let mut app = Application::with_engine(&config, db, engine).await.expect("starting the server");
         if let Some(extra) = options.extra_routes {

@@ -58,6 +58,19 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:random/insecure-seed",
 ];
 
+/// Interfaces accepted with [`Limits::inert_system_imports`]: provided, but granting nothing.
+const INERT_IMPORTS: &[&str] = &[
+    "wasi:filesystem/types",
+    "wasi:filesystem/preopens",
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/ip-name-lookup",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
+];
+
 /// What a plugin may use.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -71,6 +84,11 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Log bytes kept per evaluation (the rest is counted).
     pub log_bytes: usize,
+    /// Also accept components importing `wasi:filesystem` and `wasi:sockets`, which the host
+    /// provides inert (no preopened directory, every network operation denied). Language
+    /// runtimes such as CPython import them whether or not a rule uses them. Off by default:
+    /// a Rust rule importing them is almost always a mistake best caught at upload.
+    pub inert_system_imports: bool,
 }
 
 impl Default for Limits {
@@ -81,6 +99,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(1),
             memory_bytes: 64 << 20,
             log_bytes: 16 << 10,
+            inert_system_imports: false,
         }
     }
 }
@@ -305,13 +324,13 @@ impl PluginHost {
             Some([0, b'a', b's', b'm', ..]) => {}
             _ => return Err(PluginError::NotWasm),
         }
-        let component = Component::new(&self.engine, bytes).map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
-        let ty = component.component_type();
+        // Imports and version first: refusing costs no compilation.
         let mut version = None;
-        for (name, _) in ty.imports(&self.engine) {
-            let (interface, v) = name.split_once('@').unwrap_or((name, ""));
-            if !ALLOWED_IMPORTS.contains(&interface) {
-                return Err(PluginError::ForbiddenImport(name.to_owned()));
+        for name in imports(bytes).map_err(PluginError::Invalid)? {
+            let (interface, v) = name.split_once('@').unwrap_or((&name, ""));
+            let inert = self.limits.inert_system_imports && INERT_IMPORTS.contains(&interface);
+            if !ALLOWED_IMPORTS.contains(&interface) && !inert {
+                return Err(PluginError::ForbiddenImport(name));
             }
             if interface.starts_with("bellwether:rules/") {
                 version = Some(v.to_owned());
@@ -324,6 +343,7 @@ impl PluginHost {
                 supported: SUPPORTED_WIT_VERSIONS.join(", "),
             });
         }
+        let component = Component::new(&self.engine, bytes).map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -362,7 +382,8 @@ impl PluginHost {
             .insecure_random_seed(0x5eed)
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false);
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }));
         let state = State {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -435,6 +456,31 @@ fn stderr_tail(store: &Store<State>) -> Option<String> {
     let bytes = store.data().stderr.contents();
     let text = String::from_utf8_lossy(&bytes).trim().to_owned();
     (!text.is_empty()).then_some(text)
+}
+
+/// The names of what a component imports (its own imports, not those of components nested in
+/// it; type imports, which carry no capability, are left out).
+fn imports(bytes: &[u8]) -> Result<Vec<String>, String> {
+    use wasmparser::{ComponentTypeRef, Parser, Payload};
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| e.to_string())? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) if depth == 0 => break,
+            Payload::End(_) => depth -= 1,
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    let import = import.map_err(|e| e.to_string())?;
+                    if !matches!(import.ty, ComponentTypeRef::Type(_)) {
+                        names.push(import.name.name.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
 }
 
 fn placeholder_meta() -> RuleMeta {
@@ -556,6 +602,22 @@ impl PluginRule {
             ));
         }
         (result, Usage { fuel, peak_memory: state.meter.peak as u64, logs })
+    }
+
+    /// A fresh store and instance, dropped at once: the fixed cost of every evaluation (for the
+    /// benchmark).
+    #[doc(hidden)]
+    pub fn instantiate_only(&self) -> Result<(), RuleError> {
+        let mut store = self.host.store();
+        self.pre.instantiate(&mut store).map(drop).map_err(|e| self.host.failure(&store, e))
+    }
+
+    /// The snapshot as this rule receives it (for the benchmark).
+    #[doc(hidden)]
+    pub fn input(&self, snapshot: &AccountSnapshot, params: &Params) -> usize {
+        let keys: BTreeSet<String> = self.metric_keys(params).into_iter().collect();
+        let input = v0_1_0::snapshot_to(snapshot, &self.meta.inputs, &keys, self.meta.lookback_days);
+        input.contacts.len() + input.metrics.len()
     }
 
     fn metric_keys(&self, params: &Params) -> Vec<String> {

@@ -202,3 +202,34 @@ fn fixtures_reach_the_rule_as_the_server_would_send_them() {
     assert_eq!(e.findings[0].likelihood, 4);
     assert_eq!(e.findings[0].title, "Renewal in 30 days with nobody engaged who can sign");
 }
+
+#[test]
+fn a_python_rule_runs_where_inert_system_imports_are_allowed() {
+    let bytes = bellwether_tests::guests::python_component("survey_silence");
+    // CPython's runtime imports wasi:filesystem and wasi:sockets: refused by default, before
+    // anything is compiled.
+    let strict = PluginHost::new(Limits { max_component_bytes: 32 << 20, ..Limits::default() }).unwrap();
+    match strict.compile(&bytes).unwrap_err() {
+        PluginError::ForbiddenImport(name) => {
+            assert!(name.starts_with("wasi:filesystem/") || name.starts_with("wasi:sockets/"), "{name}")
+        }
+        other => panic!("expected a forbidden import, got {other:?}"),
+    }
+    // Provided inert, the same component runs, with the same contract as the Rust rules.
+    let host =
+        PluginHost::new(Limits { max_component_bytes: 32 << 20, inert_system_imports: true, ..Limits::default() })
+            .unwrap();
+    let rule = host.compile(&bytes).expect("the Python rule compiles");
+    assert_eq!(rule.meta().key, "survey_silence");
+    let fixtures = bellwether_tests::guests::fixtures("python/survey_silence");
+    let fixture = |name: &str| Fixture::parse(&std::fs::read_to_string(fixtures.join(name)).unwrap()).unwrap();
+    let silent = fixture("silent.json");
+    let params = Params::resolve(rule.meta(), &silent.params).unwrap();
+    let (result, usage) = rule.evaluate_metered(&silent.snapshot(), &params);
+    let e = result.unwrap();
+    assert_eq!(e.findings.len(), 1);
+    assert_eq!((e.findings[0].key.as_str(), e.findings[0].likelihood), ("silence", 3));
+    assert!(usage.unwrap().fuel > 0);
+    let answering = fixture("answering.json");
+    assert!(rule.evaluate(&answering.snapshot(), &params).unwrap().findings.is_empty());
+}
