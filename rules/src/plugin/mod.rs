@@ -254,12 +254,45 @@ impl Drop for Ticker {
 /// Epoch tick: the resolution of the wall-clock deadline.
 const TICK: Duration = Duration::from_millis(5);
 
+/// Evaluations running at once, at most: the pooling allocator refuses an instance beyond its
+/// slots, and that refusal must not count as the plugin's failure. Evaluations wait for a slot.
+const CONCURRENT_EVALUATIONS: usize = 32;
+
+/// A counting semaphore for blocking threads (evaluations run on tokio's blocking pool).
+#[derive(Default)]
+struct Slots {
+    busy: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+/// A slot, released on drop.
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn acquire(&self) -> Slot<'_> {
+        let mut busy = self.busy.lock().expect("plugin slots");
+        while *busy >= CONCURRENT_EVALUATIONS {
+            busy = self.freed.wait(busy).expect("plugin slots");
+        }
+        *busy += 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock().expect("plugin slots") -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
 /// The plugin runtime of a process.
 pub struct PluginHost {
     engine: Engine,
     linker: Linker<State>,
     limits: Limits,
     cache: Mutex<HashMap<String, Arc<PluginRule>>>,
+    slots: Slots,
     _ticker: Ticker,
 }
 
@@ -270,10 +303,11 @@ impl PluginHost {
     /// A host with these limits. Starts the epoch ticker thread.
     pub fn new(limits: Limits) -> wasmtime::Result<Arc<Self>> {
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(64)
-            .total_core_instances(512)
-            .total_memories(64)
-            .total_tables(256)
+        // Room for every evaluation slot plus compilations' test instantiations.
+        pool.total_component_instances(2 * CONCURRENT_EVALUATIONS as u32)
+            .total_core_instances(32 * CONCURRENT_EVALUATIONS as u32)
+            .total_memories(4 * CONCURRENT_EVALUATIONS as u32)
+            .total_tables(16 * CONCURRENT_EVALUATIONS as u32)
             .max_memory_size(limits.memory_bytes.max(1 << 16));
         let mut config = Config::new();
         config
@@ -293,7 +327,14 @@ impl PluginHost {
                 ticking.increment_epoch();
             }
         })?;
-        Ok(Arc::new(Self { engine, linker, limits, cache: Mutex::new(HashMap::new()), _ticker: Ticker(stop) }))
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            limits,
+            cache: Mutex::new(HashMap::new()),
+            slots: Slots::default(),
+            _ticker: Ticker(stop),
+        }))
     }
 
     pub fn limits(&self) -> &Limits {
@@ -567,6 +608,7 @@ pub struct PluginRule {
 
 impl PluginRule {
     fn read_metadata(&self) -> Result<(RuleMeta, Vec<String>), PluginError> {
+        let _slot = self.host.slots.acquire();
         let mut store = self.host.store();
         let instance = self
             .pre
@@ -580,6 +622,7 @@ impl PluginRule {
 
     /// Runs the rule on one account with a fresh store.
     fn run(&self, snapshot: &AccountSnapshot, params: &Params) -> (Result<Evaluation, RuleError>, Usage) {
+        let _slot = self.host.slots.acquire();
         let mut store = self.host.store();
         let keys: BTreeSet<String> = self.metric_keys(params).into_iter().collect();
         let input = v0_1_0::snapshot_to(snapshot, &self.meta.inputs, &keys, self.meta.lookback_days);
@@ -608,6 +651,7 @@ impl PluginRule {
     /// benchmark).
     #[doc(hidden)]
     pub fn instantiate_only(&self) -> Result<(), RuleError> {
+        let _slot = self.host.slots.acquire();
         let mut store = self.host.store();
         self.pre.instantiate(&mut store).map(drop).map_err(|e| self.host.failure(&store, e))
     }

@@ -233,3 +233,18 @@ fn a_python_rule_runs_where_inert_system_imports_are_allowed() {
     let answering = fixture("answering.json");
     assert!(rule.evaluate(&answering.snapshot(), &params).unwrap().findings.is_empty());
 }
+
+#[test]
+fn many_concurrent_evaluations_wait_for_a_slot_instead_of_failing() {
+    let host = host();
+    let rule = hostile(&host);
+    // More long evaluations at once than the instance pool has slots: each ends with the
+    // plugin's own failure (out of fuel), never with a refused instance.
+    let results: Vec<Result<Evaluation, RuleError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..100).map(|_| s.spawn(|| run(&rule, "loop").0)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in results {
+        assert_eq!(r.unwrap_err(), RuleError::OutOfFuel(Limits::default().fuel));
+    }
+}
