@@ -334,7 +334,11 @@ impl Engine {
             started_at: started,
             rules: rules
                 .iter()
-                .map(|c| RuleStat { rule_key: c.rule.meta().key.clone(), ..Default::default() })
+                .map(|c| RuleStat {
+                    rule_key: c.rule.meta().key.clone(),
+                    component_sha256: c.rule.component_sha256().map(str::to_owned),
+                    ..Default::default()
+                })
                 .collect(),
             ..Default::default()
         };

@@ -272,6 +272,11 @@ pub trait Rule: Send + Sync {
     fn is_plugin(&self) -> bool {
         false
     }
+
+    /// For a plugin, the sha256 of the component that ran (recorded with each run).
+    fn component_sha256(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Suggested impact from the account's tier: losing a strategic account hurts most.

@@ -590,6 +590,8 @@ pub struct RuleRunStat {
     pub skipped: i32,
     /// Plugins: the first lines the rule logged in this run (at most 50).
     pub logs: Vec<String>,
+    /// Plugins: the SHA-256 of the component version that ran.
+    pub component_sha256: Option<String>,
 }
 
 impl From<&runs::RuleStat> for RuleRunStat {
@@ -605,6 +607,7 @@ impl From<&runs::RuleStat> for RuleRunStat {
             peak_memory_bytes: s.peak_memory as f64,
             skipped: count(s.skipped as usize),
             logs: s.logs.clone(),
+            component_sha256: s.component_sha256.clone(),
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct RuleStat {
     /// Failures after the last success (the circuit breaker's input).
     #[serde(default)]
     pub trailing_failures: u32,
+    /// Plugins: the sha256 of the component that ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_sha256: Option<String>,
     /// Plugins: the first log lines of the run (bounded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<String>,

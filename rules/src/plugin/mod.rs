@@ -708,6 +708,10 @@ impl Rule for PluginRule {
     fn is_plugin(&self) -> bool {
         true
     }
+
+    fn component_sha256(&self) -> Option<&str> {
+        Some(&self.sha256)
+    }
 }
 
 impl std::fmt::Debug for PluginRule {

@@ -14,7 +14,7 @@ on_every_backend!(
     a_hostile_plugin_is_contained_and_switched_off,
 );
 
-const PLUGINS: &str = "{ rulePlugins { id key name category status currentVersion consecutiveFailures trippedAt tripReason version versions { number current sha256 sizeBytes witVersion metadata uploadedBy { id } } rule { key enabled params { key value { number text } } } runs(first: 5) { run { id trigger } stat { evaluations findings failures fuel maxFuel peakMemoryBytes logs } failures { message } } } }";
+const PLUGINS: &str = "{ rulePlugins { id key name category status currentVersion consecutiveFailures trippedAt tripReason version versions { number current sha256 sizeBytes witVersion metadata uploadedBy { id } } rule { key enabled params { key value { number text } } } runs(first: 5) { run { id trigger } stat { evaluations findings failures fuel maxFuel peakMemoryBytes logs componentSha256 } failures { message } } } }";
 
 const UPLOAD: &str = "mutation($c: String!) { uploadRulePlugin(input: { component: $c }) { plugin { id key currentVersion status } userErrors { field code message } } }";
 
@@ -114,6 +114,8 @@ async fn plugins_raise_risks_like_built_in_rules(backend: Backend) {
     let runs = data["rulePlugins"][0]["runs"].as_array().unwrap().clone();
     assert!(runs.len() >= 3, "{runs:?}");
     assert!(runs.iter().all(|r| r["stat"]["evaluations"] == 1 && r["stat"]["maxFuel"].as_f64().unwrap() > 0.0));
+    let sha = &data["rulePlugins"][0]["versions"][0]["sha256"];
+    assert!(runs.iter().all(|r| &r["stat"]["componentSha256"] == sha), "each run names the version that ran");
 
     // Disabled, it no longer runs nor lists among the rules; enabled again, it does.
     let id = plugin["id"].as_str().unwrap();
