@@ -19,7 +19,7 @@ pub mod v0_1_0;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -254,13 +254,15 @@ impl Drop for Ticker {
 /// Epoch tick: the resolution of the wall-clock deadline.
 const TICK: Duration = Duration::from_millis(5);
 
-/// Evaluations running at once, at most: the pooling allocator refuses an instance beyond its
-/// slots, and that refusal must not count as the plugin's failure. Evaluations wait for a slot.
+/// Evaluations running at once, at most (the pool is sized for it): the pooling allocator refuses
+/// an instance beyond its slots, and that refusal must not count as the plugin's failure.
+/// Evaluations wait for a slot. The host allows one evaluation per core below this: the deadline
+/// is wall-clock time, and evaluations sharing a core would time out because of each other.
 const CONCURRENT_EVALUATIONS: usize = 32;
 
 /// A counting semaphore for blocking threads (evaluations run on tokio's blocking pool).
-#[derive(Default)]
 struct Slots {
+    capacity: usize,
     busy: Mutex<usize>,
     freed: std::sync::Condvar,
 }
@@ -271,7 +273,7 @@ struct Slot<'a>(&'a Slots);
 impl Slots {
     fn acquire(&self) -> Slot<'_> {
         let mut busy = self.busy.lock().expect("plugin slots");
-        while *busy >= CONCURRENT_EVALUATIONS {
+        while *busy >= self.capacity {
             busy = self.freed.wait(busy).expect("plugin slots");
         }
         *busy += 1;
@@ -335,7 +337,11 @@ impl PluginHost {
             linker,
             limits,
             cache: Mutex::new(HashMap::new()),
-            slots: Slots::default(),
+            slots: Slots {
+                capacity: std::thread::available_parallelism().map_or(1, |n| n.get()).min(CONCURRENT_EVALUATIONS),
+                busy: Mutex::new(0),
+                freed: std::sync::Condvar::new(),
+            },
             _ticker: Ticker(stop),
         }))
     }
@@ -394,7 +400,7 @@ impl PluginHost {
             .and_then(v0_1_0::RulePre::new)
             .map_err(|e| PluginError::WrongExports { version: version.clone(), message: format!("{e:#}") })?;
         let mut rule = PluginRule {
-            host: self.clone(),
+            host: Arc::downgrade(self),
             sha256: sha256.clone(),
             size: bytes.len(),
             wit_version: version,
@@ -596,7 +602,9 @@ pub fn validate_meta(meta: &RuleMeta, metrics: &[String]) -> Result<(), PluginEr
 
 /// An organisation's rule, compiled.
 pub struct PluginRule {
-    host: Arc<PluginHost>,
+    /// Weak: the host's cache holds its rules, and a host must be able to go away (its epoch
+    /// thread stops with it).
+    host: Weak<PluginHost>,
     /// The component's sha256 (hex).
     pub sha256: String,
     /// The component's size in bytes.
@@ -610,34 +618,43 @@ pub struct PluginRule {
 }
 
 impl PluginRule {
+    fn host(&self) -> Result<Arc<PluginHost>, RuleError> {
+        self.host.upgrade().ok_or_else(|| RuleError::Failed("the plugin host has shut down".into()))
+    }
+
     fn read_metadata(&self) -> Result<(RuleMeta, Vec<String>), PluginError> {
-        let _slot = self.host.slots.acquire();
-        let mut store = self.host.store();
+        let host = self.host().map_err(|e| PluginError::Instantiation(e.to_string()))?;
+        let _slot = host.slots.acquire();
+        let mut store = host.store();
         let instance = self
             .pre
             .instantiate(&mut store)
-            .map_err(|e| PluginError::Instantiation(self.host.failure(&store, e).to_string()))?;
+            .map_err(|e| PluginError::Instantiation(host.failure(&store, e).to_string()))?;
         let m = instance
             .call_metadata(&mut store)
-            .map_err(|e| PluginError::Instantiation(format!("metadata(): {}", self.host.failure(&store, e))))?;
+            .map_err(|e| PluginError::Instantiation(format!("metadata(): {}", host.failure(&store, e))))?;
         Ok(v0_1_0::meta_from(m))
     }
 
     /// Runs the rule on one account with a fresh store.
     fn run(&self, snapshot: &AccountSnapshot, params: &Params) -> (Result<Evaluation, RuleError>, Usage) {
-        let _slot = self.host.slots.acquire();
-        let mut store = self.host.store();
+        let host = match self.host() {
+            Ok(host) => host,
+            Err(e) => return (Err(e), Usage::default()),
+        };
+        let _slot = host.slots.acquire();
+        let mut store = host.store();
         let keys: BTreeSet<String> = self.metric_keys(params).into_iter().collect();
         let input = v0_1_0::snapshot_to(snapshot, &self.meta.inputs, &keys, self.meta.lookback_days);
         let result = self
             .pre
             .instantiate(&mut store)
             .and_then(|rule| rule.call_evaluate(&mut store, &input, &v0_1_0::params_to(params)));
-        let fuel = self.host.limits.fuel - store.get_fuel().unwrap_or(0);
+        let fuel = host.limits.fuel - store.get_fuel().unwrap_or(0);
         let result = match result {
             Ok(Ok(e)) => Ok(v0_1_0::evaluation_from(e)),
             Ok(Err(e)) => Err(v0_1_0::error_from(e)),
-            Err(e) => Err(self.host.failure(&store, e)),
+            Err(e) => Err(host.failure(&store, e)),
         };
         let state = store.into_data();
         let mut logs = state.log.lines;
@@ -654,9 +671,10 @@ impl PluginRule {
     /// benchmark).
     #[doc(hidden)]
     pub fn instantiate_only(&self) -> Result<(), RuleError> {
-        let _slot = self.host.slots.acquire();
-        let mut store = self.host.store();
-        self.pre.instantiate(&mut store).map(drop).map_err(|e| self.host.failure(&store, e))
+        let host = self.host()?;
+        let _slot = host.slots.acquire();
+        let mut store = host.store();
+        self.pre.instantiate(&mut store).map(drop).map_err(|e| host.failure(&store, e))
     }
 
     /// The snapshot as this rule receives it (for the benchmark).
