@@ -12,7 +12,7 @@ use sea_orm::{
 
 use crate::entities::{plugin, plugin_version};
 use crate::enums::stored;
-use crate::store::is_unique_violation;
+use crate::store::{Versioned, is_unique_violation, update_if_version};
 use crate::{
     Actor, Error, OrganisationId, PluginId, PluginStatus, PluginVersionId, Result, RiskCategory, UserId, values,
 };
@@ -148,6 +148,23 @@ impl VersionRow {
     }
 }
 
+fn columns() -> Versioned<plugin::Column> {
+    Versioned { id: plugin::Column::Id, organisation: plugin::Column::OrganisationId, version: plugin::Column::Version }
+}
+
+/// The next version of a plugin row with the circuit breaker reset (a new version or an admin's
+/// decision gives the plugin a clean slate).
+fn reset(version: i32, now: DateTime<Utc>) -> plugin::ActiveModel {
+    plugin::ActiveModel {
+        consecutive_failures: Set(0),
+        tripped_at: Set(None),
+        trip_reason: Set(None),
+        version: Set(version + 1),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
 /// Stores a checked component as a new version of the plugin with its key (created on first
 /// upload) and makes it current. Uploading the current component again changes nothing.
 /// A tripped plugin is enabled again by a new version (it presumably fixes the failure); one
@@ -217,23 +234,15 @@ pub async fn upload(db: &DatabaseConnection, actor: &Actor, u: Upload) -> Result
             let number = last.unwrap_or(0) + 1;
             let status =
                 if p.status == PluginStatus::Tripped.as_str() { PluginStatus::Enabled.as_str() } else { &p.status };
-            let updated = plugin::Entity::update_many()
-                .col_expr(plugin::Column::Name, Expr::value(u.name.clone()))
-                .col_expr(plugin::Column::Description, Expr::value(u.description.clone()))
-                .col_expr(plugin::Column::Category, Expr::value(u.category.as_str()))
-                .col_expr(plugin::Column::Status, Expr::value(status))
-                .col_expr(plugin::Column::CurrentVersion, Expr::value(number))
-                .col_expr(plugin::Column::ConsecutiveFailures, Expr::value(0))
-                .col_expr(plugin::Column::TrippedAt, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(plugin::Column::TripReason, Expr::value(Option::<String>::None))
-                .col_expr(plugin::Column::Version, Expr::value(p.version + 1))
-                .col_expr(plugin::Column::UpdatedAt, Expr::value(now))
-                .filter(plugin::Column::OrganisationId.eq(org.0))
-                .filter(plugin::Column::Id.eq(p.id))
-                .filter(plugin::Column::Version.eq(p.version))
-                .exec(&tx)
-                .await?;
-            if updated.rows_affected != 1 {
+            let changes = plugin::ActiveModel {
+                name: Set(u.name.clone()),
+                description: Set(u.description.clone()),
+                category: Set(u.category.as_str().to_owned()),
+                status: Set(status.to_owned()),
+                current_version: Set(number),
+                ..reset(p.version, now)
+            };
+            if !update_if_version(&tx, columns(), changes, org.0, p.id, p.version).await? {
                 return Err(Error::conflict(&["component"], "the plugin changed concurrently; retry"));
             }
             (p.id, number)
@@ -371,19 +380,9 @@ pub async fn set_enabled(
         return Err(Error::stale("plugin", e, current.version));
     }
     let status = if enabled { PluginStatus::Enabled } else { PluginStatus::Disabled };
-    let updated = plugin::Entity::update_many()
-        .col_expr(plugin::Column::Status, Expr::value(status.as_str()))
-        .col_expr(plugin::Column::ConsecutiveFailures, Expr::value(0))
-        .col_expr(plugin::Column::TrippedAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(plugin::Column::TripReason, Expr::value(Option::<String>::None))
-        .col_expr(plugin::Column::Version, Expr::value(current.version + 1))
-        .col_expr(plugin::Column::UpdatedAt, Expr::value(values::now()))
-        .filter(plugin::Column::OrganisationId.eq(org.0))
-        .filter(plugin::Column::Id.eq(id.0))
-        .filter(plugin::Column::Version.eq(current.version))
-        .exec(db)
-        .await?;
-    if updated.rows_affected != 1 {
+    let changes =
+        plugin::ActiveModel { status: Set(status.as_str().to_owned()), ..reset(current.version, values::now()) };
+    if !update_if_version(db, columns(), changes, org.0, id.0, current.version).await? {
         return Err(Error::conflict(&["expectedVersion"], "the plugin changed concurrently; reload and retry"));
     }
     get(db, org, id).await?.ok_or_else(|| Error::not_found("plugin", &["id"]))
