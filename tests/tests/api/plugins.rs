@@ -3,7 +3,7 @@
 //! and disabling, and a hostile plugin contained (typed failures, the circuit breaker) while
 //! the server keeps serving another organisation.
 
-use bellwether_tests::guests::base64;
+use bellwether_tests::guests::{self, base64};
 use bellwether_tests::{Backend, TestServer, error_codes, on_every_backend};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -92,6 +92,17 @@ async fn plugins_raise_risks_like_built_in_rules(backend: Backend) {
     assert!(stat["fuel"].as_f64().unwrap() > 0.0 && stat["peakMemoryBytes"].as_f64().unwrap() > 0.0, "{stat}");
     // Evaluating again refreshes, never duplicates.
     assert_eq!(plugin_risks(&evaluate(&s, token, &a).await, "renewal_without_buyer").len(), 1);
+    // Previews and backtests run it too.
+    let q =
+        "query($a: ID!) { previewRisks(accountId: $a) { findings { ruleKey key likelihood } failures { ruleKey } } }";
+    let preview = s.gql(token, q, json!({ "a": a })).await;
+    let findings = preview["previewRisks"]["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["ruleKey"] == "renewal_without_buyer" && f["likelihood"] == 4), "{preview}");
+    let today = Utc::now().date_naive();
+    let q = "query($a: ID!, $from: Date!, $to: Date!) { backtestRule(input: { ruleKey: \"renewal_without_buyer\", accountIds: [$a], from: $from, to: $to, everyDays: 1 }) { accounts { firedCount } } }";
+    let vars = json!({ "a": a, "from": (today - Duration::days(2)).to_string(), "to": today.to_string() });
+    let backtest = s.gql(token, q, vars).await;
+    assert_eq!(backtest["backtestRule"]["accounts"][0]["firedCount"], 3, "{backtest}");
 
     // Its parameters are set like any rule's; a narrower window clears (auto-resolves) the risk.
     s.mutate(
@@ -143,7 +154,26 @@ async fn plugins_raise_risks_like_built_in_rules(backend: Backend) {
         .await;
     assert_eq!(on["status"], "ENABLED");
 
-    // A second plugin becomes a new plugin; a new component under the same key a new version.
+    // A new build under the same key is a new version (here: the same code plus a custom
+    // section, so other bytes); a second plugin is a new plugin.
+    let mut rebuilt = guests::component("renewal_without_buyer");
+    rebuilt.extend_from_slice(&[0, 8, 5, b'b', b'u', b'i', b'l', b'd', b'#', b'2']);
+    let b64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+    let data = s.gql(token, UPLOAD, json!({ "c": b64(&rebuilt) })).await;
+    assert_eq!(data["uploadRulePlugin"]["plugin"]["currentVersion"], 2, "{data}");
+    let data = s.gql(token, PLUGINS, json!({})).await;
+    let versions = data["rulePlugins"][0]["versions"].as_array().unwrap().clone();
+    assert_eq!(
+        versions.iter().map(|v| (v["number"].clone(), v["current"].clone())).collect::<Vec<_>>(),
+        [(json!(2), json!(true)), (json!(1), json!(false))]
+    );
+    let evaluated = evaluate(&s, token, &a).await;
+    assert_eq!(evaluated["run"]["failureCount"], 0);
+    let data = s.gql(token, PLUGINS, json!({})).await;
+    assert_eq!(
+        data["rulePlugins"][0]["runs"][0]["stat"]["componentSha256"], versions[0]["sha256"],
+        "the new version ran"
+    );
     assert_eq!(upload(&s, token, "seat_utilisation").await["currentVersion"], 1);
     let data = s.gql(token, "{ rulePlugins { key } }", json!({})).await;
     assert_eq!(data["rulePlugins"], json!([{ "key": "renewal_without_buyer" }, { "key": "seat_utilisation" }]));
