@@ -365,6 +365,38 @@ pub async fn component(db: &DatabaseConnection, org: OrganisationId, sha256: &st
         .map(|m| m.component))
 }
 
+/// Makes an earlier (or later) uploaded version current again: the roll-back after a bad upload
+/// (admins). Resets the circuit breaker like a new version does.
+pub async fn activate_version(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: PluginId,
+    number: i32,
+    expected_version: Option<i32>,
+) -> Result<Plugin> {
+    actor.require_admin()?;
+    let org = actor.organisation;
+    let Some(current) = get(db, org, id).await? else { return Err(Error::not_found("plugin", &["id"])) };
+    if let Some(e) = expected_version.filter(|e| *e != current.version) {
+        return Err(Error::stale("plugin", e, current.version));
+    }
+    let Some(target) = versions(db, org, id).await?.into_iter().find(|v| v.number == number) else {
+        return Err(Error::not_found("plugin version", &["number"]));
+    };
+    let status = if current.status == PluginStatus::Tripped { PluginStatus::Enabled } else { current.status };
+    let changes = plugin::ActiveModel {
+        current_version: Set(target.number),
+        status: Set(status.as_str().to_owned()),
+        name: Set(target.metadata["name"].as_str().unwrap_or(&current.name).to_owned()),
+        description: Set(target.metadata["description"].as_str().unwrap_or(&current.description).to_owned()),
+        ..reset(current.version, values::now())
+    };
+    if !update_if_version(db, columns(), changes, org.0, id.0, current.version).await? {
+        return Err(Error::conflict(&["expectedVersion"], "the plugin changed concurrently; reload and retry"));
+    }
+    get(db, org, id).await?.ok_or_else(|| Error::not_found("plugin", &["id"]))
+}
+
 /// Switches a plugin on or off (admins). Enabling also resets the circuit breaker.
 pub async fn set_enabled(
     db: &DatabaseConnection,

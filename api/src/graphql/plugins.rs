@@ -238,6 +238,22 @@ payload!(
     SetRulePluginEnabledPayload { plugin: RulePlugin }
 );
 
+/// Makes another uploaded version of a plugin the one that runs.
+#[derive(InputObject)]
+pub struct ActivateRulePluginVersionInput {
+    /// The plugin.
+    pub id: ID,
+    /// The version's `number`.
+    pub number: i32,
+    /// The `version` you read; the change is refused if the plugin changed since.
+    pub expected_version: Option<i32>,
+}
+
+payload!(
+    /// Result of activating a version.
+    ActivateRulePluginVersionPayload { plugin: RulePlugin }
+);
+
 #[derive(Default)]
 pub struct PluginMutation;
 
@@ -285,6 +301,22 @@ impl PluginMutation {
                 "rule plugin uploaded"
             );
             Ok(uploaded.plugin)
+        }
+        .await;
+        outcome(result, RulePlugin).map(Into::into)
+    }
+
+    /// Makes another uploaded version current (admins): the roll-back after a bad upload. Resets
+    /// the circuit breaker; the version runs from the next evaluation.
+    async fn activate_rule_plugin_version(
+        &self,
+        ctx: &Context<'_>,
+        input: ActivateRulePluginVersionInput,
+    ) -> async_graphql::Result<ActivateRulePluginVersionPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = PluginId(input_id(&input.id, Kind::RulePlugin, &["id"])?);
+            domain::activate_version(&r.db, &r.actor, id, input.number, input.expected_version).await
         }
         .await;
         outcome(result, RulePlugin).map(Into::into)

@@ -368,6 +368,7 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         ("assessRisk", "risk", json!({ "riskId": b.risk, "impact": 1, "likelihood": 1 })),
         ("evaluateAccountRisks", "run", json!({ "accountId": b.account })),
         ("setRulePluginEnabled", "plugin", json!({ "id": b.plugin, "enabled": false })),
+        ("activateRulePluginVersion", "plugin", json!({ "id": b.plugin, "number": 1 })),
     ];
     for (field, object, input) in attempts {
         let errors = s.mutate_err(token, field, object, input.clone()).await;

@@ -174,6 +174,19 @@ async fn plugins_raise_risks_like_built_in_rules(backend: Backend) {
         data["rulePlugins"][0]["runs"][0]["stat"]["componentSha256"], versions[0]["sha256"],
         "the new version ran"
     );
+    // Rolled back to version 1, version 1 runs; an unknown version is refused.
+    let back = s
+        .mutate(token, "activateRulePluginVersion", "plugin", "currentVersion", json!({ "id": id, "number": 1 }))
+        .await;
+    assert_eq!(back["currentVersion"], 1);
+    evaluate(&s, token, &a).await;
+    let data = s.gql(token, PLUGINS, json!({})).await;
+    assert_eq!(data["rulePlugins"][0]["runs"][0]["stat"]["componentSha256"], versions[1]["sha256"], "version 1 ran");
+    let errors = s.mutate_err(token, "activateRulePluginVersion", "plugin", json!({ "id": id, "number": 7 })).await;
+    assert_eq!(
+        (errors[0]["code"].clone(), errors[0]["field"].clone()),
+        (json!("NOT_FOUND"), json!(["input", "number"]))
+    );
     assert_eq!(upload(&s, token, "seat_utilisation").await["currentVersion"], 1);
     let data = s.gql(token, "{ rulePlugins { key } }", json!({})).await;
     assert_eq!(data["rulePlugins"], json!([{ "key": "renewal_without_buyer" }, { "key": "seat_utilisation" }]));
