@@ -737,3 +737,70 @@ impl std::fmt::Debug for PluginRule {
         f.debug_struct("PluginRule").field("key", &self.meta.key).field("sha256", &self.sha256).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ParamSpec, ParamValue};
+
+    fn meta() -> RuleMeta {
+        RuleMeta {
+            key: "my_rule".into(),
+            name: "My rule".into(),
+            category: bellwether_domain::RiskCategory::Financial,
+            description: String::new(),
+            inputs: Vec::new(),
+            lookback_days: 30,
+            params: vec![ParamSpec::days("days", "Days", 30, 365)],
+            auto_resolve: true,
+        }
+    }
+
+    fn refused(change: impl FnOnce(&mut RuleMeta), metrics: &[&str]) -> (String, String) {
+        let mut m = meta();
+        change(&mut m);
+        let metrics: Vec<String> = metrics.iter().map(|s| (*s).to_owned()).collect();
+        match validate_meta(&m, &metrics) {
+            Err(PluginError::Metadata { field, message }) => (field, message),
+            other => panic!("expected refused metadata, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn metadata_is_held_to_the_bar() {
+        assert_eq!(validate_meta(&meta(), &["seats_used".into()]), Ok(()));
+        assert_eq!(refused(|m| m.key = "My Rule".into(), &[]).0, "key");
+        assert_eq!(refused(|m| m.key = "ab".into(), &[]).0, "key");
+        let (field, message) = refused(|m| m.key = "usage_drop".into(), &[]);
+        assert_eq!(field, "key");
+        assert!(message.contains("built-in"), "{message}");
+        assert_eq!(refused(|m| m.name = " ".into(), &[]).0, "name");
+        assert_eq!(refused(|m| m.lookback_days = 0, &[]).0, "lookbackDays");
+        assert_eq!(refused(|m| m.lookback_days = 731, &[]).0, "lookbackDays");
+        assert_eq!(refused(|_| {}, &[""]).0, "metrics");
+        assert_eq!(
+            refused(|m| m.params.push(ParamSpec::days("days", "again", 1, 2)), &[]),
+            ("params.days".into(), "declared twice".into())
+        );
+        assert_eq!(refused(|m| m.params[0].default = ParamValue::Number(400.0), &[]).0, "params.days.default");
+        assert_eq!(refused(|m| m.params.push(ParamSpec::number("x", "", 1.0, 2.0, 1.0)), &[]).0, "params.x");
+        assert_eq!(refused(|m| m.params.push(ParamSpec::text("Bad Key", "", "v")), &[]).0, "params.Bad Key");
+    }
+
+    #[test]
+    fn log_lines_are_capped_by_bytes() {
+        use v0_1_0::bellwether::rules::host::Host as _;
+        let mut state = State {
+            wasi: wasmtime_wasi::WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            meter: Meter { limit: 0, peak: 0, exceeded: false },
+            log: Log::default(),
+            log_limit: 20,
+            stderr: MemoryOutputPipe::new(16),
+        };
+        state.log(v0_1_0::Level::Warn, "ten chars".into());
+        state.log(v0_1_0::Level::Info, "more than the rest".into());
+        assert_eq!(state.log.lines, ["warn: ten chars"]);
+        assert_eq!(state.log.dropped, 1);
+    }
+}
