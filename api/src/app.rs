@@ -104,12 +104,25 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = with_layers(self.routes, &self.limits);
+        let warming = {
+            let (db, engine) = (self.db.clone(), self.engine.clone());
+            tokio::spawn(async move {
+                match engine.warm_plugins(&db).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(plugins = n, "rule plugins compiled"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "compiling stored rule plugins failed; they compile on first use")
+                    }
+                }
+            })
+        };
         let worker = tokio::spawn(signal_worker(self.db.clone(), self.worker.clone(), self.engine.clone()));
         let scheduler = self
             .risk_sweep_interval
             .map(|every| tokio::spawn(risk_scheduler(self.db.clone(), self.engine.clone(), every)));
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         worker.abort();
+        warming.abort();
         if let Some(s) = scheduler {
             s.abort();
         }

@@ -210,6 +210,17 @@ impl Engine {
         Ok(out)
     }
 
+    /// Compiles every organisation's current plugin versions into the host's cache (a replica
+    /// starting cold does it in the background, so the first evaluations and requests do not wait
+    /// for a compilation). Returns how many plugins are ready.
+    pub async fn warm_plugins(&self, db: &Db) -> Result<usize> {
+        let mut ready = 0;
+        for org in runs::organisations(db).await? {
+            ready += self.plugin_rules(db, org).await?.len();
+        }
+        Ok(ready)
+    }
+
     /// Every rule with the organisation's settings: the built-ins, then its enabled plugins.
     pub async fn configured(&self, db: &Db, org: OrganisationId) -> Result<Vec<Configured>> {
         let stored = settings::all(db, org).await?;

@@ -12,6 +12,7 @@ on_every_backend!(
     plugins_raise_risks_like_built_in_rules,
     uploads_are_checked_and_refused_precisely,
     a_hostile_plugin_is_contained_and_switched_off,
+    a_cold_replica_compiles_stored_plugins_ahead_of_use,
 );
 
 const PLUGINS: &str = "{ rulePlugins { id key name category status currentVersion consecutiveFailures trippedAt tripReason version versions { number current sha256 sizeBytes witVersion metadata uploadedBy { id } } rule { key enabled params { key value { number text } } } runs(first: 5) { run { id trigger } stat { evaluations findings failures fuel maxFuel peakMemoryBytes logs componentSha256 } failures { message } } } }";
@@ -346,5 +347,23 @@ async fn a_hostile_plugin_is_contained_and_switched_off(backend: Backend) {
     let evaluated = evaluate(&s, token, &account).await;
     assert_eq!(evaluated["run"]["failureCount"], 0);
     assert_eq!(plugin_risks(&evaluated, "hostile").len(), 1);
+    s.stop().await;
+}
+
+async fn a_cold_replica_compiles_stored_plugins_ahead_of_use(backend: Backend) {
+    use bellwether_rules::plugin::{Limits, PluginHost};
+    let Some(s) = TestServer::start(backend).await else { return };
+    for slug in ["alpha", "beta"] {
+        let t = s.tenant(slug).await;
+        upload(&s, &t.admin_token, "renewal_without_buyer").await;
+        upload(&s, &t.admin_token, "payment_slowdown").await;
+    }
+    // Another replica's engine, starting with an empty cache, over the same database.
+    let host = PluginHost::new(Limits::default()).unwrap();
+    let engine = bellwether_rules::engine::Engine::default().with_plugins(host.clone());
+    assert_eq!(engine.warm_plugins(&s.db).await.unwrap(), 4, "two plugins in each of two organisations");
+    for name in ["renewal_without_buyer", "payment_slowdown"] {
+        assert!(host.cached(&PluginHost::hash(&guests::component(name))).is_some(), "{name} compiled");
+    }
     s.stop().await;
 }
