@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use bellwether_rules::engine::run_metered;
 use bellwether_rules::plugin::fixture::{self, Fixture};
 use bellwether_rules::plugin::{Limits, PluginHost, PluginRule};
-use bellwether_rules::{ParamKind, ParamValue, Params, Rule, check_output};
+use bellwether_rules::{ParamKind, ParamValue, Params, Rule};
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
@@ -100,11 +101,10 @@ pub fn run(command: PluginCommand, limits: Limits) -> anyhow::Result<()> {
             let fixture = read_fixture(&snapshot)?;
             let params = params_for(&rule, &fixture, &params)?;
             let started = Instant::now();
-            let (result, usage) = rule.evaluate_metered(&fixture.snapshot(), &params);
+            let (result, usage) = run_metered(rule.as_ref(), &fixture.snapshot(), &params);
             let elapsed = started.elapsed();
             let usage = usage.unwrap_or_default();
             let limits = host.limits();
-            let result = result.and_then(|e| check_output(rule.meta(), &e).map(|()| e));
             for line in &usage.logs {
                 println!("log: {line}");
             }
@@ -151,10 +151,8 @@ pub fn run(command: PluginCommand, limits: Limits) -> anyhow::Result<()> {
                     let fixture = read_fixture(path)?;
                     let expected = fixture.expect.as_ref().context("the fixture has no `expect` list")?;
                     let params = params_for(&rule, &fixture, &[])?;
-                    let (result, usage) = rule.evaluate_metered(&fixture.snapshot(), &params);
-                    let e = result
-                        .and_then(|e| check_output(rule.meta(), &e).map(|()| e))
-                        .map_err(|e| anyhow::anyhow!("failed ({}): {e}", e.kind()))?;
+                    let (result, usage) = run_metered(rule.as_ref(), &fixture.snapshot(), &params);
+                    let e = result.map_err(|e| anyhow::anyhow!("failed ({}): {e}", e.kind()))?;
                     let mut problems = fixture::compare(expected, &e.findings);
                     if problems.is_empty() {
                         println!(

@@ -445,7 +445,7 @@ fn per_call_us(n: usize, mut f: impl FnMut()) -> f64 {
 async fn plugin(accounts: usize, iterations: usize) -> anyhow::Result<()> {
     use bellwether_rules::plugin::fixture::Fixture;
     use bellwether_rules::plugin::{Limits, PluginHost};
-    use bellwether_rules::{Params, Rule, check_output};
+    use bellwether_rules::{Params, Rule};
     use bellwether_tests::guests;
 
     // Compiling (the upload pipeline, once per component and process).
@@ -473,9 +473,8 @@ async fn plugin(accounts: usize, iterations: usize) -> anyhow::Result<()> {
     });
     let mut fuel = 0;
     let evaluate = per_call_us(iterations, || {
-        let (result, usage) = rule.evaluate_metered(&snapshot, &params);
+        let (result, usage) = bellwether_rules::engine::run_metered(rule.as_ref(), &snapshot, &params);
         let e = result.unwrap();
-        check_output(rule.meta(), &e).unwrap();
         assert_eq!(e.findings.len(), 1);
         fuel = usage.unwrap().fuel;
     });
@@ -507,23 +506,9 @@ async fn plugin(accounts: usize, iterations: usize) -> anyhow::Result<()> {
     let base = builtins.sweep(&s.db, org.id).await?;
     report_run("built-ins only (steady sweep)", &base.record);
     for name in ["renewal_without_buyer", "payment_slowdown"] {
-        let compiled = host.compile(&guests::component(name)).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let m = compiled.meta();
-        bellwether_domain::plugins::upload(
-            &s.db,
-            &actor,
-            bellwether_domain::plugins::Upload {
-                key: m.key.clone(),
-                name: m.name.clone(),
-                description: m.description.clone(),
-                category: m.category,
-                sha256: compiled.sha256.clone(),
-                wit_version: compiled.wit_version.clone(),
-                metadata: json!({}),
-                component: guests::component(name),
-            },
-        )
-        .await?;
+        let bytes = guests::component(name);
+        let compiled = host.compile(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        bellwether_domain::plugins::upload(&s.db, &actor, compiled.upload(bytes)).await?;
     }
     let engine = bellwether_rules::engine::Engine::default().with_plugins(host.clone());
     engine.sweep(&s.db, org.id).await?;

@@ -12,7 +12,7 @@ use sea_orm::{
 
 use crate::entities::{plugin, plugin_version};
 use crate::enums::stored;
-use crate::store::{Versioned, is_unique_violation, update_if_version};
+use crate::store::{Versioned, check_version, is_unique_violation, update_if_version};
 use crate::{
     Actor, Error, OrganisationId, PluginId, PluginStatus, PluginVersionId, Result, RiskCategory, UserId, values,
 };
@@ -271,11 +271,8 @@ pub async fn upload(db: &DatabaseConnection, actor: &Actor, u: Upload) -> Result
     }
     tx.commit().await?;
     let plugin = get(db, org, PluginId(plugin_id)).await?.ok_or_else(|| Error::not_found("plugin", &["id"]))?;
-    let version = versions(db, org, plugin.id)
-        .await?
-        .into_iter()
-        .find(|v| v.number == number)
-        .ok_or_else(|| Error::not_found("plugin version", &["id"]))?;
+    let version =
+        version(db, org, plugin.id, number).await?.ok_or_else(|| Error::not_found("plugin version", &["id"]))?;
     Ok(Uploaded { plugin, version, created: true })
 }
 
@@ -327,6 +324,24 @@ pub async fn versions(db: &DatabaseConnection, org: OrganisationId, id: PluginId
         .collect()
 }
 
+/// One version of a plugin (without the bytes).
+pub async fn version(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    id: PluginId,
+    number: i32,
+) -> Result<Option<PluginVersion>> {
+    version_columns()
+        .filter(plugin_version::Column::OrganisationId.eq(org.0))
+        .filter(plugin_version::Column::PluginId.eq(id.0))
+        .filter(plugin_version::Column::Number.eq(number))
+        .into_model::<VersionRow>()
+        .one(db)
+        .await?
+        .map(VersionRow::into_version)
+        .transpose()
+}
+
 /// A plugin as the engine needs it: the plugin and its current component's hash.
 #[derive(Clone, Debug)]
 pub struct Current {
@@ -375,26 +390,20 @@ pub async fn activate_version(
     expected_version: Option<i32>,
 ) -> Result<Plugin> {
     actor.require_admin()?;
-    let org = actor.organisation;
-    let Some(current) = get(db, org, id).await? else { return Err(Error::not_found("plugin", &["id"])) };
-    if let Some(e) = expected_version.filter(|e| *e != current.version) {
-        return Err(Error::stale("plugin", e, current.version));
-    }
-    let Some(target) = versions(db, org, id).await?.into_iter().find(|v| v.number == number) else {
+    let Some(target) = version(db, actor.organisation, id, number).await? else {
         return Err(Error::not_found("plugin version", &["number"]));
     };
-    let status = if current.status == PluginStatus::Tripped { PluginStatus::Enabled } else { current.status };
-    let changes = plugin::ActiveModel {
-        current_version: Set(target.number),
-        status: Set(status.as_str().to_owned()),
-        name: Set(target.metadata["name"].as_str().unwrap_or(&current.name).to_owned()),
-        description: Set(target.metadata["description"].as_str().unwrap_or(&current.description).to_owned()),
-        ..reset(current.version, values::now())
-    };
-    if !update_if_version(db, columns(), changes, org.0, id.0, current.version).await? {
-        return Err(Error::conflict(&["expectedVersion"], "the plugin changed concurrently; reload and retry"));
-    }
-    get(db, org, id).await?.ok_or_else(|| Error::not_found("plugin", &["id"]))
+    change(db, actor, id, expected_version, |current, reset| {
+        let status = if current.status == PluginStatus::Tripped { PluginStatus::Enabled } else { current.status };
+        plugin::ActiveModel {
+            current_version: Set(target.number),
+            status: Set(status.as_str().to_owned()),
+            name: Set(target.metadata["name"].as_str().unwrap_or(&current.name).to_owned()),
+            description: Set(target.metadata["description"].as_str().unwrap_or(&current.description).to_owned()),
+            ..reset
+        }
+    })
+    .await
 }
 
 /// Switches a plugin on or off (admins). Enabling also resets the circuit breaker.
@@ -405,15 +414,29 @@ pub async fn set_enabled(
     enabled: bool,
     expected_version: Option<i32>,
 ) -> Result<Plugin> {
+    let status = if enabled { PluginStatus::Enabled } else { PluginStatus::Disabled };
+    change(db, actor, id, expected_version, |_, reset| plugin::ActiveModel {
+        status: Set(status.as_str().to_owned()),
+        ..reset
+    })
+    .await
+}
+
+/// An admin's change to a plugin: checked against `expected_version`, written with a
+/// compare-and-set; `changes` builds on the next version with the circuit breaker reset (an
+/// admin's decision gives the plugin a clean slate).
+async fn change(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: PluginId,
+    expected_version: Option<i32>,
+    changes: impl FnOnce(&Plugin, plugin::ActiveModel) -> plugin::ActiveModel,
+) -> Result<Plugin> {
     actor.require_admin()?;
     let org = actor.organisation;
     let Some(current) = get(db, org, id).await? else { return Err(Error::not_found("plugin", &["id"])) };
-    if let Some(e) = expected_version.filter(|e| *e != current.version) {
-        return Err(Error::stale("plugin", e, current.version));
-    }
-    let status = if enabled { PluginStatus::Enabled } else { PluginStatus::Disabled };
-    let changes =
-        plugin::ActiveModel { status: Set(status.as_str().to_owned()), ..reset(current.version, values::now()) };
+    check_version("plugin", &None, current.version, expected_version)?;
+    let changes = changes(&current, reset(current.version, values::now()));
     if !update_if_version(db, columns(), changes, org.0, id.0, current.version).await? {
         return Err(Error::conflict(&["expectedVersion"], "the plugin changed concurrently; reload and retry"));
     }

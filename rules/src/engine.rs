@@ -143,8 +143,9 @@ fn run_rule(
     run_metered(rule, snapshot, params).0
 }
 
-/// [`run_rule`], with what the evaluation cost (plugins).
-fn run_metered(
+/// Runs a rule as every pass does: panics caught, output checked ([`check_output`]), with what
+/// the evaluation cost (plugins). The CLI and the benchmark use it too.
+pub fn run_metered(
     rule: &dyn Rule,
     snapshot: &AccountSnapshot,
     params: &Params,

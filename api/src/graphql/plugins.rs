@@ -4,10 +4,9 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use base64::Engine as _;
-use bellwether_domain::plugins::{self as domain, Upload};
+use bellwether_domain::plugins as domain;
 use bellwether_domain::risks::runs::{self, RunFilter};
 use bellwether_domain::{self as d, PageRequest, PluginId};
-use bellwether_rules::Rule as _;
 use chrono::{DateTime, Utc};
 
 use super::risks::{RiskRule, RuleFailure, RuleRun, RuleRunStat, engine};
@@ -281,18 +280,7 @@ impl PluginMutation {
                 .await
                 .map_err(d::Error::internal)?;
             let (rule, bytes) = compiled.map_err(|e| d::Error::invalid(&["component"], e.to_string()))?;
-            let meta = rule.meta();
-            let upload = Upload {
-                key: meta.key.clone(),
-                name: meta.name.clone(),
-                description: meta.description.clone(),
-                category: meta.category,
-                sha256: rule.sha256.clone(),
-                wit_version: rule.wit_version.clone(),
-                metadata: metadata_json(meta, &rule.metrics),
-                component: bytes,
-            };
-            let uploaded = domain::upload(&r.db, &r.actor, upload).await?;
+            let uploaded = domain::upload(&r.db, &r.actor, rule.upload(bytes)).await?;
             tracing::info!(
                 plugin = %uploaded.plugin.key,
                 version = uploaded.version.number,
@@ -336,25 +324,4 @@ impl PluginMutation {
         .await;
         outcome(result, RulePlugin).map(Into::into)
     }
-}
-
-/// The metadata kept with a version, for people (the component stays the source of truth).
-fn metadata_json(meta: &bellwether_rules::RuleMeta, metrics: &[String]) -> serde_json::Value {
-    use bellwether_rules::ParamKind;
-    serde_json::json!({
-        "key": meta.key,
-        "name": meta.name,
-        "category": meta.category.as_str(),
-        "description": meta.description,
-        "inputs": meta.inputs.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>(),
-        "metrics": metrics,
-        "lookbackDays": meta.lookback_days,
-        "autoResolve": meta.auto_resolve,
-        "params": meta.params.iter().map(|p| serde_json::json!({
-            "key": p.key,
-            "description": p.description,
-            "kind": match p.kind { ParamKind::Number { .. } => "number", ParamKind::Text => "text", ParamKind::Metric => "metric" },
-            "default": p.default,
-        })).collect::<Vec<_>>(),
-    })
 }

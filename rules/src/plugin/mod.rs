@@ -399,26 +399,35 @@ impl PluginHost {
             .instantiate_pre(&component)
             .and_then(v0_1_0::RulePre::new)
             .map_err(|e| PluginError::WrongExports { version: version.clone(), message: format!("{e:#}") })?;
-        let mut rule = PluginRule {
+        let (meta, metrics) = self.read_metadata(&pre)?;
+        validate_meta(&meta, &metrics)?;
+        let rule = Arc::new(PluginRule {
             host: Arc::downgrade(self),
             sha256: sha256.clone(),
             size: bytes.len(),
             wit_version: version,
             pre,
-            meta: placeholder_meta(),
-            metrics: Vec::new(),
-        };
-        let (meta, metrics) = rule.read_metadata()?;
-        validate_meta(&meta, &metrics)?;
-        rule.meta = meta;
-        rule.metrics = metrics;
-        let rule = Arc::new(rule);
+            meta,
+            metrics,
+        });
         let mut cache = self.cache.lock().expect("plugin cache");
         if cache.len() >= CACHE_ENTRIES {
             cache.clear();
         }
         cache.insert(sha256, rule.clone());
         Ok(rule)
+    }
+
+    /// The test instantiation of the upload pipeline: a fresh store, `metadata()`.
+    fn read_metadata(&self, pre: &v0_1_0::RulePre<State>) -> Result<(RuleMeta, Vec<String>), PluginError> {
+        let _slot = self.slots.acquire();
+        let mut store = self.store();
+        let instance =
+            pre.instantiate(&mut store).map_err(|e| PluginError::Instantiation(self.failure(&store, e).to_string()))?;
+        let m = instance
+            .call_metadata(&mut store)
+            .map_err(|e| PluginError::Instantiation(format!("metadata(): {}", self.failure(&store, e))))?;
+        Ok(v0_1_0::meta_from(m))
     }
 
     fn store(&self) -> Store<State> {
@@ -533,19 +542,6 @@ fn imports(bytes: &[u8]) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-fn placeholder_meta() -> RuleMeta {
-    RuleMeta {
-        key: String::new(),
-        name: String::new(),
-        category: bellwether_domain::RiskCategory::Operational,
-        description: String::new(),
-        inputs: Vec::new(),
-        lookback_days: 1,
-        params: Vec::new(),
-        auto_resolve: true,
-    }
-}
-
 fn meta_error(field: &str, message: impl Into<String>) -> PluginError {
     PluginError::Metadata { field: field.to_owned(), message: message.into() }
 }
@@ -622,20 +618,6 @@ impl PluginRule {
         self.host.upgrade().ok_or_else(|| RuleError::Failed("the plugin host has shut down".into()))
     }
 
-    fn read_metadata(&self) -> Result<(RuleMeta, Vec<String>), PluginError> {
-        let host = self.host().map_err(|e| PluginError::Instantiation(e.to_string()))?;
-        let _slot = host.slots.acquire();
-        let mut store = host.store();
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| PluginError::Instantiation(host.failure(&store, e).to_string()))?;
-        let m = instance
-            .call_metadata(&mut store)
-            .map_err(|e| PluginError::Instantiation(format!("metadata(): {}", host.failure(&store, e))))?;
-        Ok(v0_1_0::meta_from(m))
-    }
-
     /// Runs the rule on one account with a fresh store.
     fn run(&self, snapshot: &AccountSnapshot, params: &Params) -> (Result<Evaluation, RuleError>, Usage) {
         let host = match self.host() {
@@ -644,8 +626,7 @@ impl PluginRule {
         };
         let _slot = host.slots.acquire();
         let mut store = host.store();
-        let keys: BTreeSet<String> = self.metric_keys(params).into_iter().collect();
-        let input = v0_1_0::snapshot_to(snapshot, &self.meta.inputs, &keys, self.meta.lookback_days);
+        let input = self.wit_snapshot(snapshot, params);
         let result = self
             .pre
             .instantiate(&mut store)
@@ -680,9 +661,52 @@ impl PluginRule {
     /// The snapshot as this rule receives it (for the benchmark).
     #[doc(hidden)]
     pub fn input(&self, snapshot: &AccountSnapshot, params: &Params) -> usize {
-        let keys: BTreeSet<String> = self.metric_keys(params).into_iter().collect();
-        let input = v0_1_0::snapshot_to(snapshot, &self.meta.inputs, &keys, self.meta.lookback_days);
+        let input = self.wit_snapshot(snapshot, params);
         input.contacts.len() + input.metrics.len()
+    }
+
+    /// The snapshot as the guest receives it: the declared inputs only.
+    fn wit_snapshot(&self, snapshot: &AccountSnapshot, params: &Params) -> v0_1_0::bellwether::rules::types::Snapshot {
+        let keys: BTreeSet<String> = self.metric_keys(params).into_iter().collect();
+        v0_1_0::snapshot_to(snapshot, &self.meta.inputs, &keys, self.meta.lookback_days)
+    }
+
+    /// What `domain::plugins::upload` stores for this component: its identity and the metadata
+    /// (as JSON, for people; the component stays the source of truth).
+    pub fn upload(&self, component: Vec<u8>) -> bellwether_domain::plugins::Upload {
+        let m = &self.meta;
+        let params: Vec<serde_json::Value> = m
+            .params
+            .iter()
+            .map(|p| {
+                let kind = match p.kind {
+                    ParamKind::Number { .. } => "number",
+                    ParamKind::Text => "text",
+                    ParamKind::Metric => "metric",
+                };
+                serde_json::json!({ "key": p.key, "description": p.description, "kind": kind, "default": p.default })
+            })
+            .collect();
+        bellwether_domain::plugins::Upload {
+            key: m.key.clone(),
+            name: m.name.clone(),
+            description: m.description.clone(),
+            category: m.category,
+            sha256: self.sha256.clone(),
+            wit_version: self.wit_version.clone(),
+            metadata: serde_json::json!({
+                "key": m.key,
+                "name": m.name,
+                "category": m.category.as_str(),
+                "description": m.description,
+                "inputs": m.inputs.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>(),
+                "metrics": self.metrics,
+                "lookbackDays": m.lookback_days,
+                "autoResolve": m.auto_resolve,
+                "params": params,
+            }),
+            component,
+        }
     }
 
     fn metric_keys(&self, params: &Params) -> Vec<String> {

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bellwether_rules::engine::run_metered;
 use bellwether_rules::plugin::fixture::Fixture;
 use bellwether_rules::plugin::{Limits, PluginError, PluginHost, PluginRule};
-use bellwether_rules::{AccountSnapshot, Evaluation, ParamValue, Params, Rule, RuleError, Usage, check_output};
+use bellwether_rules::{AccountSnapshot, Evaluation, ParamValue, Params, Rule, RuleError, Usage};
 use bellwether_tests::guests::component;
 
 fn host() -> Arc<PluginHost> {
@@ -26,8 +27,8 @@ fn hostile(host: &Arc<PluginHost>) -> Arc<PluginRule> {
 fn run(rule: &PluginRule, mode: &str) -> (Result<Evaluation, RuleError>, Usage) {
     let params =
         Params::resolve(rule.meta(), &BTreeMap::from([("mode".to_owned(), ParamValue::Text(mode.into()))])).unwrap();
-    let (result, usage) = rule.evaluate_metered(&snapshot(), &params);
-    (result.and_then(|e| check_output(rule.meta(), &e).map(|()| e)), usage.expect("plugins report usage"))
+    let (result, usage) = run_metered(rule, &snapshot(), &params);
+    (result, usage.expect("plugins report usage"))
 }
 
 #[test]
