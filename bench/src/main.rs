@@ -19,7 +19,7 @@ use bellwether_domain::health::{self, scorecard};
 use bellwether_domain::signals::AccountRef;
 use bellwether_domain::signals::metrics::{self, MetricSpec, NewMetricPoint};
 use bellwether_domain::{AccountId, Actor, MetricAggregation, MetricDirection, MetricUnit, OrganisationId, Role};
-use bellwether_tests::{Backend, TestServer};
+use bellwether_tests::{Backend, TestServer, global_uuid};
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
@@ -203,14 +203,6 @@ async fn ingest(backend: Backend, batches: usize, direct: bool) -> anyhow::Resul
     }
     s.stop().await;
     Ok(())
-}
-
-/// The UUID inside a global id (base64url of `Kind:uuid`).
-fn global_uuid(id: &str) -> uuid::Uuid {
-    use base64::Engine as _;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id).expect("a global id");
-    let text = String::from_utf8(raw).expect("utf-8");
-    text.split_once(':').expect("Kind:uuid").1.parse().expect("a uuid")
 }
 
 fn report(size: usize, timings: &[Duration]) {

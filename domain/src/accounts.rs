@@ -148,6 +148,8 @@ pub struct AccountFilter {
     pub health_score_max: Option<f64>,
     /// Only accounts with an open risk in one of these categories.
     pub open_risk_categories: Option<Vec<crate::RiskCategory>>,
+    /// Only churned accounts still without a post-mortem of their churn (true), or the others.
+    pub post_mortem_due: Option<bool>,
     pub include_archived: bool,
 }
 
@@ -600,6 +602,15 @@ fn filtered(org: OrganisationId, f: &AccountFilter) -> Select<account::Entity> {
             .and_where(risk::Column::Category.is_in(categories.iter().map(|c| c.as_str())))
             .to_owned();
         cond = cond.add(C::Id.in_subquery(with_risk));
+    }
+    if let Some(due) = f.post_mortem_due {
+        let churned = C::Status.eq(crate::AccountStatus::Churned.as_str());
+        let reviewed = crate::post_mortems::reviewed_churns(org);
+        cond = cond.add(if due {
+            Condition::all().add(churned).add(C::Id.not_in_subquery(reviewed))
+        } else {
+            Condition::any().add(C::Status.ne(crate::AccountStatus::Churned.as_str())).add(C::Id.in_subquery(reviewed))
+        });
     }
     if !f.include_archived {
         cond = cond.add(C::ArchivedAt.is_null());

@@ -34,9 +34,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Ok(Database::connect(options).await?)
 }
 
-/// Applies every pending migration; a no-op when the schema is current.
+/// Applies every pending migration, then gives organisations the default rows that arrived
+/// with later features (default playbooks); a no-op when everything is current.
 pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
-    Ok(Migrator::up(db, None).await?)
+    Migrator::up(db, None).await?;
+    crate::playbooks::ensure_defaults(db).await
 }
 
 /// Checks the database answers (for readiness probes).

@@ -209,6 +209,8 @@ string_enum!(
         Cleared = "cleared",
         /// Its rule fired again after clearing.
         Recurred = "recurred",
+        /// A playbook was applied to it (an action plan was made).
+        PlanApplied = "plan_applied",
     }
 );
 
@@ -232,4 +234,88 @@ string_enum!(
         /// Switched off by the circuit breaker after repeated failures; an admin re-enables it.
         Tripped = "tripped",
     }
+);
+
+string_enum!(
+    /// Who a playbook step is for; the first three resolve to a person of the account or risk.
+    PlaybookRole {
+        /// The account's account manager.
+        AccountManager = "account_manager",
+        /// The account's sales owner.
+        SalesOwner = "sales_owner",
+        /// The risk's owner.
+        RiskOwner = "risk_owner",
+        /// The support lead (assigned when the playbook is applied).
+        SupportLead = "support_lead",
+        /// Finance (assigned when the playbook is applied).
+        Finance = "finance",
+        /// An executive of your organisation (assigned when the playbook is applied).
+        Executive = "executive",
+    }
+);
+
+string_enum!(
+    /// Where an action of a plan is.
+    ActionStatus { Open = "open", Done = "done", Cancelled = "cancelled" }
+);
+
+string_enum!(
+    /// Who an update about a risk is for.
+    UpdateAudience { Internal = "internal", Client = "client" }
+);
+
+string_enum!(
+    /// How an update was given.
+    UpdateChannel {
+        Email = "email",
+        Call = "call",
+        Meeting = "meeting",
+        Chat = "chat",
+        Portal = "portal",
+        Other = "other",
+    }
+);
+
+string_enum!(
+    /// How a risk or an account ended.
+    PostMortemOutcome {
+        /// The risk was resolved: the account and its revenue were kept.
+        Mitigated = "mitigated",
+        /// The risk materialized or the account churned.
+        Lost = "lost",
+    }
+);
+
+string_enum!(
+    /// The underlying cause a post-mortem found.
+    RootCause {
+        ProductGap = "product_gap",
+        ProductQuality = "product_quality",
+        ServiceDelivery = "service_delivery",
+        Support = "support",
+        Onboarding = "onboarding",
+        Relationship = "relationship",
+        Pricing = "pricing",
+        Competition = "competition",
+        ClientBudget = "client_budget",
+        ClientStrategy = "client_strategy",
+        Other = "other",
+    }
+);
+
+string_enum!(
+    /// The team a lesson is routed to.
+    FeedbackTeam {
+        Product = "product",
+        ServiceDelivery = "service_delivery",
+        Support = "support",
+        Marketing = "marketing",
+        Sales = "sales",
+        Finance = "finance",
+    }
+);
+
+string_enum!(
+    /// Where a feedback item is.
+    FeedbackStatus { Open = "open", InProgress = "in_progress", Done = "done", Declined = "declined" }
 );

@@ -136,6 +136,11 @@ impl Problems {
         self.0.push(FieldError::invalid(field, message));
     }
 
+    /// Records a reference to something that does not exist (or is not visible to the caller).
+    pub fn missing(&mut self, field: &[&str], message: impl Into<String>) {
+        self.0.push(FieldError::new(field, ErrorCode::NotFound, message));
+    }
+
     /// Runs a parser and records its failure under `field`.
     pub fn check<T>(&mut self, field: &[&str], parsed: Result<T, String>) -> Option<T> {
         match parsed {

@@ -60,4 +60,18 @@ typed_id!(
     PluginId,
     /// One uploaded version of a rule plugin.
     PluginVersionId,
+    /// A playbook: a template of steps answering a kind of risk.
+    PlaybookId,
+    /// One immutable version of a playbook.
+    PlaybookVersionId,
+    /// An action plan made from a playbook for one risk.
+    ActionPlanId,
+    /// One action of an action plan.
+    PlanActionId,
+    /// One entry of a risk's communication log.
+    RiskUpdateId,
+    /// A post-mortem of a closed risk or a churn.
+    PostMortemId,
+    /// A lesson routed to a team by a post-mortem.
+    FeedbackItemId,
 );

@@ -19,7 +19,10 @@ pub mod health;
 pub mod interactions;
 pub mod organisations;
 pub mod page;
+pub mod plans;
+pub mod playbooks;
 pub mod plugins;
+pub mod post_mortems;
 pub mod risks;
 pub mod settings;
 pub mod signals;
@@ -31,15 +34,16 @@ pub use accounts::Account;
 pub use actor::Actor;
 pub use contacts::Contact;
 pub use enums::{
-    AccountStatus, ContactLevel, ContactRole, Direction, HealthBand, InteractionKind, InvoiceStatus, LifecycleStage,
-    MetricAggregation, MetricDirection, MetricUnit, PluginStatus, RiskCategory, RiskEventKind, RiskSource, RiskStatus,
-    Role, RuleTrigger, Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier,
+    AccountStatus, ActionStatus, ContactLevel, ContactRole, Direction, FeedbackStatus, FeedbackTeam, HealthBand,
+    InteractionKind, InvoiceStatus, LifecycleStage, MetricAggregation, MetricDirection, MetricUnit, PlaybookRole,
+    PluginStatus, PostMortemOutcome, RiskCategory, RiskEventKind, RiskSource, RiskStatus, Role, RootCause, RuleTrigger,
+    Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier, UpdateAudience, UpdateChannel,
 };
 pub use error::{Error, ErrorCode, FieldError, Problems, Result};
 pub use ids::{
-    AccountId, AssessmentId, ContactId, ContractChangeId, HealthScoreId, InteractionId, InvoiceId, MetricId,
-    OrganisationId, PluginId, PluginVersionId, RiskEventId, RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId,
-    UserId,
+    AccountId, ActionPlanId, AssessmentId, ContactId, ContractChangeId, FeedbackItemId, HealthScoreId, InteractionId,
+    InvoiceId, MetricId, OrganisationId, PlanActionId, PlaybookId, PlaybookVersionId, PluginId, PluginVersionId,
+    PostMortemId, RiskEventId, RiskId, RiskUpdateId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId,
 };
 pub use interactions::Interaction;
 pub use organisations::Organisation;

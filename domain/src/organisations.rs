@@ -86,6 +86,7 @@ pub async fn create(db: &DatabaseConnection, new: NewOrganisation) -> Result<(Or
                         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
                 }
                 crate::health::create_default(tx, org_id).await.map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+                crate::playbooks::create_defaults(tx, org_id).await?;
                 Ok((org, admin))
             })
         })

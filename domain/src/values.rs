@@ -42,6 +42,15 @@ pub fn text(value: &str, max: usize) -> Result<String, String> {
     Ok(v.to_owned())
 }
 
+/// Multi-line text of at most `max` characters that may be empty (optional descriptions).
+pub fn text_or_empty(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    Ok(v.to_owned())
+}
+
 /// A plausible email address, lower-cased.
 pub fn email(value: &str) -> Result<String, String> {
     let v = value.trim().to_lowercase();

@@ -13,6 +13,7 @@ mod m0001_foundation;
 mod m0002_signals_health;
 mod m0003_risks;
 mod m0004_plugins;
+mod m0005_playbooks;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_signals_health::Migration),
             Box::new(m0003_risks::Migration),
             Box::new(m0004_plugins::Migration),
+            Box::new(m0005_playbooks::Migration),
         ]
     }
 }

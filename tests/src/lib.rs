@@ -350,3 +350,11 @@ pub fn error_codes(body: &Value) -> Vec<String> {
 
 /// The rule plugins under `plugins/`, built for wasm32-wasip2.
 pub mod guests;
+
+/// The UUID inside a global id (`base64url("Kind:uuid")`), for tests that reach the database.
+pub fn global_uuid(id: &str) -> uuid::Uuid {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id).expect("a global id");
+    let text = String::from_utf8(raw).expect("utf-8");
+    text.split_once(':').expect("Kind:uuid").1.parse().expect("a uuid")
+}

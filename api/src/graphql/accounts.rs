@@ -402,6 +402,8 @@ pub struct AccountFilter {
     pub health_score_max: Option<f64>,
     /// Only accounts with an open risk in one of these categories.
     pub open_risk_categories: Option<Vec<super::scalars::RiskCategory>>,
+    /// Only churned accounts whose churn has no post-mortem yet (true), or all others (false).
+    pub post_mortem_due: Option<bool>,
     /// Include archived accounts (default false).
     #[graphql(default)]
     pub include_archived: bool,
@@ -448,6 +450,7 @@ impl AccountFilter {
             name_contains: self.name_contains,
             health_bands: domain_list(self.health_bands),
             health_score_min: self.health_score_min,
+            post_mortem_due: self.post_mortem_due,
             health_score_max: self.health_score_max,
             open_risk_categories: domain_list(self.open_risk_categories),
             include_archived: self.include_archived,

@@ -30,6 +30,10 @@ pub enum TotalCount {
     Risks(bellwether_domain::risks::RiskFilter),
     RuleRuns(bellwether_domain::risks::runs::RunFilter),
     RiskEvents(bellwether_domain::RiskId),
+    RiskUpdates(bellwether_domain::RiskId, Option<bellwether_domain::UpdateAudience>),
+    PlanActions(bellwether_domain::plans::ActionFilter),
+    PostMortems(bellwether_domain::post_mortems::PostMortemFilter),
+    FeedbackItems(bellwether_domain::post_mortems::FeedbackFilter),
 }
 
 #[Object]
@@ -53,6 +57,10 @@ impl TotalCount {
             Self::Risks(f) => bellwether_domain::risks::count(&r.db, org, f).await,
             Self::RuleRuns(f) => bellwether_domain::risks::runs::count(&r.db, org, f).await,
             Self::RiskEvents(id) => bellwether_domain::risks::events_count(&r.db, org, *id).await,
+            Self::RiskUpdates(id, a) => bellwether_domain::risks::updates::count(&r.db, org, *id, *a).await,
+            Self::PlanActions(f) => bellwether_domain::plans::count_actions(&r.db, org, f).await,
+            Self::PostMortems(f) => bellwether_domain::post_mortems::count(&r.db, org, f).await,
+            Self::FeedbackItems(f) => bellwether_domain::post_mortems::count_feedback(&r.db, org, f).await,
         }
         .gql()?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))

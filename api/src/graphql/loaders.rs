@@ -7,10 +7,12 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use bellwether_domain::health::{self, Scorecard};
 use bellwether_domain::interactions::Participants;
+use bellwether_domain::risks::updates;
 use bellwether_domain::{
-    Account, AccountId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId, ScorecardId, User,
-    UserId, accounts, contacts, interactions, users,
+    Account, AccountId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId, RiskId, ScorecardId,
+    UpdateAudience, User, UserId, accounts, contacts, interactions, plans, users,
 };
+use chrono::{DateTime, Utc};
 
 /// Loads rows of one organisation by id, in batches.
 pub struct TenantLoader {
@@ -29,6 +31,14 @@ pub struct HealthOf(pub AccountId, pub Option<ScorecardId>);
 /// Key for the number of active accounts a user manages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ManagedCount(pub UserId);
+
+/// Key for the number of overdue plan actions of a risk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OverdueOf(pub RiskId);
+
+/// Key for the time of a risk's latest update for an audience.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LastUpdateOf(pub RiskId, pub UpdateAudience);
 
 type Shared = Arc<Error>;
 
@@ -108,6 +118,33 @@ impl Loader<HealthOf> for TenantLoader {
         for (card, accounts) in by_card {
             let found = health::current_many(&self.db, self.organisation, &accounts, card).await.map_err(Arc::new)?;
             out.extend(found.into_iter().map(|(a, h)| (HealthOf(a, card), h)));
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<OverdueOf> for TenantLoader {
+    type Value = u64;
+    type Error = Shared;
+    async fn load(&self, keys: &[OverdueOf]) -> Result<HashMap<OverdueOf, u64>, Shared> {
+        let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+        let found = plans::overdue_counts(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, v)| (OverdueOf(k), v)).collect())
+    }
+}
+
+impl Loader<LastUpdateOf> for TenantLoader {
+    type Value = DateTime<Utc>;
+    type Error = Shared;
+    async fn load(&self, keys: &[LastUpdateOf]) -> Result<HashMap<LastUpdateOf, DateTime<Utc>>, Shared> {
+        let mut out = HashMap::new();
+        for audience in [UpdateAudience::Client, UpdateAudience::Internal] {
+            let ids: Vec<_> = keys.iter().filter(|k| k.1 == audience).map(|k| k.0).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let found = updates::latest(&self.db, self.organisation, &ids, audience).await.map_err(Arc::new)?;
+            out.extend(found.into_iter().map(|(k, v)| (LastUpdateOf(k, audience), v)));
         }
         Ok(out)
     }

@@ -8,7 +8,9 @@ mod health;
 mod interactions;
 mod loaders;
 mod organisations;
+mod plans;
 mod plugins;
+mod post_mortems;
 mod query;
 mod risks;
 mod scalars;
@@ -33,6 +35,8 @@ pub struct Mutation(
     health::HealthMutation,
     risks::RiskMutation,
     plugins::PluginMutation,
+    plans::PlanMutation,
+    post_mortems::PostMortemMutation,
 );
 
 /// The schema type served at `/graphql`.

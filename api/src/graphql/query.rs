@@ -8,6 +8,9 @@ use bellwether_domain::{
     RiskId, RuleRunId, ScorecardId, SurveyResponseId, TicketId, UserId, accounts, health, organisations, plugins,
     risks,
 };
+use bellwether_domain::{
+    ActionPlanId, FeedbackItemId, PlanActionId, PlaybookId, PostMortemId, RiskUpdateId, plans, playbooks, post_mortems,
+};
 
 use super::accounts::{Account, AccountFilter, AccountOrder};
 use super::contacts::Contact;
@@ -16,7 +19,9 @@ use super::health::{HealthScore, HealthScorecard};
 use super::interactions::Interaction;
 use super::loaders::load_error;
 use super::organisations::Organisation;
+use super::plans::{ActionPlan, PlanAction, PlanQuery, Playbook, RiskUpdate};
 use super::plugins::{PluginQuery, RulePlugin};
+use super::post_mortems::{FeedbackItem, PostMortem, PostMortemQuery};
 use super::risks::{Risk, RiskQuery, RuleRun};
 use super::signals::{
     ContractChange, Invoice, MetricDefinition, RelationshipAssessment, SupportTicket, SurveyResponse,
@@ -47,6 +52,12 @@ pub enum Node {
     Risk(Risk),
     RuleRun(RuleRun),
     RulePlugin(RulePlugin),
+    Playbook(Playbook),
+    ActionPlan(ActionPlan),
+    PlanAction(PlanAction),
+    RiskUpdate(RiskUpdate),
+    PostMortem(PostMortem),
+    FeedbackItem(FeedbackItem),
 }
 
 async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>> {
@@ -101,12 +112,31 @@ async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>
             plugins::get(&r.db, org, PluginId(uuid)).await.gql()?.map(|p| Node::RulePlugin(RulePlugin(p)))
         }
         Kind::RulePlugin => None,
+        Kind::Playbook => {
+            playbooks::get(&r.db, org, PlaybookId(uuid)).await.gql()?.map(|p| Node::Playbook(Playbook(p)))
+        }
+        Kind::ActionPlan => {
+            plans::get(&r.db, org, ActionPlanId(uuid)).await.gql()?.map(|p| Node::ActionPlan(ActionPlan(p)))
+        }
+        Kind::PlanAction => {
+            plans::action(&r.db, org, PlanActionId(uuid)).await.gql()?.map(|a| Node::PlanAction(PlanAction(a)))
+        }
+        Kind::RiskUpdate => {
+            risks::updates::get(&r.db, org, RiskUpdateId(uuid)).await.gql()?.map(|u| Node::RiskUpdate(RiskUpdate(u)))
+        }
+        Kind::PostMortem => {
+            post_mortems::get(&r.db, org, PostMortemId(uuid)).await.gql()?.map(|p| Node::PostMortem(PostMortem::new(p)))
+        }
+        Kind::FeedbackItem => post_mortems::feedback(&r.db, org, FeedbackItemId(uuid))
+            .await
+            .gql()?
+            .map(|f| Node::FeedbackItem(FeedbackItem(f))),
     })
 }
 
 /// The query root: the core aggregates plus one group per later aggregate.
 #[derive(MergedObject, Default)]
-pub struct Query(CoreQuery, RiskQuery, PluginQuery);
+pub struct Query(CoreQuery, RiskQuery, PluginQuery, PlanQuery, PostMortemQuery);
 
 #[derive(Default)]
 pub struct CoreQuery;

@@ -19,9 +19,9 @@ use chrono::{DateTime, Utc};
 
 use super::accounts::{Account, OrderDirection};
 use super::count::TotalCount;
-use super::loaders::load_error;
+use super::loaders::{LastUpdateOf, OverdueOf, load_error};
 use super::scalars::{
-    Date, Money, RiskCategory, RiskEventKind, RiskSource, RiskStatus, RuleTrigger, Tier, domain_list,
+    Date, Money, RiskCategory, RiskEventKind, RiskSource, RiskStatus, RuleTrigger, Tier, UpdateAudience, domain_list,
 };
 use super::support::{
     GqlResult, Kind, codes, connection, global_id, input_id, internal, outcome, page_cost, page_request, payload,
@@ -228,6 +228,67 @@ impl Risk {
         let page = domain::events(&r.db, r.actor.organisation, self.0.id, &page).await.gql()?;
         Ok(connection(page, TotalCount::RiskEvents(self.0.id), RiskEvent))
     }
+    /// The action plans made for it (one per applied playbook), oldest first.
+    async fn action_plans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::plans::ActionPlan>> {
+        super::plans::risk_plans(ctx, self.0.id).await
+    }
+    /// Open plan actions past their deadline.
+    async fn overdue_action_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        Ok(super::plans::clamp(overdue(ctx, self.0.id).await?))
+    }
+    /// How urgently it needs attention: its priority band (1-4 low, 5-9 medium, 10-15 high,
+    /// 16-25 critical), one band higher while any of its plan actions is overdue.
+    async fn urgency(&self, ctx: &Context<'_>) -> async_graphql::Result<RiskUrgency> {
+        Ok(match bellwether_domain::plans::urgency(self.0.priority, overdue(ctx, self.0.id).await?) {
+            bellwether_domain::plans::Urgency::Low => RiskUrgency::Low,
+            bellwether_domain::plans::Urgency::Medium => RiskUrgency::Medium,
+            bellwether_domain::plans::Urgency::High => RiskUrgency::High,
+            bellwether_domain::plans::Urgency::Critical => RiskUrgency::Critical,
+        })
+    }
+    /// Its communication log, newest first.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn updates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only updates for this audience.")] audience: Option<UpdateAudience>,
+        #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, super::plans::RiskUpdate, TotalCount, EmptyFields>> {
+        super::plans::risk_updates(ctx, self.0.id, audience, page_request(first, after, last, before)?).await
+    }
+    /// When the client was last updated about it; null if never.
+    async fn last_client_update_at(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        last_update(ctx, self.0.id, d::UpdateAudience::Client).await
+    }
+    /// Whole days since the client was last updated about it, or since it was raised when they
+    /// never were (silence breeds anxiety).
+    async fn days_since_client_update(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let since = last_update(ctx, self.0.id, d::UpdateAudience::Client).await?.unwrap_or(self.0.created_at);
+        Ok((Utc::now() - since).num_days().max(0) as i32)
+    }
+    /// When the account team was last updated about it; null if never.
+    async fn last_internal_update_at(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        last_update(ctx, self.0.id, d::UpdateAudience::Internal).await
+    }
+    /// Its post-mortem, once written.
+    async fn post_mortem(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::post_mortems::PostMortem>> {
+        let r = request(ctx);
+        Ok(d::post_mortems::of_risk(&r.db, r.actor.organisation, self.0.id)
+            .await
+            .gql()?
+            .map(super::post_mortems::PostMortem::new))
+    }
+    /// Whether a post-mortem is expected and missing (resolved or materialized, none written).
+    async fn post_mortem_due(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        if !matches!(self.0.status, d::RiskStatus::Resolved | d::RiskStatus::Materialized) {
+            return Ok(false);
+        }
+        let r = request(ctx);
+        Ok(d::post_mortems::of_risk(&r.db, r.actor.organisation, self.0.id).await.gql()?.is_none())
+    }
     /// Increases with every change; pass it as `expectedVersion` to change the risk safely.
     async fn version(&self) -> i32 {
         self.0.version
@@ -240,6 +301,31 @@ impl Risk {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+async fn overdue(ctx: &Context<'_>, risk: RiskId) -> async_graphql::Result<u64> {
+    Ok(request(ctx).loader.load_one(OverdueOf(risk)).await.map_err(load_error)?.unwrap_or(0))
+}
+
+async fn last_update(
+    ctx: &Context<'_>,
+    risk: RiskId,
+    audience: d::UpdateAudience,
+) -> async_graphql::Result<Option<DateTime<Utc>>> {
+    request(ctx).loader.load_one(LastUpdateOf(risk, audience)).await.map_err(load_error)
+}
+
+/// How urgently a risk needs attention.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum RiskUrgency {
+    /// Priority 1-4.
+    Low,
+    /// Priority 5-9, or low with overdue actions.
+    Medium,
+    /// Priority 10-15, or medium with overdue actions.
+    High,
+    /// Priority 16-25, or high with overdue actions.
+    Critical,
 }
 
 /// Conditions on risks; all given must hold.
@@ -261,6 +347,10 @@ pub struct RiskFilter {
     pub rule_key: Option<String>,
     /// Only those with at least this priority (1-25).
     pub min_priority: Option<i32>,
+    /// Only those with (true) or without (false) overdue plan actions.
+    pub has_overdue_actions: Option<bool>,
+    /// Only resolved or materialized risks still without a post-mortem (true), or all others (false).
+    pub post_mortem_due: Option<bool>,
 }
 
 impl RiskFilter {
@@ -278,6 +368,8 @@ impl RiskFilter {
             source: self.source.map(Into::into),
             rule_key: self.rule_key,
             min_priority: self.min_priority,
+            has_overdue_actions: self.has_overdue_actions,
+            post_mortem_due: self.post_mortem_due,
         })
     }
 }

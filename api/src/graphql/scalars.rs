@@ -398,6 +398,8 @@ mirror_enum!(
         Cleared,
         /// Its rule fired again after clearing.
         Recurred,
+        /// A playbook was applied to it (an action plan was made).
+        PlanApplied,
     }
 );
 
@@ -410,5 +412,134 @@ mirror_enum!(
         OnDemand,
         /// The scheduled sweep of the whole organisation.
         Sweep,
+    }
+);
+
+mirror_enum!(
+    /// Who a playbook step is for. The first three resolve to a person when the playbook is
+    /// applied; the others are assigned by whoever applies it.
+    PlaybookRole => PlaybookRole {
+        /// The account's account manager.
+        AccountManager,
+        /// The account's sales owner.
+        SalesOwner,
+        /// The risk's owner (the person applying the playbook when the risk has none).
+        RiskOwner,
+        /// The support lead.
+        SupportLead,
+        /// Finance.
+        Finance,
+        /// An executive of your organisation.
+        Executive,
+    }
+);
+
+mirror_enum!(
+    /// Where an action of a plan is.
+    ActionStatus => ActionStatus {
+        /// To do.
+        Open,
+        /// Done.
+        Done,
+        /// No longer needed.
+        Cancelled,
+    }
+);
+
+mirror_enum!(
+    /// Who an update about a risk is for.
+    UpdateAudience => UpdateAudience {
+        /// The account team and other internal stakeholders.
+        Internal,
+        /// The client.
+        Client,
+    }
+);
+
+mirror_enum!(
+    /// How an update was given.
+    UpdateChannel => UpdateChannel {
+        /// By email.
+        Email,
+        /// By phone or video call.
+        Call,
+        /// In a meeting.
+        Meeting,
+        /// By chat.
+        Chat,
+        /// Through a client portal.
+        Portal,
+        /// Some other way.
+        Other,
+    }
+);
+
+mirror_enum!(
+    /// How a risk or an account ended.
+    PostMortemOutcome => PostMortemOutcome {
+        /// The risk was resolved: the account and its revenue were kept.
+        Mitigated,
+        /// The risk materialized or the account churned.
+        Lost,
+    }
+);
+
+mirror_enum!(
+    /// The underlying cause a post-mortem found.
+    RootCause => RootCause {
+        /// The product lacks something the client needs.
+        ProductGap,
+        /// Defects, outages, performance.
+        ProductQuality,
+        /// How the service was delivered (projects, consulting, account management).
+        ServiceDelivery,
+        /// Support responsiveness or quality.
+        Support,
+        /// The client never fully adopted the product.
+        Onboarding,
+        /// Stakeholders, champions, executive access.
+        Relationship,
+        /// Price or commercial terms.
+        Pricing,
+        /// A competitor won the client.
+        Competition,
+        /// The client's budget or financial health.
+        ClientBudget,
+        /// The client's direction changed (M&A, new strategy).
+        ClientStrategy,
+        /// Something else.
+        Other,
+    }
+);
+
+mirror_enum!(
+    /// The team a lesson is routed to.
+    FeedbackTeam => FeedbackTeam {
+        /// Product management and engineering.
+        Product,
+        /// Service delivery.
+        ServiceDelivery,
+        /// Support.
+        Support,
+        /// Marketing.
+        Marketing,
+        /// Sales.
+        Sales,
+        /// Finance.
+        Finance,
+    }
+);
+
+mirror_enum!(
+    /// Where a feedback item is.
+    FeedbackStatus => FeedbackStatus {
+        /// Not yet looked at.
+        Open,
+        /// Being worked on.
+        InProgress,
+        /// Acted on.
+        Done,
+        /// Considered and not acted on.
+        Declined,
     }
 );

@@ -57,10 +57,16 @@ pub enum Kind {
     Risk,
     RuleRun,
     RulePlugin,
+    Playbook,
+    ActionPlan,
+    PlanAction,
+    RiskUpdate,
+    PostMortem,
+    FeedbackItem,
 }
 
 /// Every kind, for parsing.
-const KINDS: [Kind; 16] = [
+const KINDS: [Kind; 22] = [
     Kind::Organisation,
     Kind::User,
     Kind::Account,
@@ -77,6 +83,12 @@ const KINDS: [Kind; 16] = [
     Kind::Risk,
     Kind::RuleRun,
     Kind::RulePlugin,
+    Kind::Playbook,
+    Kind::ActionPlan,
+    Kind::PlanAction,
+    Kind::RiskUpdate,
+    Kind::PostMortem,
+    Kind::FeedbackItem,
 ];
 
 impl Kind {
@@ -98,6 +110,12 @@ impl Kind {
             Kind::Risk => "Risk",
             Kind::RuleRun => "RuleRun",
             Kind::RulePlugin => "RulePlugin",
+            Kind::Playbook => "Playbook",
+            Kind::ActionPlan => "ActionPlan",
+            Kind::PlanAction => "PlanAction",
+            Kind::RiskUpdate => "RiskUpdate",
+            Kind::PostMortem => "PostMortem",
+            Kind::FeedbackItem => "FeedbackItem",
         }
     }
 

@@ -1,8 +1,10 @@
 //! sea-orm entities: the tables, private to this crate. The rest of the world sees domain types.
 
 pub(crate) mod account;
+pub(crate) mod action_plan;
 pub(crate) mod contact;
 pub(crate) mod contract_change;
+pub(crate) mod feedback_item;
 pub(crate) mod health_dirty;
 pub(crate) mod health_score;
 pub(crate) mod health_scorecard;
@@ -14,13 +16,20 @@ pub(crate) mod invoice;
 pub(crate) mod metric_definition;
 pub(crate) mod metric_point;
 pub(crate) mod organisation;
+pub(crate) mod plan_action;
+pub(crate) mod plan_contact;
+pub(crate) mod plan_user;
+pub(crate) mod playbook;
+pub(crate) mod playbook_version;
 pub(crate) mod plugin;
 pub(crate) mod plugin_version;
+pub(crate) mod post_mortem;
 pub(crate) mod relationship_assessment;
 pub(crate) mod risk;
 pub(crate) mod risk_dirty;
 pub(crate) mod risk_event;
 pub(crate) mod risk_sweep;
+pub(crate) mod risk_update;
 pub(crate) mod rule_failure;
 pub(crate) mod rule_run;
 pub(crate) mod rule_setting;

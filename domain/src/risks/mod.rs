@@ -8,6 +8,7 @@ mod apply;
 pub mod runs;
 pub mod settings;
 pub mod snapshot;
+pub mod updates;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -240,7 +241,7 @@ pub(crate) fn event_row(org: OrganisationId, at: DateTime<Utc>, e: NewEvent<'_>)
     }
 }
 
-fn cols() -> Versioned<risk::Column> {
+pub(crate) fn cols() -> Versioned<risk::Column> {
     Versioned { id: risk::Column::Id, organisation: risk::Column::OrganisationId, version: risk::Column::Version }
 }
 
@@ -366,7 +367,8 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewRisk) -> Res
     get(db, org, id).await?.ok_or_else(|| Error::not_found("risk", &["id"]))
 }
 
-async fn writable(db: &DatabaseConnection, actor: &Actor, id: RiskId) -> Result<Risk> {
+/// The risk, if the actor may write its account.
+pub(crate) async fn writable(db: &DatabaseConnection, actor: &Actor, id: RiskId) -> Result<Risk> {
     actor.require_writer()?;
     let risk = get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("risk", &["riskId"]))?;
     let account = accounts::get(db, actor.organisation, risk.account)
@@ -463,7 +465,19 @@ pub async fn transition(
         to: Some(to),
         note: note.as_deref(),
     };
-    save(db, actor.organisation, &current, changes, event).await
+    let saved = save(db, actor.organisation, &current, changes, event).await?;
+    if to == RiskStatus::Validated {
+        // The organisation may have its suggested playbook apply itself on validation. The
+        // validation stands if that fails (the playbook can still be applied by hand).
+        match crate::plans::auto_apply(db, actor, &saved).await {
+            Ok(Some(_)) => {
+                return get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("risk", &["riskId"]));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(risk = %id, error = %e, "automatic playbook application failed"),
+        }
+    }
+    Ok(saved)
 }
 
 /// Gives a risk an owner (or none).
@@ -565,6 +579,10 @@ pub struct RiskFilter {
     pub source: Option<RiskSource>,
     pub rule_key: Option<String>,
     pub min_priority: Option<i32>,
+    /// Only risks with (true) or without (false) overdue plan actions.
+    pub has_overdue_actions: Option<bool>,
+    /// Only resolved or materialized risks still without a post-mortem (true), or the others.
+    pub post_mortem_due: Option<bool>,
 }
 
 /// How a list of risks is ordered.
@@ -602,6 +620,20 @@ fn filtered(org: OrganisationId, f: &RiskFilter) -> Select<risk::Entity> {
     }
     if let Some(p) = f.min_priority {
         cond = cond.add(C::Priority.gte(p));
+    }
+    match f.has_overdue_actions {
+        Some(true) => cond = cond.add(C::Id.in_subquery(crate::plans::risks_with_overdue(org))),
+        Some(false) => cond = cond.add(C::Id.not_in_subquery(crate::plans::risks_with_overdue(org))),
+        None => {}
+    }
+    if let Some(due) = f.post_mortem_due {
+        let expecting = [RiskStatus::Resolved.as_str(), RiskStatus::Materialized.as_str()];
+        let reviewed = crate::post_mortems::reviewed_risks(org);
+        cond = cond.add(if due {
+            Condition::all().add(C::Status.is_in(expecting)).add(C::Id.not_in_subquery(reviewed))
+        } else {
+            Condition::any().add(C::Status.is_not_in(expecting)).add(C::Id.in_subquery(reviewed))
+        });
     }
     risk::Entity::find().filter(cond)
 }

@@ -17,12 +17,9 @@ use std::sync::Arc;
 
 use crate::Rule;
 
-/// Suggested playbook keys (the playbooks themselves arrive with the playbook feature).
+/// Suggested playbook keys: the keys of the default playbooks every organisation has.
 pub mod playbooks {
-    pub const CHECK_IN: &str = "proactive_check_in";
-    pub const SUPPORT_ESCALATION: &str = "support_escalation";
-    pub const FINANCIAL_REVIEW: &str = "financial_review";
-    pub const EXECUTIVE_REVIEW: &str = "executive_business_review";
+    pub use bellwether_domain::playbooks::{CHECK_IN, EXECUTIVE_REVIEW, FINANCIAL_REVIEW, SUPPORT_ESCALATION};
 }
 
 /// Every built-in rule.

@@ -28,6 +28,12 @@ struct World {
     rule_risk: String,
     run: String,
     plugin: String,
+    playbook: String,
+    plan: String,
+    action: String,
+    update: String,
+    post_mortem: String,
+    feedback: String,
 }
 
 async fn populate(s: &TestServer, slug: &str) -> World {
@@ -113,6 +119,43 @@ async fn populate(s: &TestServer, slug: &str) -> World {
             json!({ "component": bellwether_tests::guests::base64("renewal_without_buyer") }),
         )
         .await;
+    // Follow-through: a plan on the manual risk, an update, a post-mortem with feedback.
+    let generic =
+        s.gql(token, "{ playbook(key: \"generic_mitigation\") { id } }", json!({})).await["playbook"]["id"].clone();
+    let plan = s
+        .mutate(token, "applyPlaybook", "plan", "id actions { id }", json!({ "riskId": risk["id"], "playbookId": generic, "internalStakeholderIds": [am.id], "clientStakeholderIds": [contact["id"]] }))
+        .await;
+    let update = s
+        .mutate(
+            token,
+            "postRiskUpdate",
+            "update",
+            "id",
+            json!({ "riskId": risk["id"], "audience": "CLIENT", "channel": "EMAIL", "body": format!("{slug} update") }),
+        )
+        .await;
+    let closed = s
+        .mutate(token, "createRisk", "risk", "id", json!({ "accountId": account["id"], "category": "FINANCIAL", "title": format!("{slug} budget"), "detail": "Budget cut", "impact": 2, "likelihood": 2 }))
+        .await;
+    s.mutate(token, "transitionRisk", "risk", "id", json!({ "riskId": closed["id"], "to": "MATERIALIZED" })).await;
+    let post_mortem = s
+        .mutate(
+            token,
+            "recordPostMortem",
+            "postMortem",
+            "id",
+            json!({ "riskId": closed["id"], "rootCause": "CLIENT_BUDGET", "summary": format!("{slug} lesson") }),
+        )
+        .await;
+    let feedback = s
+        .mutate(
+            token,
+            "addFeedbackItem",
+            "item",
+            "id",
+            json!({ "postMortemId": post_mortem["id"], "team": "FINANCE", "title": format!("{slug} feedback") }),
+        )
+        .await;
     let q = "query($id: ID!) { node(id: $id) { ... on Account { health { id } supportTickets { nodes { id } } invoices { nodes { id } } surveyResponses { nodes { id } } } } metricDefinitions { id key } }";
     let data = s.gql(token, q, json!({ "id": account["id"] })).await;
     let node = &data["node"];
@@ -134,6 +177,12 @@ async fn populate(s: &TestServer, slug: &str) -> World {
         rule_risk: rule_risk.as_str().unwrap().to_owned(),
         plugin: id(&plugin),
         run: id(&evaluated["run"]),
+        playbook: generic.as_str().unwrap().to_owned(),
+        plan: id(&plan),
+        action: id(&plan["actions"][0]),
+        update: id(&update),
+        post_mortem: id(&post_mortem),
+        feedback: id(&feedback),
         tenant,
     }
 }
@@ -159,13 +208,23 @@ const WALK: &str = r#"{
   users(filter: { includeArchived: true }, first: 10) { totalCount nodes { id managedAccounts { nodes { id } } } }
   metricDefinitions { id key }
   healthScorecards { id name }
-  risks(first: 10) { totalCount nodes { id title account { id } owner { id } createdBy { id } events(first: 5) { totalCount nodes { actor { id } } } } }
+  risks(first: 10) { totalCount nodes { id title account { id } owner { id } createdBy { id } events(first: 5) { totalCount nodes { actor { id } } }
+    actionPlans { id actions { id owner { id } closedBy { id } } } updates { totalCount nodes { id author { id } } } postMortem { id } } }
   accountRisks: accounts(first: 5) { nodes { risks(first: 10) { totalCount nodes { id } } } }
   riskMatrix { count cells { count } }
   riskPortfolio { count byOwner { owner { id } count } }
   riskRules { key version }
   ruleRuns(first: 5) { totalCount nodes { id account { id } failures { account { id } } } }
   rulePlugins { id key createdBy { id } versions { sha256 uploadedBy { id } } rule { key } runs { run { id } failures { account { id } } } }
+  playbooks(includeArchived: true) { id createdBy { id } versions { createdBy { id } } effectiveness { plansApplied } }
+  playbook(key: "generic_mitigation") { id }
+  planActions(first: 10) { totalCount nodes { id owner { id } plan { id account { id } risk { id } internalStakeholders { id }
+    clientStakeholders { id } playbook { id } createdBy { id } } } }
+  overdueActionsByOwner { owner { id } count }
+  postMortems(first: 10) { totalCount nodes { id summary account { id } risk { id } author { id } rulesFired
+    timeline { text actor { id } risk { id } } feedbackItems { id title createdBy { id } } } }
+  lessons { total { count } playbooks { playbook { id } effectiveness { plansApplied } } }
+  feedbackItems(first: 10) { totalCount nodes { id title postMortem { id } } }
 }"#;
 
 /// Every string in a JSON value (ids are strings).
@@ -206,6 +265,12 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         &b.rule_risk,
         &b.run,
         &b.plugin,
+        &b.playbook,
+        &b.plan,
+        &b.action,
+        &b.update,
+        &b.post_mortem,
+        &b.feedback,
     ];
 
     // The walk must cover every root query field: a new root field fails here until it is covered.
@@ -234,6 +299,13 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         "previewRisks",
         "backtestRule",
         "rulePlugins",
+        "playbooks",
+        "playbook",
+        "planActions",
+        "overdueActionsByOwner",
+        "postMortems",
+        "lessons",
+        "feedbackItems",
     ]
     .into();
     assert_eq!(roots, covered, "tenant-isolation walk does not cover every root field");
@@ -265,6 +337,12 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         &a.rule_risk,
         &a.run,
         &a.plugin,
+        &a.playbook,
+        &a.plan,
+        &a.action,
+        &a.update,
+        &a.post_mortem,
+        &a.feedback,
     ] {
         assert!(found.contains(id.as_str()), "alpha's own {id} missing from the walk");
     }
@@ -369,6 +447,42 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         ("evaluateAccountRisks", "run", json!({ "accountId": b.account })),
         ("setRulePluginEnabled", "plugin", json!({ "id": b.plugin, "enabled": false })),
         ("activateRulePluginVersion", "plugin", json!({ "id": b.plugin, "number": 1 })),
+        ("updatePlaybook", "playbook", json!({ "id": b.playbook, "name": "pwned" })),
+        ("applyPlaybook", "plan", json!({ "riskId": b.risk, "playbookId": a.playbook })),
+        ("applyPlaybook", "plan", json!({ "riskId": a.rule_risk, "playbookId": b.playbook })),
+        (
+            "applyPlaybook",
+            "plan",
+            json!({ "riskId": a.rule_risk, "playbookId": a.playbook, "internalStakeholderIds": [b.user] }),
+        ),
+        (
+            "applyPlaybook",
+            "plan",
+            json!({ "riskId": a.rule_risk, "playbookId": a.playbook, "clientStakeholderIds": [b.contact] }),
+        ),
+        (
+            "addPlanAction",
+            "action",
+            json!({ "planId": b.plan, "title": "x", "ownerId": a.user, "dueOn": "2099-01-01" }),
+        ),
+        (
+            "addPlanAction",
+            "action",
+            json!({ "planId": a.plan, "title": "x", "ownerId": b.user, "dueOn": "2099-01-01" }),
+        ),
+        ("reassignPlanAction", "action", json!({ "id": b.action, "dueOn": "2099-01-01" })),
+        ("reassignPlanAction", "action", json!({ "id": a.action, "ownerId": b.user })),
+        ("completePlanAction", "action", json!({ "id": b.action })),
+        ("cancelPlanAction", "action", json!({ "id": b.action })),
+        (
+            "postRiskUpdate",
+            "update",
+            json!({ "riskId": b.risk, "audience": "CLIENT", "channel": "EMAIL", "body": "x" }),
+        ),
+        ("recordPostMortem", "postMortem", json!({ "accountId": b.account, "rootCause": "OTHER", "summary": "x" })),
+        ("updatePostMortem", "postMortem", json!({ "id": b.post_mortem, "summary": "pwned" })),
+        ("addFeedbackItem", "item", json!({ "postMortemId": b.post_mortem, "team": "PRODUCT", "title": "x" })),
+        ("updateFeedbackItem", "item", json!({ "id": b.feedback, "status": "DONE" })),
     ];
     for (field, object, input) in attempts {
         let errors = s.mutate_err(token, field, object, input.clone()).await;

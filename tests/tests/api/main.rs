@@ -6,6 +6,7 @@ mod auth;
 mod contacts_interactions;
 mod health;
 mod isolation;
+mod playbooks;
 mod plugins;
 mod risks;
 mod robustness;

@@ -1,0 +1,853 @@
+//! Playbooks, action plans, the communication log, post-mortems and lessons: every state change
+//! through the API, with the refused ones (applying to a closed risk, an action without owner or
+//! deadline, completing someone else's action without the right role), and nothing changed by a
+//! refusal.
+
+use bellwether_tests::{Backend, Member, Tenant, TestServer, global_uuid, on_every_backend};
+use chrono::{Duration, Utc};
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use serde_json::{Value, json};
+
+on_every_backend!(
+    default_playbooks_and_versioned_edits,
+    applying_a_playbook_makes_a_smart_plan,
+    actions_need_owners_and_deadlines_and_the_right_role,
+    overdue_actions_are_listed_and_raise_urgency,
+    the_communication_log_shows_client_silence,
+    a_suggested_playbook_applies_itself_on_validation,
+    post_mortems_assemble_the_story_and_feed_lessons,
+);
+
+fn today_plus(days: i64) -> String {
+    (Utc::now().date_naive() + Duration::days(days)).to_string()
+}
+
+fn forbidden(body: &Value) -> bool {
+    body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+}
+
+/// A tenant with an account managed by `am`, one contact, and a manual risk on it.
+struct World {
+    t: Tenant,
+    am: Member,
+    account: String,
+    contact: String,
+    risk: String,
+}
+
+async fn world(s: &TestServer, slug: &str) -> World {
+    let t = s.tenant(slug).await;
+    let am = s.member(&t, "ACCOUNT_MANAGER", "Alice Manager").await;
+    let account = s
+        .mutate(&t.admin_token, "createAccount", "account", "id", json!({ "name": "Globex", "tier": "STRATEGIC", "accountManagerId": am.id, "annualValue": { "amountMinor": 10_000_000, "currency": "EUR" } }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let contact = s
+        .mutate(
+            &t.admin_token,
+            "createContact",
+            "contact",
+            "id",
+            json!({ "accountId": account, "name": "Carla Champion", "level": "MANAGEMENT", "role": "CHAMPION" }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let risk = manual_risk(s, &t.admin_token, &account, "Critical tickets pile up").await;
+    World { t, am, account, contact, risk }
+}
+
+async fn manual_risk(s: &TestServer, token: &str, account: &str, title: &str) -> String {
+    s.mutate(token, "createRisk", "risk", "id", json!({ "accountId": account, "category": "OPERATIONAL", "title": title, "detail": "Seen in support", "impact": 4, "likelihood": 3 }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn playbook_id(s: &TestServer, token: &str, key: &str) -> String {
+    let data = s.gql(token, "query($k: String!) { playbook(key: $k) { id } }", json!({ "k": key })).await;
+    data["playbook"]["id"].as_str().expect("the playbook exists").to_owned()
+}
+
+const PLAN: &str = "id desiredOutcome communication { audience channel cadenceDays } internalStakeholders { id } clientStakeholders { id } playbook { key currentVersion } playbookVersion { number } progress { total open done cancelled overdue } actions { id step title ownerRole owner { id } dueOn involvesClient status overdue version } risk { id status owner { id } events { nodes { kind fromStatus toStatus note } } }";
+
+async fn apply(s: &TestServer, token: &str, input: Value) -> Value {
+    s.mutate(token, "applyPlaybook", "plan", PLAN, input).await
+}
+
+async fn risk_state(s: &TestServer, token: &str, risk: &str) -> Value {
+    let q =
+        "query($id: ID!) { node(id: $id) { ... on Risk { status version actionPlans { id } events { totalCount } } } }";
+    s.gql(token, q, json!({ "id": risk })).await["node"].clone()
+}
+
+async fn default_playbooks_and_versioned_edits(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let w = world(&s, "acme").await;
+    let admin = &w.t.admin_token;
+    let data = s
+        .gql(admin, "{ playbooks { key name category ruleKeys desiredOutcome currentVersion autoApply steps { index title ownerRole dueInDays involvesClient } } }", json!({}))
+        .await;
+    let list = data["playbooks"].as_array().unwrap();
+    let keys: Vec<&str> = list.iter().map(|p| p["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "executive_business_review",
+            "financial_review",
+            "generic_mitigation",
+            "proactive_check_in",
+            "support_escalation"
+        ]
+    );
+    let escalation = list.iter().find(|p| p["key"] == "support_escalation").unwrap();
+    assert_eq!(escalation["category"], "OPERATIONAL");
+    assert_eq!(escalation["ruleKeys"], json!(["critical_ticket_surge", "critical_tickets_unresolved"]));
+    assert_eq!(escalation["currentVersion"], 1);
+    assert_eq!(escalation["steps"][2]["ownerRole"], "SUPPORT_LEAD");
+    assert!(list.iter().all(|p| !p["steps"].as_array().unwrap().is_empty() && p["autoApply"] == false));
+
+    // Only admins and managers write playbooks.
+    let steps =
+        json!([{ "title": "Call the CFO", "ownerRole": "ACCOUNT_MANAGER", "dueInDays": 3, "involvesClient": true }]);
+    let input = json!({ "key": "budget_freeze", "name": "Budget freeze", "category": "FINANCIAL", "desiredOutcome": "{account} keeps its budget line", "steps": steps });
+    let q = "mutation($i: CreatePlaybookInput!) { createPlaybook(input: $i) { playbook { id } } }";
+    let (_, body) = s.post(Some(&w.am.token), q, json!({ "i": input })).await;
+    assert!(forbidden(&body), "{body}");
+    let created = s
+        .mutate(
+            admin,
+            "createPlaybook",
+            "playbook",
+            "id key currentVersion version steps { title } createdBy { id }",
+            input.clone(),
+        )
+        .await;
+    assert_eq!(created["createdBy"]["id"], json!(w.t.admin_id));
+    let id = created["id"].as_str().unwrap();
+    // The same key again, and bad content: user errors with their fields, nothing written.
+    let errors = s.mutate_err(admin, "createPlaybook", "playbook", input).await;
+    assert_eq!(errors[0]["code"], "CONFLICT");
+    assert_eq!(errors[0]["field"], json!(["input", "key"]));
+    let errors = s
+        .mutate_err(admin, "createPlaybook", "playbook", json!({ "key": "Bad Key", "name": "x", "desiredOutcome": " ", "steps": [{ "title": "", "ownerRole": "FINANCE", "dueInDays": 400 }] }))
+        .await;
+    let fields: Vec<&Value> = errors.iter().map(|e| &e["field"]).collect();
+    for f in [
+        json!(["input", "key"]),
+        json!(["input", "desiredOutcome"]),
+        json!(["input", "steps", "0", "title"]),
+        json!(["input", "steps", "0", "dueInDays"]),
+    ] {
+        assert!(fields.contains(&&f), "{f} in {errors:?}");
+    }
+    let data = s.gql(admin, "{ playbooks { key } }", json!({})).await;
+    assert_eq!(data["playbooks"].as_array().unwrap().len(), 6);
+
+    // Editing the steps makes version 2; switching auto-apply alone does not make a version.
+    let edited = s
+        .mutate(admin, "updatePlaybook", "playbook", "currentVersion version steps { title } versions { number steps { title } }", json!({ "id": id, "steps": [{ "title": "Call the CFO", "ownerRole": "ACCOUNT_MANAGER", "dueInDays": 3 }, { "title": "Offer a payment plan", "ownerRole": "FINANCE", "dueInDays": 10 }], "expectedVersion": created["version"] }))
+        .await;
+    assert_eq!(edited["currentVersion"], 2);
+    assert_eq!(edited["versions"][0]["number"], 2);
+    assert_eq!(edited["versions"][1]["steps"], json!([{ "title": "Call the CFO" }]), "version 1 is kept as it was");
+    let toggled = s
+        .mutate(
+            admin,
+            "updatePlaybook",
+            "playbook",
+            "currentVersion version autoApply",
+            json!({ "id": id, "autoApply": true }),
+        )
+        .await;
+    assert_eq!((toggled["currentVersion"].as_i64(), toggled["autoApply"].as_bool()), (Some(2), Some(true)));
+    let errors = s
+        .mutate_err(admin, "updatePlaybook", "playbook", json!({ "id": id, "name": "Renamed", "expectedVersion": 1 }))
+        .await;
+    assert_eq!(errors[0]["code"], "CONFLICT");
+    // Archived playbooks leave the list and cannot be applied.
+    s.mutate(admin, "updatePlaybook", "playbook", "archivedAt", json!({ "id": id, "archived": true })).await;
+    let data =
+        s.gql(admin, "{ playbooks { key } all: playbooks(includeArchived: true) { key archivedAt } }", json!({})).await;
+    assert_eq!(data["playbooks"].as_array().unwrap().len(), 5);
+    assert_eq!(data["all"].as_array().unwrap().len(), 6);
+    let errors = s.mutate_err(admin, "applyPlaybook", "plan", json!({ "riskId": w.risk, "playbookId": id })).await;
+    assert_eq!(errors[0]["field"], json!(["input", "playbookId"]));
+    assert_eq!(risk_state(&s, admin, &w.risk).await["status"], "IDENTIFIED");
+    s.stop().await;
+}
+
+async fn applying_a_playbook_makes_a_smart_plan(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let w = world(&s, "acme").await;
+    let admin = &w.t.admin_token;
+    let support = s.member(&w.t, "MANAGER", "Sam Support").await;
+    let escalation = playbook_id(&s, admin, "support_escalation").await;
+    let before = risk_state(&s, admin, &w.risk).await;
+
+    // The support lead's steps need an owner: refused, and nothing changed.
+    let errors =
+        s.mutate_err(admin, "applyPlaybook", "plan", json!({ "riskId": w.risk, "playbookId": escalation })).await;
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().all(|e| e["field"] == json!(["input", "assignments"])), "{errors:?}");
+    assert!(errors[0]["message"].as_str().unwrap().contains("support lead"), "{errors:?}");
+    // A contact of another account is not a client stakeholder of this plan; a step that does
+    // not exist cannot be assigned; deadlines are not in the past.
+    let other = s.mutate(admin, "createAccount", "account", "id", json!({ "name": "Initech", "tier": "KEY" })).await;
+    let stranger = s
+        .mutate(
+            admin,
+            "createContact",
+            "contact",
+            "id",
+            json!({ "accountId": other["id"], "name": "Sid", "level": "EXECUTIVE", "role": "USER" }),
+        )
+        .await;
+    let errors = s
+        .mutate_err(admin, "applyPlaybook", "plan", json!({ "riskId": w.risk, "playbookId": escalation, "clientStakeholderIds": [stranger["id"]], "assignments": [{ "step": 2, "ownerId": support.id }, { "step": 3, "ownerId": support.id, "dueOn": today_plus(-1) }, { "step": 9, "ownerId": support.id }] }))
+        .await;
+    let fields: Vec<&Value> = errors.iter().map(|e| &e["field"]).collect();
+    for f in [
+        json!(["input", "clientStakeholderIds", "0"]),
+        json!(["input", "assignments", "1", "dueOn"]),
+        json!(["input", "assignments", "2", "step"]),
+    ] {
+        assert!(fields.contains(&&f), "{f} in {errors:?}");
+    }
+    assert_eq!(risk_state(&s, admin, &w.risk).await, before, "refusals change nothing");
+
+    // Applied with the support lead assigned: one action per step, owners from the roles.
+    let plan = apply(
+        &s,
+        admin,
+        json!({ "riskId": w.risk, "playbookId": escalation, "internalStakeholderIds": [w.am.id, support.id], "clientStakeholderIds": [w.contact], "communication": { "audience": "CLIENT", "channel": "CALL", "cadenceDays": 3 }, "assignments": [{ "step": 2, "ownerId": support.id }, { "step": 3, "ownerId": support.id, "dueOn": today_plus(20) }], "note": "customer escalated to the CEO" }),
+    )
+    .await;
+    assert_eq!(plan["desiredOutcome"], "Globex's critical tickets are resolved and the cause is fixed within 30 days.");
+    assert_eq!(plan["communication"], json!({ "audience": "CLIENT", "channel": "CALL", "cadenceDays": 3 }));
+    assert_eq!(plan["clientStakeholders"], json!([{ "id": w.contact }]));
+    assert_eq!(plan["internalStakeholders"].as_array().unwrap().len(), 2);
+    assert_eq!(plan["progress"], json!({ "total": 4, "open": 4, "done": 0, "cancelled": 0, "overdue": 0 }));
+    let actions = plan["actions"].as_array().unwrap();
+    let owners: Vec<&Value> = actions.iter().map(|a| &a["owner"]["id"]).collect();
+    assert_eq!(owners, [&json!(w.am.id), &json!(w.am.id), &json!(support.id), &json!(support.id)]);
+    let due: Vec<&str> = actions.iter().map(|a| a["dueOn"].as_str().unwrap()).collect();
+    assert_eq!(due, [today_plus(1), today_plus(2), today_plus(7), today_plus(20)]);
+    assert_eq!(actions[1]["involvesClient"], true);
+    assert_eq!(actions[2]["ownerRole"], "SUPPORT_LEAD");
+    // The risk went identified -> validated -> mitigating, audited, and the applier owns it.
+    let risk = &plan["risk"];
+    assert_eq!(risk["status"], "MITIGATING");
+    assert_eq!(risk["owner"]["id"], json!(w.t.admin_id));
+    let events = risk["events"]["nodes"].as_array().unwrap();
+    let trail: Vec<(&Value, &Value, &Value)> =
+        events.iter().map(|e| (&e["kind"], &e["fromStatus"], &e["toStatus"])).collect();
+    assert_eq!(
+        trail[1..],
+        [
+            (&json!("TRANSITION"), &json!("IDENTIFIED"), &json!("VALIDATED")),
+            (&json!("TRANSITION"), &json!("VALIDATED"), &json!("MITIGATING")),
+            (&json!("PLAN_APPLIED"), &Value::Null, &Value::Null),
+        ]
+    );
+    let note = events[3]["note"].as_str().unwrap();
+    assert!(note.contains("Escalate to the support lead") && note.contains("customer escalated to the CEO"), "{note}");
+
+    // The same playbook twice is refused; another playbook on the same risk is a second plan.
+    let errors = s
+        .mutate_err(admin, "applyPlaybook", "plan", json!({ "riskId": w.risk, "playbookId": escalation, "assignments": [{ "step": 2, "ownerId": support.id }, { "step": 3, "ownerId": support.id }] }))
+        .await;
+    assert_eq!((&errors[0]["code"], &errors[0]["field"]), (&json!("CONFLICT"), &json!(["input", "playbookId"])));
+    let generic = playbook_id(&s, admin, "generic_mitigation").await;
+    apply(&s, &w.am.token, json!({ "riskId": w.risk, "playbookId": generic })).await;
+    assert_eq!(risk_state(&s, admin, &w.risk).await["actionPlans"].as_array().unwrap().len(), 2);
+
+    // Editing the playbook later does not change the plan made from version 1.
+    s.mutate(
+        admin,
+        "updatePlaybook",
+        "playbook",
+        "currentVersion",
+        json!({ "id": escalation, "desiredOutcome": "Faster" }),
+    )
+    .await;
+    let q = "query($id: ID!) { node(id: $id) { ... on ActionPlan { playbook { currentVersion } playbookVersion { number desiredOutcome } } } }";
+    let data = s.gql(admin, q, json!({ "id": plan["id"] })).await;
+    assert_eq!(data["node"]["playbook"]["currentVersion"], 2);
+    assert_eq!(data["node"]["playbookVersion"]["number"], 1);
+
+    // Closed risks take no playbook; viewers and account managers of other accounts apply none.
+    let closed = manual_risk(&s, admin, &w.account, "False alarm").await;
+    s.mutate(admin, "transitionRisk", "risk", "status", json!({ "riskId": closed, "to": "DISMISSED" })).await;
+    let errors = s.mutate_err(admin, "applyPlaybook", "plan", json!({ "riskId": closed, "playbookId": generic })).await;
+    assert_eq!(errors[0]["field"], json!(["input", "riskId"]));
+    assert!(errors[0]["message"].as_str().unwrap().contains("dismissed"), "{errors:?}");
+    let viewer = s.member(&w.t, "VIEWER", "Vic Viewer").await;
+    let outsider = s.member(&w.t, "ACCOUNT_MANAGER", "Olga Other").await;
+    let fresh = manual_risk(&s, admin, &w.account, "Another one").await;
+    let q = "mutation($i: ApplyPlaybookInput!) { applyPlaybook(input: $i) { plan { id } } }";
+    for token in [&viewer.token, &outsider.token] {
+        let (_, body) = s.post(Some(token), q, json!({ "i": { "riskId": fresh, "playbookId": generic } })).await;
+        assert!(forbidden(&body), "{body}");
+    }
+    assert_eq!(risk_state(&s, admin, &fresh).await["status"], "IDENTIFIED");
+    s.stop().await;
+}
+
+async fn actions_need_owners_and_deadlines_and_the_right_role(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let w = world(&s, "acme").await;
+    let admin = &w.t.admin_token;
+    let sales = s.member(&w.t, "SALES", "Sally Sales").await;
+    let outsider = s.member(&w.t, "ACCOUNT_MANAGER", "Olga Other").await;
+    let manager = s.member(&w.t, "MANAGER", "Max Manager").await;
+    let generic = playbook_id(&s, admin, "generic_mitigation").await;
+    let plan = apply(&s, &w.am.token, json!({ "riskId": w.risk, "playbookId": generic })).await;
+    let plan_id = plan["id"].as_str().unwrap();
+    let count = |p: &Value| p["progress"]["total"].as_i64().unwrap();
+    assert_eq!(count(&plan), 4);
+
+    // An action without owner or deadline is refused, each with its field.
+    let errors = s
+        .mutate_err(
+            &w.am.token,
+            "addPlanAction",
+            "action",
+            json!({ "planId": plan_id, "title": "Send the status report" }),
+        )
+        .await;
+    let fields: Vec<&Value> = errors.iter().map(|e| &e["field"]).collect();
+    assert_eq!(fields, [&json!(["input", "ownerId"]), &json!(["input", "dueOn"])], "{errors:?}");
+    let errors = s
+        .mutate_err(
+            &w.am.token,
+            "addPlanAction",
+            "action",
+            json!({ "planId": plan_id, "title": "Late", "ownerId": sales.id, "dueOn": today_plus(-3) }),
+        )
+        .await;
+    assert_eq!(errors[0]["field"], json!(["input", "dueOn"]));
+    let q = "query($id: ID!) { node(id: $id) { ... on ActionPlan { progress { total } } } }";
+    assert_eq!(s.gql(admin, q, json!({ "id": plan_id })).await["node"]["progress"]["total"], 4, "nothing added");
+
+    let action = s
+        .mutate(&w.am.token, "addPlanAction", "action", "id status owner { id } dueOn step version", json!({ "planId": plan_id, "title": "Send the status report", "ownerId": sales.id, "dueOn": today_plus(5), "involvesClient": true }))
+        .await;
+    assert_eq!((&action["status"], &action["step"]), (&json!("OPEN"), &Value::Null));
+    let id = action["id"].as_str().unwrap();
+
+    // Completing someone else's action takes the right role: the account's manager is not its
+    // owner and not a manager; a manager may.
+    let q = "mutation($i: CompletePlanActionInput!) { completePlanAction(input: $i) { action { id } } }";
+    for token in [&w.am.token, &outsider.token] {
+        let (_, body) = s.post(Some(token), q, json!({ "i": { "id": id } })).await;
+        assert!(forbidden(&body), "{body}");
+    }
+    // Reassigning takes the right to write the account.
+    let q = "mutation($i: ReassignPlanActionInput!) { reassignPlanAction(input: $i) { action { id } } }";
+    let (_, body) = s.post(Some(&outsider.token), q, json!({ "i": { "id": id, "ownerId": outsider.id } })).await;
+    assert!(forbidden(&body), "{body}");
+    let errors = s.mutate_err(&w.am.token, "reassignPlanAction", "action", json!({ "id": id })).await;
+    assert_eq!(errors[0]["message"], "give a new owner, a new deadline or both");
+    let moved = s
+        .mutate(
+            &w.am.token,
+            "reassignPlanAction",
+            "action",
+            "owner { id } dueOn version",
+            json!({ "id": id, "dueOn": today_plus(8), "expectedVersion": action["version"] }),
+        )
+        .await;
+    assert_eq!((&moved["owner"]["id"], moved["dueOn"].as_str().unwrap()), (&json!(sales.id), today_plus(8).as_str()));
+    let errors = s
+        .mutate_err(
+            &w.am.token,
+            "reassignPlanAction",
+            "action",
+            json!({ "id": id, "dueOn": today_plus(9), "expectedVersion": action["version"] }),
+        )
+        .await;
+    assert_eq!(errors[0]["code"], "CONFLICT");
+
+    // The owner completes it (a sales owner without rights on this account: the point of owning it).
+    let done = s
+        .mutate(
+            &sales.token,
+            "completePlanAction",
+            "action",
+            "status closedAt closedBy { id } note",
+            json!({ "id": id, "note": "sent to Carla" }),
+        )
+        .await;
+    assert_eq!(done["status"], "DONE");
+    assert_eq!(done["closedBy"]["id"], json!(sales.id));
+    assert_eq!(done["note"], "sent to Carla");
+    let errors = s.mutate_err(&sales.token, "completePlanAction", "action", json!({ "id": id })).await;
+    assert!(errors[0]["message"].as_str().unwrap().contains("done"), "{errors:?}");
+    let errors = s.mutate_err(&w.am.token, "cancelPlanAction", "action", json!({ "id": id })).await;
+    assert_eq!(errors[0]["field"], json!(["input", "id"]));
+
+    // A manager completes another's action; the account's manager cancels one.
+    let actions = plan["actions"].as_array().unwrap();
+    let done = s
+        .mutate(
+            &manager.token,
+            "completePlanAction",
+            "action",
+            "status closedBy { id }",
+            json!({ "id": actions[0]["id"] }),
+        )
+        .await;
+    assert_eq!(done["closedBy"]["id"], json!(manager.id));
+    let cancelled = s
+        .mutate(
+            &w.am.token,
+            "cancelPlanAction",
+            "action",
+            "status note",
+            json!({ "id": actions[1]["id"], "note": "covered by the CEO call" }),
+        )
+        .await;
+    assert_eq!(cancelled["status"], "CANCELLED");
+    let q =
+        "query($id: ID!) { node(id: $id) { ... on ActionPlan { progress { total open done cancelled overdue } } } }";
+    assert_eq!(
+        s.gql(admin, q, json!({ "id": plan_id })).await["node"]["progress"],
+        json!({ "total": 5, "open": 2, "done": 2, "cancelled": 1, "overdue": 0 })
+    );
+
+    // Once the risk is closed its plan takes no new actions.
+    s.mutate(admin, "transitionRisk", "risk", "status", json!({ "riskId": w.risk, "to": "RESOLVED" })).await;
+    let errors = s
+        .mutate_err(
+            &w.am.token,
+            "addPlanAction",
+            "action",
+            json!({ "planId": plan_id, "title": "One more", "ownerId": sales.id, "dueOn": today_plus(1) }),
+        )
+        .await;
+    assert!(errors[0]["message"].as_str().unwrap().contains("resolved"), "{errors:?}");
+    s.stop().await;
+}
+
+/// Moves an action's deadline into the past, as time passing would.
+async fn backdate(s: &TestServer, action: &str, days: i64) {
+    let due = Utc::now().date_naive() - Duration::days(days);
+    let stmt = Query::update()
+        .table(Alias::new("plan_actions"))
+        .value(Alias::new("due_on"), due)
+        .and_where(Expr::col(Alias::new("id")).eq(global_uuid(action)))
+        .to_owned();
+    let result = s.db.execute(&stmt).await.unwrap();
+    assert_eq!(result.rows_affected(), 1);
+}
+
+async fn overdue_actions_are_listed_and_raise_urgency(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let w = world(&s, "acme").await;
+    let admin = &w.t.admin_token;
+    let generic = playbook_id(&s, admin, "generic_mitigation").await;
+    let plan = apply(&s, &w.am.token, json!({ "riskId": w.risk, "playbookId": generic })).await;
+    let actions = plan["actions"].as_array().unwrap();
+    // Impact 4 x likelihood 3 = 12: high. Nothing overdue yet.
+    let q = "query($id: ID!) { node(id: $id) { ... on Risk { priority urgency overdueActionCount } } }";
+    assert_eq!(
+        s.gql(admin, q, json!({ "id": w.risk })).await["node"],
+        json!({ "priority": 12, "urgency": "HIGH", "overdueActionCount": 0 })
+    );
+
+    backdate(&s, actions[0]["id"].as_str().unwrap(), 3).await;
+    backdate(&s, actions[2]["id"].as_str().unwrap(), 1).await;
+    assert_eq!(
+        s.gql(admin, q, json!({ "id": w.risk })).await["node"],
+        json!({ "priority": 12, "urgency": "CRITICAL", "overdueActionCount": 2 })
+    );
+
+    // Across the portfolio, per owner, and as a risk filter.
+    let data = s
+        .gql(admin, "query($u: ID!) { all: planActions(filter: { overdue: true }) { totalCount nodes { id overdue daysOverdue owner { id } risk { id } } } mine: planActions(filter: { ownerId: $u, overdue: true }) { totalCount } notOverdue: planActions(filter: { overdue: false }) { totalCount } byOwner: overdueActionsByOwner { owner { id } count oldestDueOn } risks(filter: { hasOverdueActions: true }) { nodes { id } } calm: risks(filter: { hasOverdueActions: false }) { totalCount } }", json!({ "u": w.am.id }))
+        .await;
+    assert_eq!(data["all"]["totalCount"], 2);
+    let first = &data["all"]["nodes"][0];
+    assert_eq!((&first["id"], &first["overdue"], &first["daysOverdue"]), (&actions[0]["id"], &json!(true), &json!(3)));
+    // The generic playbook's steps: risk owner (the AM who applied it), then the account manager.
+    assert_eq!(data["mine"]["totalCount"], 2);
+    assert_eq!(data["notOverdue"]["totalCount"], 2);
+    assert_eq!(data["byOwner"], json!([{ "owner": { "id": w.am.id }, "count": 2, "oldestDueOn": today_plus(-3) }]));
+    assert_eq!(data["risks"]["nodes"], json!([{ "id": w.risk }]));
+    assert_eq!(data["calm"]["totalCount"], 0);
+
+    // Done actions are no longer overdue.
+    s.mutate(&w.am.token, "completePlanAction", "action", "status", json!({ "id": actions[0]["id"] })).await;
+    s.mutate(&w.am.token, "completePlanAction", "action", "status", json!({ "id": actions[2]["id"] })).await;
+    assert_eq!(s.gql(admin, q, json!({ "id": w.risk })).await["node"]["urgency"], "HIGH");
+    let data = s
+        .gql(
+            admin,
+            "{ overdueActionsByOwner { count } planActions(filter: { overdue: true }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data, json!({ "overdueActionsByOwner": [], "planActions": { "totalCount": 0 } }));
+    s.stop().await;
+}
+
+async fn the_communication_log_shows_client_silence(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let w = world(&s, "acme").await;
+    let admin = &w.t.admin_token;
+    let q = "query($id: ID!) { node(id: $id) { ... on Risk { lastClientUpdateAt lastInternalUpdateAt daysSinceClientUpdate updates { totalCount } } } }";
+    let silent = s.gql(admin, q, json!({ "id": w.risk })).await;
+    assert_eq!(
+        silent["node"],
+        json!({ "lastClientUpdateAt": null, "lastInternalUpdateAt": null, "daysSinceClientUpdate": 0, "updates": { "totalCount": 0 } })
+    );
+
+    let generic = playbook_id(&s, admin, "generic_mitigation").await;
+    let plan = apply(&s, &w.am.token, json!({ "riskId": w.risk, "playbookId": generic, "communication": { "audience": "CLIENT", "channel": "EMAIL", "cadenceDays": 5 } })).await;
+    let plan_q = "query($id: ID!) { node(id: $id) { ... on ActionPlan { nextUpdateDueOn updateOverdue } } }";
+    let due = s.gql(admin, plan_q, json!({ "id": plan["id"] })).await;
+    assert_eq!(due["node"], json!({ "nextUpdateDueOn": today_plus(5), "updateOverdue": false }));
+
+    let fields = "id audience channel body at author { id } risk { id }";
+    let internal = s
+        .mutate(
+            &w.am.token,
+            "postRiskUpdate",
+            "update",
+            fields,
+            json!({ "riskId": w.risk, "audience": "INTERNAL", "channel": "CHAT", "body": "Support is on it" }),
+        )
+        .await;
+    assert_eq!(internal["author"]["id"], json!(w.am.id));
+    let client_at = (Utc::now() - Duration::days(3) - Duration::hours(2)).to_rfc3339();
+    let client = s
+        .mutate(&w.am.token, "postRiskUpdate", "update", fields, json!({ "riskId": w.risk, "audience": "CLIENT", "channel": "CALL", "body": "Told Carla the fix lands Friday", "at": client_at }))
+        .await;
+    assert_eq!(client["audience"], "CLIENT");
+
+    // Refused: the future, an empty body, viewers, and other accounts' managers.
+    let future = (Utc::now() + Duration::days(1)).to_rfc3339();
+    let errors = s
+        .mutate_err(
+            &w.am.token,
+            "postRiskUpdate",
+            "update",
+            json!({ "riskId": w.risk, "audience": "CLIENT", "channel": "EMAIL", "body": " ", "at": future }),
+        )
+        .await;
+    let fields_at_fault: Vec<&Value> = errors.iter().map(|e| &e["field"]).collect();
+    assert_eq!(fields_at_fault, [&json!(["input", "body"]), &json!(["input", "at"])]);
+    let viewer = s.member(&w.t, "VIEWER", "Vic Viewer").await;
+    let q2 = "mutation($i: PostRiskUpdateInput!) { postRiskUpdate(input: $i) { update { id } } }";
+    let (_, body) = s
+        .post(
+            Some(&viewer.token),
+            q2,
+            json!({ "i": { "riskId": w.risk, "audience": "CLIENT", "channel": "EMAIL", "body": "hi" } }),
+        )
+        .await;
+    assert!(forbidden(&body), "{body}");
+
+    let data = s.gql(admin, q, json!({ "id": w.risk })).await;
+    assert_eq!(data["node"]["daysSinceClientUpdate"], 3);
+    assert_eq!(data["node"]["updates"]["totalCount"], 2);
+    assert!(data["node"]["lastInternalUpdateAt"].is_string());
+    let list = s
+        .gql(admin, "query($id: ID!) { node(id: $id) { ... on Risk { updates { nodes { id } } client: updates(audience: CLIENT) { totalCount nodes { id } } } } }", json!({ "id": w.risk }))
+        .await;
+    assert_eq!(
+        list["node"]["updates"]["nodes"],
+        json!([{ "id": internal["id"] }, { "id": client["id"] }]),
+        "newest first"
+    );
+    assert_eq!(list["node"]["client"], json!({ "totalCount": 1, "nodes": [{ "id": client["id"] }] }));
+    // The client update was given before the plan existed, so the cadence counts from the plan.
+    assert_eq!(s.gql(admin, plan_q, json!({ "id": plan["id"] })).await["node"]["nextUpdateDueOn"], today_plus(5));
+    s.mutate(
+        &w.am.token,
+        "postRiskUpdate",
+        "update",
+        "id",
+        json!({ "riskId": w.risk, "audience": "CLIENT", "channel": "EMAIL", "body": "Fix deployed" }),
+    )
+    .await;
+    let data = s.gql(admin, q, json!({ "id": w.risk })).await;
+    assert_eq!(data["node"]["daysSinceClientUpdate"], 0);
+    let node = s
+        .gql(admin, "query($id: ID!) { node(id: $id) { ... on RiskUpdate { body } } }", json!({ "id": client["id"] }))
+        .await;
+    assert_eq!(node["node"]["body"], "Told Carla the fix lands Friday");
+    s.stop().await;
+}
+
+async fn overdue_invoice(s: &TestServer, token: &str, account: &str) {
+    let day = |d: i64| (Utc::now() - Duration::days(d)).date_naive().to_string();
+    let q = "mutation($i: UpsertInvoicesInput!) { upsertInvoices(input: $i) { rejected } }";
+    let items = json!([{ "account": { "id": account }, "number": "INV-1", "amountMinor": 250000, "currency": "EUR", "issuedOn": day(75), "dueOn": day(45), "status": "OPEN" }]);
+    assert_eq!(s.gql(token, q, json!({ "i": { "items": items } })).await["upsertInvoices"]["rejected"], 0);
+}
+
+/// Evaluates the account's rules now and returns the open risk of `rule`.
+async fn rule_risk(s: &TestServer, token: &str, account: &str, rule: &str) -> Value {
+    let q = "mutation($i: EvaluateAccountRisksInput!) { evaluateAccountRisks(input: $i) { openRisks { id ruleKey status suggestedPlaybookKey } } }";
+    let data = s.gql(token, q, json!({ "i": { "accountId": account } })).await;
+    data["evaluateAccountRisks"]["openRisks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleKey"] == rule)
+        .expect("the rule fired")
+        .clone()
+}
+
+async fn a_suggested_playbook_applies_itself_on_validation(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let w = world(&s, "acme").await;
+    let admin = &w.t.admin_token;
+    let financial = playbook_id(&s, admin, "financial_review").await;
+    overdue_invoice(&s, admin, &w.account).await;
+    // Auto-apply is off by default; the organisation switches it on for this playbook.
+    let risk = rule_risk(&s, admin, &w.account, "invoice_overdue").await;
+    assert_eq!(risk["suggestedPlaybookKey"], "financial_review");
+    s.mutate(admin, "updatePlaybook", "playbook", "autoApply", json!({ "id": financial, "autoApply": true })).await;
+
+    let validated = s
+        .mutate(&w.am.token, "transitionRisk", "risk", "status owner { id } actionPlans { playbook { key } desiredOutcome actions { owner { id } ownerRole } } events { nodes { kind note } }", json!({ "riskId": risk["id"], "to": "VALIDATED" }))
+        .await;
+    assert_eq!(validated["status"], "MITIGATING");
+    assert_eq!(validated["owner"]["id"], json!(w.am.id), "the validator owns the risk it now mitigates");
+    let plan = &validated["actionPlans"][0];
+    assert_eq!(plan["playbook"]["key"], "financial_review");
+    assert_eq!(
+        plan["desiredOutcome"],
+        "Globex has no invoice more than 30 days overdue and an agreed payment schedule."
+    );
+    // Finance steps have no holder on the account: they fall to the risk owner (the validator).
+    let owners: Vec<(&Value, &Value)> =
+        plan["actions"].as_array().unwrap().iter().map(|a| (&a["ownerRole"], &a["owner"]["id"])).collect();
+    assert_eq!(
+        owners,
+        [
+            (&json!("FINANCE"), &json!(w.am.id)),
+            (&json!("ACCOUNT_MANAGER"), &json!(w.am.id)),
+            (&json!("FINANCE"), &json!(w.am.id))
+        ]
+    );
+    let kinds: Vec<&Value> = validated["events"]["nodes"].as_array().unwrap().iter().map(|e| &e["kind"]).collect();
+    assert_eq!(kinds, [&json!("RAISED"), &json!("TRANSITION"), &json!("TRANSITION"), &json!("PLAN_APPLIED")]);
+    assert!(validated["events"]["nodes"][3]["note"].as_str().unwrap().contains("applied automatically"));
+
+    // A manual risk suggests nothing: validation stays validation.
+    let plain = s
+        .mutate(
+            admin,
+            "transitionRisk",
+            "risk",
+            "status actionPlans { id }",
+            json!({ "riskId": w.risk, "to": "VALIDATED" }),
+        )
+        .await;
+    assert_eq!(plain, json!({ "status": "VALIDATED", "actionPlans": [] }));
+    s.stop().await;
+}
+
+async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let w = world(&s, "acme").await;
+    let admin = &w.t.admin_token;
+    overdue_invoice(&s, admin, &w.account).await;
+    let risk = rule_risk(&s, admin, &w.account, "invoice_overdue").await;
+    let risk_id = risk["id"].as_str().unwrap();
+    s.mutate(&w.am.token, "logInteraction", "interaction", "id", json!({ "accountId": w.account, "kind": "CALL", "occurredAt": Utc::now().to_rfc3339(), "summary": "Carla confirms the budget freeze" }))
+        .await;
+    let financial = playbook_id(&s, admin, "financial_review").await;
+    let plan = apply(&s, &w.am.token, json!({ "riskId": risk_id, "playbookId": financial, "assignments": [{ "step": 0, "ownerId": w.am.id }, { "step": 2, "ownerId": w.am.id }] })).await;
+    s.mutate(
+        &w.am.token,
+        "completePlanAction",
+        "action",
+        "status",
+        json!({ "id": plan["actions"][0]["id"], "note": "two invoices late" }),
+    )
+    .await;
+    s.mutate(
+        &w.am.token,
+        "postRiskUpdate",
+        "update",
+        "id",
+        json!({ "riskId": risk_id, "audience": "CLIENT", "channel": "EMAIL", "body": "Payment plan proposed" }),
+    )
+    .await;
+
+    // Post-mortems follow a closing: not for an open risk, a dismissed one, or both subjects.
+    let input = |subject: Value| {
+        let mut v = json!({ "rootCause": "CLIENT_BUDGET", "summary": "Budget freeze at the client", "whatHappened": "Invoices slipped for two months", "whatWorked": "The payment plan", "whatToImprove": "Talk to finance earlier" });
+        v.as_object_mut().unwrap().extend(subject.as_object().unwrap().clone());
+        v
+    };
+    let errors = s.mutate_err(&w.am.token, "recordPostMortem", "postMortem", input(json!({ "riskId": risk_id }))).await;
+    assert_eq!(errors[0]["field"], json!(["input", "riskId"]));
+    let errors = s
+        .mutate_err(
+            &w.am.token,
+            "recordPostMortem",
+            "postMortem",
+            input(json!({ "riskId": risk_id, "accountId": w.account })),
+        )
+        .await;
+    assert_eq!(errors[0]["message"], "give riskId or accountId, not both");
+    s.mutate(admin, "transitionRisk", "risk", "status", json!({ "riskId": w.risk, "to": "DISMISSED" })).await;
+    let errors = s.mutate_err(&w.am.token, "recordPostMortem", "postMortem", input(json!({ "riskId": w.risk }))).await;
+    assert!(errors[0]["message"].as_str().unwrap().contains("false alarm"), "{errors:?}");
+
+    s.mutate(&w.am.token, "transitionRisk", "risk", "status", json!({ "riskId": risk_id, "to": "RESOLVED" })).await;
+    let due = "query($id: ID!) { node(id: $id) { ... on Risk { postMortemDue postMortem { id } } } due: risks(filter: { postMortemDue: true }) { nodes { id } } }";
+    let data = s.gql(admin, due, json!({ "id": risk_id })).await;
+    assert_eq!(data["node"], json!({ "postMortemDue": true, "postMortem": null }));
+    assert_eq!(data["due"]["nodes"], json!([{ "id": risk_id }]), "the dismissed risk needs none");
+
+    let pm = s
+        .mutate(&w.am.token, "recordPostMortem", "postMortem", "id outcome category rootCause summary author { id } risk { id } detectionLeadDays rulesFired rulesSilent timeline { kind riskEventKind interactionKind ruleKey text actor { id } }", input(json!({ "riskId": risk_id })))
+        .await;
+    assert_eq!(
+        (&pm["outcome"], &pm["category"], &pm["rootCause"]),
+        (&json!("MITIGATED"), &json!("FINANCIAL"), &json!("CLIENT_BUDGET"))
+    );
+    assert_eq!(pm["rulesFired"], json!(["invoice_overdue"]));
+    let silent = pm["rulesSilent"].as_array().unwrap();
+    assert!(silent.contains(&json!("usage_drop")) && !silent.contains(&json!("invoice_overdue")), "{silent:?}");
+    let lead = pm["detectionLeadDays"].as_f64().unwrap();
+    assert!((0.0..1.0).contains(&lead), "raised and resolved within the test: {lead}");
+    let kinds: Vec<&str> = pm["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"FIRST_SIGNAL"));
+    assert_eq!(pm["timeline"][0]["ruleKey"], "invoice_overdue");
+    for k in ["INTERACTION", "RISK_EVENT", "ACTION_PLANNED", "ACTION_DONE", "UPDATE"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    assert_eq!(kinds.iter().filter(|k| **k == "ACTION_PLANNED").count(), 3);
+    let last = pm["timeline"].as_array().unwrap().last().unwrap();
+    assert_eq!((&last["kind"], &last["riskEventKind"]), (&json!("RISK_EVENT"), &json!("TRANSITION")));
+    assert!(last["text"].as_str().unwrap().ends_with("mitigating -> resolved"), "{last}");
+    let errors = s.mutate_err(&w.am.token, "recordPostMortem", "postMortem", input(json!({ "riskId": risk_id }))).await;
+    assert_eq!(errors[0]["code"], "CONFLICT");
+    assert_eq!(s.gql(admin, due, json!({ "id": risk_id })).await["due"]["nodes"], json!([]));
+
+    // A churn: expected once the account churned, lost, no rule saw it coming.
+    let lost = s.mutate(admin, "createAccount", "account", "id", json!({ "name": "Initech", "tier": "KEY" })).await;
+    let lost_id = lost["id"].as_str().unwrap();
+    let errors = s.mutate_err(admin, "recordPostMortem", "postMortem", input(json!({ "accountId": lost_id }))).await;
+    assert_eq!(errors[0]["message"], "the account has not churned");
+    s.mutate(
+        admin,
+        "markAccountChurned",
+        "account",
+        "status",
+        json!({ "id": lost_id, "churnedOn": today_plus(-1), "reason": "Moved to a competitor" }),
+    )
+    .await;
+    let accounts_due = "{ accounts(filter: { postMortemDue: true }) { nodes { id } } }";
+    assert_eq!(s.gql(admin, accounts_due, json!({})).await["accounts"]["nodes"], json!([{ "id": lost_id }]));
+    let mut churn = input(json!({ "accountId": lost_id }));
+    churn["rootCause"] = json!("COMPETITION");
+    churn["category"] = json!("COMPETITIVE");
+    let churn_pm = s
+        .mutate(
+            admin,
+            "recordPostMortem",
+            "postMortem",
+            "id outcome churnedOn detectionLeadDays rulesFired version timeline { kind }",
+            churn,
+        )
+        .await;
+    assert_eq!(
+        (&churn_pm["outcome"], churn_pm["churnedOn"].as_str().unwrap()),
+        (&json!("LOST"), today_plus(-1).as_str())
+    );
+    assert_eq!((&churn_pm["detectionLeadDays"], &churn_pm["rulesFired"]), (&Value::Null, &json!([])));
+    assert_eq!(churn_pm["timeline"], json!([{ "kind": "CHURN" }]));
+    assert_eq!(s.gql(admin, accounts_due, json!({})).await["accounts"]["nodes"], json!([]));
+    let edited = s
+        .mutate(
+            admin,
+            "updatePostMortem",
+            "postMortem",
+            "whatToImprove version",
+            json!({ "id": churn_pm["id"], "whatToImprove": "Watch competitor mentions", "expectedVersion": 1 }),
+        )
+        .await;
+    assert_eq!(edited["version"], 2);
+    let errors = s
+        .mutate_err(
+            admin,
+            "updatePostMortem",
+            "postMortem",
+            json!({ "id": churn_pm["id"], "summary": "x", "expectedVersion": 1 }),
+        )
+        .await;
+    assert_eq!(errors[0]["code"], "CONFLICT");
+
+    // Feedback routed to teams, with status.
+    let item = s
+        .mutate(&w.am.token, "addFeedbackItem", "item", "id team status version postMortem { id }", json!({ "postMortemId": pm["id"], "team": "FINANCE", "title": "Flag budget freezes from the first late invoice" }))
+        .await;
+    assert_eq!((&item["status"], &item["postMortem"]["id"]), (&json!("OPEN"), &pm["id"]));
+    let viewer = s.member(&w.t, "VIEWER", "Vic Viewer").await;
+    let q = "mutation($i: UpdateFeedbackItemInput!) { updateFeedbackItem(input: $i) { item { id } } }";
+    let (_, body) = s.post(Some(&viewer.token), q, json!({ "i": { "id": item["id"], "status": "DONE" } })).await;
+    assert!(forbidden(&body), "{body}");
+    let errors = s
+        .mutate_err(
+            &w.am.token,
+            "addFeedbackItem",
+            "item",
+            json!({ "postMortemId": pm["id"], "team": "PRODUCT", "title": "" }),
+        )
+        .await;
+    assert_eq!(errors[0]["field"], json!(["input", "title"]));
+    let product = s.member(&w.t, "MANAGER", "Pat Product").await;
+    let moved = s
+        .mutate(
+            &product.token,
+            "updateFeedbackItem",
+            "item",
+            "status closedAt version",
+            json!({ "id": item["id"], "status": "DONE", "expectedVersion": item["version"] }),
+        )
+        .await;
+    assert_eq!(moved["status"], "DONE");
+    assert!(moved["closedAt"].is_string());
+    let data = s
+        .gql(admin, "{ done: feedbackItems(filter: { teams: [FINANCE], statuses: [DONE] }) { totalCount } open: feedbackItems(filter: { statuses: [OPEN] }) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(data, json!({ "done": { "totalCount": 1 }, "open": { "totalCount": 0 } }));
+
+    // Lessons across post-mortems, and how the playbook did.
+    let data = s
+        .gql(admin, "{ lessons { total { count mitigated lost } byRootCause { rootCause tally { count lost } } byCategory { category tally { count } } playbooks { playbook { key } effectiveness { plansApplied open resolved materialized resolvedShare materializedShare medianDaysToResolve } } } budget: postMortems(filter: { rootCauses: [CLIENT_BUDGET] }) { totalCount nodes { id feedbackItems { id } } } lost: postMortems(filter: { outcome: LOST }) { nodes { id } } }", json!({}))
+        .await;
+    let lessons = &data["lessons"];
+    assert_eq!(lessons["total"], json!({ "count": 2, "mitigated": 1, "lost": 1 }));
+    let causes: Vec<&Value> = lessons["byRootCause"].as_array().unwrap().iter().map(|c| &c["rootCause"]).collect();
+    assert!(causes.contains(&&json!("CLIENT_BUDGET")) && causes.contains(&&json!("COMPETITION")), "{causes:?}");
+    let categories: Vec<&Value> = lessons["byCategory"].as_array().unwrap().iter().map(|c| &c["category"]).collect();
+    assert!(categories.contains(&&json!("FINANCIAL")) && categories.contains(&&json!("COMPETITIVE")), "{categories:?}");
+    let playbook = &lessons["playbooks"][0];
+    assert_eq!(playbook["playbook"]["key"], "financial_review");
+    let e = &playbook["effectiveness"];
+    assert_eq!(
+        (&e["plansApplied"], &e["resolved"], &e["materialized"], &e["open"]),
+        (&json!(1), &json!(1), &json!(0), &json!(0))
+    );
+    assert_eq!((&e["resolvedShare"], &e["materializedShare"]), (&json!(1.0), &json!(0.0)));
+    assert!(e["medianDaysToResolve"].as_f64().unwrap() < 1.0);
+    assert_eq!(data["budget"]["totalCount"], 1);
+    assert_eq!(data["budget"]["nodes"][0]["feedbackItems"], json!([{ "id": item["id"] }]));
+    assert_eq!(data["lost"]["nodes"], json!([{ "id": churn_pm["id"] }]));
+    s.stop().await;
+}
