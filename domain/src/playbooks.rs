@@ -663,6 +663,22 @@ pub async fn by_key(db: &DatabaseConnection, org: OrganisationId, key: &str) -> 
     Ok(with_current(db, org, rows).await?.pop())
 }
 
+/// The playbook to offer for a risk: the one its finding suggests, else one answering its rule,
+/// else one answering its category, else the generic one (archived playbooks are never offered).
+pub fn suggest<'a>(
+    playbooks: &'a [Playbook],
+    suggested: Option<&str>,
+    rule_key: Option<&str>,
+    category: RiskCategory,
+) -> Option<&'a Playbook> {
+    let live = || playbooks.iter().filter(|p| p.archived_at.is_none());
+    suggested
+        .and_then(|k| live().find(|p| p.key == k))
+        .or_else(|| rule_key.and_then(|r| live().find(|p| p.content.rule_keys.iter().any(|k| k == r))))
+        .or_else(|| live().find(|p| p.content.category == Some(category)))
+        .or_else(|| live().find(|p| p.key == GENERIC))
+}
+
 /// Every version of a playbook, newest first.
 pub async fn versions(db: &DatabaseConnection, org: OrganisationId, id: PlaybookId) -> Result<Vec<PlaybookVersion>> {
     playbook_version::Entity::find()
@@ -708,6 +724,40 @@ mod tests {
         for k in [CHECK_IN, SUPPORT_ESCALATION, FINANCIAL_REVIEW, EXECUTIVE_REVIEW, GENERIC] {
             assert!(keys.contains(&k), "{k}");
         }
+    }
+
+    #[test]
+    fn suggestions_prefer_the_finding_then_the_rule_then_the_category() {
+        let all: Vec<Playbook> = defaults()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, content))| Playbook {
+                id: PlaybookId(uuid::Uuid::from_u128(i as u128)),
+                organisation: OrganisationId(uuid::Uuid::nil()),
+                key: key.into(),
+                auto_apply: false,
+                archived_at: None,
+                current_version: 1,
+                current_version_id: PlaybookVersionId(uuid::Uuid::nil()),
+                content,
+                created_by: None,
+                version: 1,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            })
+            .collect();
+        let key = |s: Option<&Playbook>| s.map(|p| p.key.clone());
+        let ops = RiskCategory::Operational;
+        assert_eq!(
+            key(suggest(&all, Some(FINANCIAL_REVIEW), Some("usage_drop"), ops)).as_deref(),
+            Some(FINANCIAL_REVIEW)
+        );
+        assert_eq!(key(suggest(&all, Some("unknown"), Some("usage_drop"), ops)).as_deref(), Some(CHECK_IN));
+        assert_eq!(key(suggest(&all, None, None, RiskCategory::Financial)).as_deref(), Some(FINANCIAL_REVIEW));
+        assert_eq!(key(suggest(&all, None, None, RiskCategory::Competitive)).as_deref(), Some(GENERIC));
+        let mut archived = all.clone();
+        archived.iter_mut().for_each(|p| p.archived_at = Some(Utc::now()));
+        assert!(suggest(&archived, Some(CHECK_IN), None, ops).is_none());
     }
 
     #[test]

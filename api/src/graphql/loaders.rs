@@ -9,8 +9,8 @@ use bellwether_domain::health::{self, Scorecard};
 use bellwether_domain::interactions::Participants;
 use bellwether_domain::risks::updates;
 use bellwether_domain::{
-    Account, AccountId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId, RiskId, ScorecardId,
-    UpdateAudience, User, UserId, accounts, contacts, interactions, plans, users,
+    Account, AccountId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId, PlaybookId, RiskId,
+    ScorecardId, UpdateAudience, User, UserId, accounts, contacts, interactions, plans, playbooks, users,
 };
 use chrono::{DateTime, Utc};
 
@@ -39,6 +39,14 @@ pub struct OverdueOf(pub RiskId);
 /// Key for the time of a risk's latest update for an audience.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LastUpdateOf(pub RiskId, pub UpdateAudience);
+
+/// Key for the organisation's playbooks (one load per request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AllPlaybooks;
+
+/// Key for how well a playbook worked (all playbooks are computed in one load).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EffectivenessOf(pub PlaybookId);
 
 type Shared = Arc<Error>;
 
@@ -147,6 +155,24 @@ impl Loader<LastUpdateOf> for TenantLoader {
             out.extend(found.into_iter().map(|(k, v)| (LastUpdateOf(k, audience), v)));
         }
         Ok(out)
+    }
+}
+
+impl Loader<AllPlaybooks> for TenantLoader {
+    type Value = Vec<playbooks::Playbook>;
+    type Error = Shared;
+    async fn load(&self, _: &[AllPlaybooks]) -> Result<HashMap<AllPlaybooks, Vec<playbooks::Playbook>>, Shared> {
+        let all = playbooks::list(&self.db, self.organisation, true).await.map_err(Arc::new)?;
+        Ok(HashMap::from([(AllPlaybooks, all)]))
+    }
+}
+
+impl Loader<EffectivenessOf> for TenantLoader {
+    type Value = plans::Effectiveness;
+    type Error = Shared;
+    async fn load(&self, _: &[EffectivenessOf]) -> Result<HashMap<EffectivenessOf, plans::Effectiveness>, Shared> {
+        let all = plans::effectiveness(&self.db, self.organisation, None).await.map_err(Arc::new)?;
+        Ok(all.into_iter().map(|e| (EffectivenessOf(e.playbook), e)).collect())
     }
 }
 

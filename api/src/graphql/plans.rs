@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::accounts::Account;
 use super::contacts::Contact;
 use super::count::TotalCount;
-use super::loaders::load_error;
+use super::loaders::{EffectivenessOf, load_error};
 use super::risks::{Risk, optional_user};
 use super::scalars::{ActionStatus, Date, PlaybookRole, RiskCategory, UpdateAudience, UpdateChannel, domain_list};
 use super::support::{
@@ -165,9 +165,8 @@ impl Playbook {
     }
     /// Its plans and what became of their risks.
     async fn effectiveness(&self, ctx: &Context<'_>) -> async_graphql::Result<PlaybookEffectiveness> {
-        let r = request(ctx);
-        let all = domain::effectiveness(&r.db, r.actor.organisation, None).await.gql()?;
-        Ok(PlaybookEffectiveness(all.into_iter().find(|e| e.playbook == self.0.id).unwrap_or(domain::Effectiveness {
+        let found = request(ctx).loader.load_one(EffectivenessOf(self.0.id)).await.map_err(load_error)?;
+        Ok(PlaybookEffectiveness(found.unwrap_or(domain::Effectiveness {
             playbook: self.0.id,
             plans: 0,
             open: 0,

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use super::accounts::{Account, OrderDirection};
 use super::count::TotalCount;
-use super::loaders::{LastUpdateOf, OverdueOf, load_error};
+use super::loaders::{AllPlaybooks, LastUpdateOf, OverdueOf, load_error};
 use super::scalars::{
     Date, Money, RiskCategory, RiskEventKind, RiskSource, RiskStatus, RuleTrigger, Tier, UpdateAudience, domain_list,
 };
@@ -180,6 +180,18 @@ impl Risk {
     /// The playbook the rule suggests.
     async fn suggested_playbook_key(&self) -> Option<&str> {
         self.0.suggested_playbook.as_deref()
+    }
+    /// The playbook to offer: the one its finding suggests, else one answering its rule, else
+    /// one answering its category, else the generic one.
+    async fn suggested_playbook(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::plans::Playbook>> {
+        let all = request(ctx).loader.load_one(AllPlaybooks).await.map_err(load_error)?.unwrap_or_default();
+        let found = d::playbooks::suggest(
+            &all,
+            self.0.suggested_playbook.as_deref(),
+            self.0.rule_key.as_deref(),
+            self.0.category,
+        );
+        Ok(found.cloned().map(super::plans::Playbook))
     }
     /// Who owns it.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {

@@ -188,6 +188,13 @@ async fn applying_a_playbook_makes_a_smart_plan(backend: Backend) {
     let admin = &w.t.admin_token;
     let support = s.member(&w.t, "MANAGER", "Sam Support").await;
     let escalation = playbook_id(&s, admin, "support_escalation").await;
+    // A manual risk suggests no key: the first playbook answering its category is offered.
+    let q = "query($id: ID!) { node(id: $id) { ... on Risk { suggestedPlaybookKey suggestedPlaybook { key } } } }";
+    let offered = s.gql(admin, q, json!({ "id": w.risk })).await;
+    assert_eq!(
+        offered["node"],
+        json!({ "suggestedPlaybookKey": null, "suggestedPlaybook": { "key": "proactive_check_in" } })
+    );
     let before = risk_state(&s, admin, &w.risk).await;
 
     // The support lead's steps need an owner: refused, and nothing changed.
@@ -595,7 +602,7 @@ async fn overdue_invoice(s: &TestServer, token: &str, account: &str) {
 
 /// Evaluates the account's rules now and returns the open risk of `rule`.
 async fn rule_risk(s: &TestServer, token: &str, account: &str, rule: &str) -> Value {
-    let q = "mutation($i: EvaluateAccountRisksInput!) { evaluateAccountRisks(input: $i) { openRisks { id ruleKey status suggestedPlaybookKey } } }";
+    let q = "mutation($i: EvaluateAccountRisksInput!) { evaluateAccountRisks(input: $i) { openRisks { id ruleKey status suggestedPlaybookKey suggestedPlaybook { key } } } }";
     let data = s.gql(token, q, json!({ "i": { "accountId": account } })).await;
     data["evaluateAccountRisks"]["openRisks"]
         .as_array()
@@ -615,6 +622,7 @@ async fn a_suggested_playbook_applies_itself_on_validation(backend: Backend) {
     // Auto-apply is off by default; the organisation switches it on for this playbook.
     let risk = rule_risk(&s, admin, &w.account, "invoice_overdue").await;
     assert_eq!(risk["suggestedPlaybookKey"], "financial_review");
+    assert_eq!(risk["suggestedPlaybook"]["key"], "financial_review");
     s.mutate(admin, "updatePlaybook", "playbook", "autoApply", json!({ "id": financial, "autoApply": true })).await;
 
     let validated = s
