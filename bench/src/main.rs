@@ -11,6 +11,10 @@
 //!   account by the risk rules (the first raises the risks, the second is the steady state),
 //!   split into snapshot loading, evaluation and persisting; then the latency from ingesting a
 //!   signal over HTTP to the persisted risk, through the real server's background worker.
+//! `cargo run --release -p bellwether-bench -- plans [--backend sqlite|postgres] [--accounts N]`
+//!   The follow-through at portfolio scale: a playbook applied to every open risk of a synthetic
+//!   portfolio, a third of the actions overdue, a fifth of the risks resolved with a
+//!   post-mortem; then the lists a team opens every morning, timed over HTTP.
 
 use std::time::{Duration, Instant};
 
@@ -68,6 +72,17 @@ enum What {
         #[arg(long, default_value_t = 20)]
         trials: usize,
     },
+    /// Applying playbooks, post-mortems, and the overdue and lessons queries at portfolio scale.
+    Plans {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: Db,
+        /// Accounts in the portfolio (about a third get a risk).
+        #[arg(long, default_value_t = 10_000)]
+        accounts: usize,
+        /// Timed runs of each query.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Health recompute time for one account with a year of daily data on 20 metrics.
     Health {
         #[arg(long, value_enum, default_value = "sqlite")]
@@ -107,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
         What::Health { backend, runs } => health_recompute(backend.into(), runs).await,
         What::Risk { backend, accounts, days, trials } => risk(backend.into(), accounts, days, trials).await,
         What::Plugin { accounts, iterations } => plugin(accounts, iterations).await,
+        What::Plans { backend, accounts, runs } => plans(backend.into(), accounts, runs).await,
     }
 }
 
@@ -517,6 +533,139 @@ async fn plugin(accounts: usize, iterations: usize) -> anyhow::Result<()> {
             stat.peak_memory / 1024,
             stat.failures,
         );
+    }
+    s.stop().await;
+    Ok(())
+}
+
+fn percentiles(label: &str, mut v: Vec<Duration>) {
+    v.sort();
+    if v.is_empty() {
+        return;
+    }
+    let at = |q: usize| v[(v.len() * q / 100).min(v.len() - 1)].as_secs_f64() * 1e3;
+    println!("{label:>34}: p50 {:.2} ms, p95 {:.2} ms ({} runs)", at(50), at(95), v.len());
+}
+
+async fn plans(backend: Backend, accounts: usize, runs: usize) -> anyhow::Result<()> {
+    use bellwether_domain::plans::{self, Apply};
+    use bellwether_domain::post_mortems::{self, NewPostMortem, Review, Subject};
+    use bellwether_domain::risks::{self, RiskFilter, RiskOrder};
+    use bellwether_domain::synthetic::{self, Spec};
+    use bellwether_domain::{PageRequest, RiskStatus, RootCause, playbooks};
+    let s = start(backend).await?;
+    let t = s.tenant("bench").await;
+    let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
+    let admin = bellwether_domain::users::by_email(&s.db, org.id, "admin@bench.test").await?.context("admin")?;
+    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin };
+    synthetic::generate(&s.db, org.id, &Spec { accounts, days: 60, manager: Some(admin.id) }).await?;
+    bellwether_rules::engine::Engine::default().sweep(&s.db, org.id).await?;
+    let generic = playbooks::by_key(&s.db, org.id, playbooks::GENERIC).await?.context("generic playbook")?;
+
+    // Every open risk gets the generic playbook (four actions each).
+    let mut ids = Vec::new();
+    let mut page = PageRequest { first: Some(100), ..Default::default() };
+    let open = RiskFilter { open: Some(true), ..Default::default() };
+    loop {
+        let p = risks::list(&s.db, org.id, &open, RiskOrder::Created, false, &page).await?;
+        ids.extend(p.edges.iter().map(|(_, r)| r.id));
+        let Some((cursor, _)) = p.edges.last() else { break };
+        if !p.has_next_page {
+            break;
+        }
+        page.after = Some(cursor.clone());
+    }
+    println!("backend: {backend:?}; {accounts} accounts, {} open risks", ids.len());
+    let mut applied = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let input = Apply {
+            risk: *id,
+            playbook: generic.id,
+            desired_outcome: None,
+            internal_stakeholders: Vec::new(),
+            client_stakeholders: Vec::new(),
+            communication: None,
+            assignments: Vec::new(),
+            note: None,
+        };
+        let started = Instant::now();
+        plans::apply(&s.db, &actor, input).await?;
+        applied.push(started.elapsed());
+    }
+    percentiles("apply a playbook (domain)", applied);
+
+    // A third of the first steps are overdue, as days pass.
+    let stmt = sea_orm::sea_query::Query::update()
+        .table(sea_orm::sea_query::Alias::new("plan_actions"))
+        .value(sea_orm::sea_query::Alias::new("due_on"), Utc::now().date_naive() - chrono::Duration::days(3))
+        .and_where(sea_orm::sea_query::ExprTrait::eq(
+            sea_orm::sea_query::Expr::col(sea_orm::sea_query::Alias::new("step")),
+            0,
+        ))
+        .to_owned();
+    use sea_orm::ConnectionTrait as _;
+    s.db.execute(&stmt).await?;
+
+    // A fifth of the risks are resolved and reviewed.
+    let mut recorded = Vec::new();
+    for id in ids.iter().step_by(5) {
+        risks::transition(&s.db, &actor, *id, RiskStatus::Resolved, None, None).await?;
+        let new = NewPostMortem {
+            subject: Subject::Risk(*id),
+            category: None,
+            root_cause: RootCause::ProductGap,
+            review: Review { summary: "Resolved".into(), ..Default::default() },
+        };
+        let started = Instant::now();
+        post_mortems::record(&s.db, &actor, new).await?;
+        recorded.push(started.elapsed());
+    }
+    percentiles("record a post-mortem (domain)", recorded);
+
+    let token = &t.admin_token;
+    let pm =
+        s.gql(token, "{ postMortems(first: 1) { nodes { id } } }", json!({})).await["postMortems"]["nodes"][0]["id"]
+            .clone();
+    for (label, query, vars) in [
+        (
+            "overdue actions, first 100",
+            "{ planActions(filter: { overdue: true }, first: 100) { totalCount nodes { id dueOn owner { id } risk { id } } } }",
+            json!({}),
+        ),
+        ("overdue actions by owner", "{ overdueActionsByOwner { owner { id } count oldestDueOn } }", json!({})),
+        (
+            "risks with overdue actions, 100",
+            "{ risks(filter: { hasOverdueActions: true }, first: 100) { totalCount nodes { id urgency overdueActionCount daysSinceClientUpdate } } }",
+            json!({}),
+        ),
+        (
+            "risks by priority with urgency, 100",
+            "{ risks(filter: { open: true }, first: 100) { nodes { id urgency suggestedPlaybook { key } actionPlans { progress { overdue } } } } }",
+            json!({}),
+        ),
+        (
+            "risks due a post-mortem, first 100",
+            "{ risks(filter: { postMortemDue: true }, first: 100) { totalCount nodes { id } } }",
+            json!({}),
+        ),
+        (
+            "lessons with playbook effectiveness",
+            "{ lessons { total { count } byRootCause { rootCause tally { count } } playbooks { effectiveness { plansApplied resolvedShare medianDaysToResolve } } } }",
+            json!({}),
+        ),
+        (
+            "one post-mortem with its timeline",
+            "query($id: ID!) { node(id: $id) { ... on PostMortem { detectionLeadDays rulesFired rulesSilent timeline { at kind text } } } }",
+            json!({ "id": pm }),
+        ),
+    ] {
+        let mut timings = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let started = Instant::now();
+            s.gql(token, query, vars.clone()).await;
+            timings.push(started.elapsed());
+        }
+        percentiles(label, timings);
     }
     s.stop().await;
     Ok(())

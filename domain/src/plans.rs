@@ -224,7 +224,7 @@ pub struct NewAction {
     pub involves_client: bool,
 }
 
-/// Checks a user may own actions: exists here and is not archived.
+/// Checks a user may own actions: exists here, is not archived, and is not read-only.
 async fn check_user(
     db: &DatabaseConnection,
     org: OrganisationId,
@@ -235,6 +235,7 @@ async fn check_user(
     match users::get(db, org, user).await? {
         None => p.missing(field, "no such user"),
         Some(u) if u.archived_at.is_some() => p.push(field, "user is archived"),
+        Some(u) if u.role == Role::Viewer => p.push(field, "viewers have read-only access and cannot own actions"),
         Some(_) => {}
     }
     Ok(())
@@ -656,29 +657,48 @@ pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: ActionPlanId)
     Ok(assemble(db, org, rows).await?.pop())
 }
 
-/// The action plans of a risk, oldest first.
-pub async fn of_risk(db: &DatabaseConnection, org: OrganisationId, risk: RiskId) -> Result<Vec<ActionPlan>> {
-    let rows = action_plan::Entity::find()
-        .filter(action_plan::Column::OrganisationId.eq(org.0))
-        .filter(action_plan::Column::RiskId.eq(risk.0))
-        .order_by_asc(action_plan::Column::Id)
-        .all(db)
-        .await?;
-    assemble(db, org, rows).await
+/// The action plans of some risks, oldest first (risks without plans are absent).
+pub async fn of_risks(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    risks: &[RiskId],
+) -> Result<HashMap<RiskId, Vec<ActionPlan>>> {
+    let mut out: HashMap<RiskId, Vec<ActionPlan>> = HashMap::new();
+    for chunk in risks.chunks(500) {
+        let rows = action_plan::Entity::find()
+            .filter(action_plan::Column::OrganisationId.eq(org.0))
+            .filter(action_plan::Column::RiskId.is_in(chunk.iter().map(|r| r.0)))
+            .order_by_asc(action_plan::Column::Id)
+            .all(db)
+            .await?;
+        for plan in assemble(db, org, rows).await? {
+            out.entry(plan.risk).or_default().push(plan);
+        }
+    }
+    Ok(out)
 }
 
-/// The actions of a plan by deadline.
-pub async fn actions_of(db: &DatabaseConnection, org: OrganisationId, plan: ActionPlanId) -> Result<Vec<PlanAction>> {
-    plan_action::Entity::find()
-        .filter(plan_action::Column::OrganisationId.eq(org.0))
-        .filter(plan_action::Column::PlanId.eq(plan.0))
-        .order_by_asc(plan_action::Column::DueOn)
-        .order_by_asc(plan_action::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
+/// The actions of some plans, each by deadline (plans without actions are absent).
+pub async fn actions_of(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    plans: &[ActionPlanId],
+) -> Result<HashMap<ActionPlanId, Vec<PlanAction>>> {
+    let mut out: HashMap<ActionPlanId, Vec<PlanAction>> = HashMap::new();
+    for chunk in plans.chunks(500) {
+        let rows = plan_action::Entity::find()
+            .filter(plan_action::Column::OrganisationId.eq(org.0))
+            .filter(plan_action::Column::PlanId.is_in(chunk.iter().map(|p| p.0)))
+            .order_by_asc(plan_action::Column::DueOn)
+            .order_by_asc(plan_action::Column::Id)
+            .all(db)
+            .await?;
+        for m in rows {
+            let a = PlanAction::try_from(m)?;
+            out.entry(a.plan).or_default().push(a);
+        }
+    }
+    Ok(out)
 }
 
 /// One action.
@@ -1067,6 +1087,33 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     values.sort_by(f64::total_cmp);
     let n = values.len();
     Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
+}
+
+/// Cancels the open actions of risks that just closed (inside the closing transaction): once a
+/// risk is resolved, materialized or dismissed, what was left to do is moot and must not linger
+/// in overdue lists.
+pub(crate) async fn cancel_open_actions<C: ConnectionTrait>(
+    db: &C,
+    org: OrganisationId,
+    risk: RiskId,
+    by: Option<UserId>,
+    at: DateTime<Utc>,
+    note: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    plan_action::Entity::update_many()
+        .col_expr(plan_action::Column::Status, Expr::value(ActionStatus::Cancelled.as_str()))
+        .col_expr(plan_action::Column::ClosedAt, Expr::value(at))
+        .col_expr(plan_action::Column::ClosedBy, Expr::value(by.map(|u| u.0)))
+        .col_expr(plan_action::Column::Note, Expr::value(note))
+        .col_expr(plan_action::Column::Version, Expr::col(plan_action::Column::Version).add(1))
+        .col_expr(plan_action::Column::UpdatedAt, Expr::value(at))
+        .filter(plan_action::Column::OrganisationId.eq(org.0))
+        .filter(plan_action::Column::RiskId.eq(risk.0))
+        .filter(plan_action::Column::Status.eq(ActionStatus::Open.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Plan actions of an account (for post-mortem timelines), oldest first.

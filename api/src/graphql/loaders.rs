@@ -9,8 +9,9 @@ use bellwether_domain::health::{self, Scorecard};
 use bellwether_domain::interactions::Participants;
 use bellwether_domain::risks::updates;
 use bellwether_domain::{
-    Account, AccountId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId, PlaybookId, RiskId,
-    ScorecardId, UpdateAudience, User, UserId, accounts, contacts, interactions, plans, playbooks, users,
+    Account, AccountId, ActionPlanId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId,
+    PlaybookId, RiskId, ScorecardId, UpdateAudience, User, UserId, accounts, contacts, interactions, plans, playbooks,
+    users,
 };
 use chrono::{DateTime, Utc};
 
@@ -47,6 +48,14 @@ pub struct AllPlaybooks;
 /// Key for how well a playbook worked (all playbooks are computed in one load).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EffectivenessOf(pub PlaybookId);
+
+/// Key for the action plans of a risk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PlansOf(pub RiskId);
+
+/// Key for the actions of a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActionsOf(pub ActionPlanId);
 
 type Shared = Arc<Error>;
 
@@ -173,6 +182,26 @@ impl Loader<EffectivenessOf> for TenantLoader {
     async fn load(&self, _: &[EffectivenessOf]) -> Result<HashMap<EffectivenessOf, plans::Effectiveness>, Shared> {
         let all = plans::effectiveness(&self.db, self.organisation, None).await.map_err(Arc::new)?;
         Ok(all.into_iter().map(|e| (EffectivenessOf(e.playbook), e)).collect())
+    }
+}
+
+impl Loader<PlansOf> for TenantLoader {
+    type Value = Vec<plans::ActionPlan>;
+    type Error = Shared;
+    async fn load(&self, keys: &[PlansOf]) -> Result<HashMap<PlansOf, Vec<plans::ActionPlan>>, Shared> {
+        let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+        let found = plans::of_risks(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, v)| (PlansOf(k), v)).collect())
+    }
+}
+
+impl Loader<ActionsOf> for TenantLoader {
+    type Value = Vec<plans::PlanAction>;
+    type Error = Shared;
+    async fn load(&self, keys: &[ActionsOf]) -> Result<HashMap<ActionsOf, Vec<plans::PlanAction>>, Shared> {
+        let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+        let found = plans::actions_of(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, v)| (ActionsOf(k), v)).collect())
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::accounts::Account;
 use super::contacts::Contact;
 use super::count::TotalCount;
-use super::loaders::{EffectivenessOf, load_error};
+use super::loaders::{ActionsOf, AllPlaybooks, EffectivenessOf, PlansOf, load_error};
 use super::risks::{Risk, optional_user};
 use super::scalars::{ActionStatus, Date, PlaybookRole, RiskCategory, UpdateAudience, UpdateChannel, domain_list};
 use super::support::{
@@ -284,8 +284,8 @@ impl ActionPlan {
     }
     /// The playbook it was made from (as it is now).
     async fn playbook(&self, ctx: &Context<'_>) -> async_graphql::Result<Playbook> {
-        let r = request(ctx);
-        playbooks::get(&r.db, r.actor.organisation, self.0.playbook).await.gql()?.map(Playbook).ok_or_else(internal)
+        let all = request(ctx).loader.load_one(AllPlaybooks).await.map_err(load_error)?.unwrap_or_default();
+        all.into_iter().find(|p| p.id == self.0.playbook).map(Playbook).ok_or_else(internal)
     }
     /// The playbook version it was made from (later edits of the playbook do not change it).
     async fn playbook_version(&self, ctx: &Context<'_>) -> async_graphql::Result<PlaybookVersion> {
@@ -328,18 +328,11 @@ impl ActionPlan {
     }
     /// Its actions by deadline.
     async fn actions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PlanAction>> {
-        let r = request(ctx);
-        Ok(domain::actions_of(&r.db, r.actor.organisation, self.0.id)
-            .await
-            .gql()?
-            .into_iter()
-            .map(PlanAction)
-            .collect())
+        Ok(plan_actions(ctx, self.0.id).await?.into_iter().map(PlanAction).collect())
     }
     /// Counts of its actions.
     async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<PlanProgress> {
-        let r = request(ctx);
-        let actions = domain::actions_of(&r.db, r.actor.organisation, self.0.id).await.gql()?;
+        let actions = plan_actions(ctx, self.0.id).await?;
         let today = domain::today();
         let n = |s: d::ActionStatus| actions.iter().filter(|a| a.status == s).count() as i32;
         Ok(PlanProgress {
@@ -358,6 +351,10 @@ impl ActionPlan {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+async fn plan_actions(ctx: &Context<'_>, plan: ActionPlanId) -> async_graphql::Result<Vec<domain::PlanAction>> {
+    Ok(request(ctx).loader.load_one(ActionsOf(plan)).await.map_err(load_error)?.unwrap_or_default())
 }
 
 async fn next_update_due(ctx: &Context<'_>, plan: &domain::ActionPlan) -> async_graphql::Result<chrono::NaiveDate> {
@@ -559,8 +556,8 @@ pub async fn risk_updates(
 
 /// A risk's action plans (for `Risk.actionPlans`).
 pub async fn risk_plans(ctx: &Context<'_>, risk: RiskId) -> async_graphql::Result<Vec<ActionPlan>> {
-    let r = request(ctx);
-    Ok(domain::of_risk(&r.db, r.actor.organisation, risk).await.gql()?.into_iter().map(ActionPlan).collect())
+    let found = request(ctx).loader.load_one(PlansOf(risk)).await.map_err(load_error)?;
+    Ok(found.unwrap_or_default().into_iter().map(ActionPlan).collect())
 }
 
 #[derive(Default)]

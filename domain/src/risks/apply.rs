@@ -262,6 +262,10 @@ pub async fn apply(
                             if let Some((kind, from, to, note)) = event {
                                 let e = NewEvent { risk: id, actor: None, kind, from, to, note: Some(&note) };
                                 risk_event::Entity::insert(event_row(org, as_of, e)).exec_without_returning(tx).await?;
+                                if let Some(to) = to.filter(|t| !t.is_open()) {
+                                    let note = format!("the risk was {to}");
+                                    crate::plans::cancel_open_actions(tx, org, id, None, as_of, &note).await?;
+                                }
                             }
                         }
                     }

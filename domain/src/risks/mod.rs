@@ -385,7 +385,8 @@ fn check_expected(risk: &Risk, expected: Option<i32>) -> Result<()> {
     }
 }
 
-/// Writes a risk change and its audit entry in one transaction (compare-and-set on version).
+/// Writes a risk change and its audit entry in one transaction (compare-and-set on version). A
+/// change that closes the risk cancels its open plan actions in the same transaction.
 async fn save(
     db: &DatabaseConnection,
     org: OrganisationId,
@@ -394,6 +395,7 @@ async fn save(
     event: NewEvent<'_>,
 ) -> Result<Risk> {
     let now = values::now();
+    let closing = event.to.filter(|to| !to.is_open()).map(|to| (event.actor, format!("the risk was {to}")));
     let event = event_row(org, now, event);
     let (id, version) = (current.id, current.version);
     let saved = db
@@ -403,6 +405,9 @@ async fn save(
                     return Ok(false);
                 }
                 risk_event::Entity::insert(event).exec_without_returning(tx).await?;
+                if let Some((by, note)) = closing {
+                    crate::plans::cancel_open_actions(tx, org, id, by, now, &note).await?;
+                }
                 Ok(true)
             })
         })

@@ -339,6 +339,11 @@ async fn actions_need_owners_and_deadlines_and_the_right_role(backend: Backend) 
         )
         .await;
     assert_eq!(errors[0]["field"], json!(["input", "dueOn"]));
+    let viewer = s.member(&w.t, "VIEWER", "Vic Viewer").await;
+    let input = json!({ "planId": plan_id, "title": "Read this", "ownerId": viewer.id, "dueOn": today_plus(3) });
+    let errors = s.mutate_err(&w.am.token, "addPlanAction", "action", input).await;
+    assert_eq!(errors[0]["field"], json!(["input", "ownerId"]));
+    assert!(errors[0]["message"].as_str().unwrap().contains("read-only"), "{errors:?}");
     let q = "query($id: ID!) { node(id: $id) { ... on ActionPlan { progress { total } } } }";
     assert_eq!(s.gql(admin, q, json!({ "id": plan_id })).await["node"]["progress"]["total"], 4, "nothing added");
 
@@ -428,8 +433,19 @@ async fn actions_need_owners_and_deadlines_and_the_right_role(backend: Backend) 
         json!({ "total": 5, "open": 2, "done": 2, "cancelled": 1, "overdue": 0 })
     );
 
-    // Once the risk is closed its plan takes no new actions.
+    // Once the risk is closed, what was left to do is cancelled and the plan takes no new actions.
     s.mutate(admin, "transitionRisk", "risk", "status", json!({ "riskId": w.risk, "to": "RESOLVED" })).await;
+    let q = "query($id: ID!) { node(id: $id) { ... on ActionPlan { progress { open done cancelled overdue } actions { status note closedBy { id } } } } }";
+    let closed = s.gql(admin, q, json!({ "id": plan_id })).await;
+    assert_eq!(closed["node"]["progress"], json!({ "open": 0, "done": 2, "cancelled": 3, "overdue": 0 }));
+    let moot: Vec<&Value> = closed["node"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["note"] == "the risk was resolved")
+        .map(|a| &a["closedBy"]["id"])
+        .collect();
+    assert_eq!(moot, [&json!(w.t.admin_id), &json!(w.t.admin_id)], "{closed}");
     let errors = s
         .mutate_err(
             &w.am.token,
@@ -651,6 +667,17 @@ async fn a_suggested_playbook_applies_itself_on_validation(backend: Backend) {
     assert_eq!(kinds, [&json!("RAISED"), &json!("TRANSITION"), &json!("TRANSITION"), &json!("PLAN_APPLIED")]);
     assert!(validated["events"]["nodes"][3]["note"].as_str().unwrap().contains("applied automatically"));
 
+    // The invoice is paid: the rule resolves the risk by itself, and the plan's open actions are
+    // cancelled with it.
+    let day = |d: i64| (Utc::now() - Duration::days(d)).date_naive().to_string();
+    let paid = json!([{ "account": { "id": w.account }, "number": "INV-1", "amountMinor": 250000, "currency": "EUR", "issuedOn": day(75), "dueOn": day(45), "status": "PAID", "paidAt": Utc::now().to_rfc3339() }]);
+    let q = "mutation($i: UpsertInvoicesInput!) { upsertInvoices(input: $i) { rejected } }";
+    s.gql(admin, q, json!({ "i": { "items": paid } })).await;
+    let q = "query($id: ID!) { node(id: $id) { ... on Risk { status actionPlans { progress { open cancelled } actions { note } } } } }";
+    let data = s.eventually(admin, q, json!({ "id": risk["id"] }), |d| d["node"]["status"] == "RESOLVED").await;
+    assert_eq!(data["node"]["actionPlans"][0]["progress"], json!({ "open": 0, "cancelled": 3 }));
+    assert_eq!(data["node"]["actionPlans"][0]["actions"][0]["note"], "the risk was resolved");
+
     // A manual risk suggests nothing: validation stays validation.
     let plain = s
         .mutate(
@@ -739,9 +766,15 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
     assert_eq!(kinds.iter().filter(|k| **k == "ACTION_PLANNED").count(), 3);
-    let last = pm["timeline"].as_array().unwrap().last().unwrap();
-    assert_eq!((&last["kind"], &last["riskEventKind"]), (&json!("RISK_EVENT"), &json!("TRANSITION")));
-    assert!(last["text"].as_str().unwrap().ends_with("mitigating -> resolved"), "{last}");
+    // It ends with the resolution and the two actions it made moot.
+    let timeline = pm["timeline"].as_array().unwrap();
+    let end = &timeline[timeline.len() - 3..];
+    assert_eq!((&end[0]["kind"], &end[0]["riskEventKind"]), (&json!("RISK_EVENT"), &json!("TRANSITION")));
+    assert!(end[0]["text"].as_str().unwrap().ends_with("mitigating -> resolved"), "{timeline:?}");
+    for e in &end[1..] {
+        assert_eq!(e["kind"], "ACTION_CANCELLED");
+        assert!(e["text"].as_str().unwrap().ends_with("- the risk was resolved"), "{e}");
+    }
     let errors = s.mutate_err(&w.am.token, "recordPostMortem", "postMortem", input(json!({ "riskId": risk_id }))).await;
     assert_eq!(errors[0]["code"], "CONFLICT");
     assert_eq!(s.gql(admin, due, json!({ "id": risk_id })).await["due"]["nodes"], json!([]));
