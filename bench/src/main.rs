@@ -13,7 +13,7 @@
 //!   signal over HTTP to the persisted risk, through the real server's background worker.
 //! `cargo run --release -p bellwether-bench -- plans [--backend sqlite|postgres] [--accounts N]`
 //!   The follow-through at portfolio scale: a playbook applied to every open risk of a synthetic
-//!   portfolio, a third of the actions overdue, a fifth of the risks resolved with a
+//!   portfolio, the first step of every plan overdue, a fifth of the risks resolved with a
 //!   post-mortem; then the lists a team opens every morning, timed over HTTP.
 
 use std::time::{Duration, Instant};
@@ -76,7 +76,7 @@ enum What {
     Plans {
         #[arg(long, value_enum, default_value = "sqlite")]
         backend: Db,
-        /// Accounts in the portfolio (about a third get a risk).
+        /// Accounts in the portfolio (their warning signs raise about 1.3 risks per account).
         #[arg(long, default_value_t = 10_000)]
         accounts: usize,
         /// Timed runs of each query.
@@ -594,7 +594,7 @@ async fn plans(backend: Backend, accounts: usize, runs: usize) -> anyhow::Result
     }
     percentiles("apply a playbook (domain)", applied);
 
-    // A third of the first steps are overdue, as days pass.
+    // The first step of every plan is overdue, as days pass.
     let stmt = sea_orm::sea_query::Query::update()
         .table(sea_orm::sea_query::Alias::new("plan_actions"))
         .value(sea_orm::sea_query::Alias::new("due_on"), Utc::now().date_naive() - chrono::Duration::days(3))

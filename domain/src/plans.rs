@@ -650,6 +650,24 @@ async fn assemble(
         .collect()
 }
 
+/// Action plans by id (unknown ids are absent).
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    ids: &[ActionPlanId],
+) -> Result<HashMap<ActionPlanId, ActionPlan>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows = action_plan::Entity::find()
+            .filter(action_plan::Column::OrganisationId.eq(org.0))
+            .filter(action_plan::Column::Id.is_in(chunk.iter().map(|p| p.0)))
+            .all(db)
+            .await?;
+        out.extend(assemble(db, org, rows).await?.into_iter().map(|p| (p.id, p)));
+    }
+    Ok(out)
+}
+
 /// One action plan.
 pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: ActionPlanId) -> Result<Option<ActionPlan>> {
     let rows =

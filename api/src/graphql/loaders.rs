@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use bellwether_domain::health::{self, Scorecard};
 use bellwether_domain::interactions::Participants;
-use bellwether_domain::risks::updates;
+use bellwether_domain::risks::{self, Risk, updates};
 use bellwether_domain::{
     Account, AccountId, ActionPlanId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId,
     PlaybookId, RiskId, ScorecardId, UpdateAudience, User, UserId, accounts, contacts, interactions, plans, playbooks,
@@ -202,6 +202,22 @@ impl Loader<ActionsOf> for TenantLoader {
         let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
         let found = plans::actions_of(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
         Ok(found.into_iter().map(|(k, v)| (ActionsOf(k), v)).collect())
+    }
+}
+
+impl Loader<RiskId> for TenantLoader {
+    type Value = Risk;
+    type Error = Shared;
+    async fn load(&self, keys: &[RiskId]) -> Result<HashMap<RiskId, Risk>, Shared> {
+        risks::by_ids(&self.db, self.organisation, keys).await.map_err(Arc::new)
+    }
+}
+
+impl Loader<ActionPlanId> for TenantLoader {
+    type Value = plans::ActionPlan;
+    type Error = Shared;
+    async fn load(&self, keys: &[ActionPlanId]) -> Result<HashMap<ActionPlanId, plans::ActionPlan>, Shared> {
+        plans::by_ids(&self.db, self.organisation, keys).await.map_err(Arc::new)
     }
 }
 

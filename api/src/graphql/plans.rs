@@ -28,9 +28,15 @@ async fn account(ctx: &Context<'_>, id: d::AccountId) -> async_graphql::Result<A
     request(ctx).loader.load_one(id).await.map_err(load_error)?.map(Account).ok_or_else(internal)
 }
 
-async fn risk(ctx: &Context<'_>, id: RiskId) -> async_graphql::Result<Risk> {
-    let r = request(ctx);
-    d::risks::get(&r.db, r.actor.organisation, id).await.gql()?.map(Risk).ok_or_else(internal)
+/// A risk that must exist (it is referenced by a row of the same organisation).
+pub(super) async fn risk(ctx: &Context<'_>, id: RiskId) -> async_graphql::Result<Risk> {
+    optional_risk(ctx, Some(id)).await?.ok_or_else(internal)
+}
+
+/// A risk that may be absent.
+pub(super) async fn optional_risk(ctx: &Context<'_>, id: Option<RiskId>) -> async_graphql::Result<Option<Risk>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(request(ctx).loader.load_one(id).await.map_err(load_error)?.map(Risk))
 }
 
 /// One step of a playbook.
@@ -375,8 +381,7 @@ impl PlanAction {
     }
     /// The plan.
     async fn plan(&self, ctx: &Context<'_>) -> async_graphql::Result<ActionPlan> {
-        let r = request(ctx);
-        domain::get(&r.db, r.actor.organisation, self.0.plan).await.gql()?.map(ActionPlan).ok_or_else(internal)
+        request(ctx).loader.load_one(self.0.plan).await.map_err(load_error)?.map(ActionPlan).ok_or_else(internal)
     }
     /// The risk it mitigates.
     async fn risk(&self, ctx: &Context<'_>) -> async_graphql::Result<Risk> {

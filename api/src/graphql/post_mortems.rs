@@ -116,9 +116,7 @@ impl TimelineEntry {
     }
     /// The risk it concerns.
     async fn risk(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Risk>> {
-        let Some(id) = self.0.risk else { return Ok(None) };
-        let r = request(ctx);
-        Ok(d::risks::get(&r.db, r.actor.organisation, id).await.gql()?.map(Risk))
+        super::plans::optional_risk(ctx, self.0.risk).await
     }
     /// Who acted (the owner for planned actions); null for rules and interactions.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
@@ -142,9 +140,7 @@ impl PostMortem {
     }
     /// The risk reviewed; null for a churn.
     async fn risk(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Risk>> {
-        let Some(id) = self.pm.risk else { return Ok(None) };
-        let r = request(ctx);
-        Ok(d::risks::get(&r.db, r.actor.organisation, id).await.gql()?.map(Risk))
+        super::plans::optional_risk(ctx, self.pm.risk).await
     }
     /// The churn date reviewed; null for a risk.
     async fn churned_on(&self) -> Option<Date> {

@@ -572,6 +572,23 @@ pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: RiskId) -> Re
         .transpose()
 }
 
+/// Risks of the organisation by id (unknown ids are absent).
+pub async fn by_ids(db: &DatabaseConnection, org: OrganisationId, ids: &[RiskId]) -> Result<HashMap<RiskId, Risk>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows = risk::Entity::find()
+            .filter(risk::Column::OrganisationId.eq(org.0))
+            .filter(risk::Column::Id.is_in(chunk.iter().map(|r| r.0)))
+            .all(db)
+            .await?;
+        for m in rows {
+            let r = Risk::try_from(m)?;
+            out.insert(r.id, r);
+        }
+    }
+    Ok(out)
+}
+
 /// Which risks a list shows.
 #[derive(Clone, Debug, Default)]
 pub struct RiskFilter {
