@@ -295,36 +295,9 @@ async fn prepare(
     let outcome = p.check(&["desiredOutcome"], values::text(&outcome, values::MAX_TEXT));
     let note = input.note.as_deref().and_then(|n| p.check(&["note"], values::text(n, values::MAX_TEXT)));
     let comm = input.communication.unwrap_or_default();
-    if !(1..=MAX_CADENCE_DAYS).contains(&comm.cadence_days) {
-        p.push(
-            &["communication", "cadenceDays"],
-            format!("must be between 1 and {MAX_CADENCE_DAYS}, got {}", comm.cadence_days),
-        );
-    }
-    // Stakeholders: users of the organisation, contacts of this account.
-    let users_in: Vec<UserId> = dedup(&input.internal_stakeholders);
-    let contacts_in: Vec<ContactId> = dedup(&input.client_stakeholders);
-    if users_in.len() > MAX_STAKEHOLDERS || contacts_in.len() > MAX_STAKEHOLDERS {
-        p.push(&[], format!("at most {MAX_STAKEHOLDERS} stakeholders of each kind"));
-    }
-    let found_users = users::by_ids(db, org, &users_in).await?;
-    for (i, u) in input.internal_stakeholders.iter().enumerate() {
-        match found_users.get(u) {
-            None => p.missing(&["internalStakeholderIds", &i.to_string()], "no such user"),
-            Some(u) if u.archived_at.is_some() => {
-                p.push(&["internalStakeholderIds", &i.to_string()], "user is archived")
-            }
-            Some(_) => {}
-        }
-    }
-    let found_contacts = contacts::by_ids(db, org, &contacts_in).await?;
-    for (i, c) in input.client_stakeholders.iter().enumerate() {
-        match found_contacts.get(c) {
-            Some(c) if c.account == risk.account => {}
-            Some(_) => p.push(&["clientStakeholderIds", &i.to_string()], "not a contact of the risk's account"),
-            None => p.missing(&["clientStakeholderIds", &i.to_string()], "no such contact"),
-        }
-    }
+    check_cadence(&mut p, comm);
+    let users_in = check_users(db, org, &input.internal_stakeholders, &mut p).await?;
+    let contacts_in = check_contacts(db, org, risk.account, &input.client_stakeholders, &mut p).await?;
     // Actions: one per step, owner and deadline from the assignment or the step's defaults.
     let steps = &playbook.content.steps;
     let mut assigned: HashMap<i32, &Assignment> = HashMap::new();
@@ -425,6 +398,90 @@ async fn prepare(
         set_owner: risk.owner.is_none().then_some(actor.user),
         note: text,
     })
+}
+
+fn check_cadence(p: &mut Problems, comm: Communication) {
+    if !(1..=MAX_CADENCE_DAYS).contains(&comm.cadence_days) {
+        p.push(
+            &["communication", "cadenceDays"],
+            format!("must be between 1 and {MAX_CADENCE_DAYS}, got {}", comm.cadence_days),
+        );
+    }
+}
+
+/// Internal stakeholders: users of the organisation, not archived; repeats dropped.
+async fn check_users(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    given: &[UserId],
+    p: &mut Problems,
+) -> Result<Vec<UserId>> {
+    let ids = dedup(given);
+    if ids.len() > MAX_STAKEHOLDERS {
+        p.push(&["internalStakeholderIds"], format!("at most {MAX_STAKEHOLDERS} stakeholders"));
+    }
+    let found = users::by_ids(db, org, &ids).await?;
+    for (i, u) in given.iter().enumerate() {
+        match found.get(u) {
+            None => p.missing(&["internalStakeholderIds", &i.to_string()], "no such user"),
+            Some(u) if u.archived_at.is_some() => {
+                p.push(&["internalStakeholderIds", &i.to_string()], "user is archived")
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(ids)
+}
+
+/// Client stakeholders: contacts of the risk's account; repeats dropped.
+async fn check_contacts(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    given: &[ContactId],
+    p: &mut Problems,
+) -> Result<Vec<ContactId>> {
+    let ids = dedup(given);
+    if ids.len() > MAX_STAKEHOLDERS {
+        p.push(&["clientStakeholderIds"], format!("at most {MAX_STAKEHOLDERS} stakeholders"));
+    }
+    let found = contacts::by_ids(db, org, &ids).await?;
+    for (i, c) in given.iter().enumerate() {
+        match found.get(c) {
+            Some(c) if c.account == account => {}
+            Some(_) => p.push(&["clientStakeholderIds", &i.to_string()], "not a contact of the risk's account"),
+            None => p.missing(&["clientStakeholderIds", &i.to_string()], "no such contact"),
+        }
+    }
+    Ok(ids)
+}
+
+async fn insert_stakeholders<C: ConnectionTrait>(
+    db: &C,
+    org: OrganisationId,
+    plan: ActionPlanId,
+    users: &[UserId],
+    contacts: &[ContactId],
+) -> Result<(), sea_orm::DbErr> {
+    if !users.is_empty() {
+        plan_user::Entity::insert_many(users.iter().map(|u| plan_user::ActiveModel {
+            organisation_id: Set(org.0),
+            plan_id: Set(plan.0),
+            user_id: Set(u.0),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    if !contacts.is_empty() {
+        plan_contact::Entity::insert_many(contacts.iter().map(|c| plan_contact::ActiveModel {
+            organisation_id: Set(org.0),
+            plan_id: Set(plan.0),
+            contact_id: Set(c.0),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
 }
 
 fn assigned_index(input: &Apply, step: usize) -> String {
@@ -534,24 +591,7 @@ async fn write(
                     }
                     Err(e) => return Err(e.into()),
                 }
-                if !w.users.is_empty() {
-                    plan_user::Entity::insert_many(w.users.iter().map(|u| plan_user::ActiveModel {
-                        organisation_id: Set(org.0),
-                        plan_id: Set(plan_id.0),
-                        user_id: Set(u.0),
-                    }))
-                    .exec_without_returning(tx)
-                    .await?;
-                }
-                if !w.contacts.is_empty() {
-                    plan_contact::Entity::insert_many(w.contacts.iter().map(|c| plan_contact::ActiveModel {
-                        organisation_id: Set(org.0),
-                        plan_id: Set(plan_id.0),
-                        contact_id: Set(c.0),
-                    }))
-                    .exec_without_returning(tx)
-                    .await?;
-                }
+                insert_stakeholders(tx, org, plan_id, &w.users, &w.contacts).await?;
                 if !w.actions.is_empty() {
                     plan_action::Entity::insert_many(w.actions).exec_without_returning(tx).await?;
                 }
@@ -792,6 +832,95 @@ pub async fn add_action(
     );
     plan_action::Entity::insert(row).exec_without_returning(db).await?;
     action(db, org, id).await?.ok_or_else(|| Error::not_found("action", &["id"]))
+}
+
+/// A change to a plan; `None` leaves a part as it is (stakeholder lists are replaced whole).
+#[derive(Clone, Debug, Default)]
+pub struct PlanChange {
+    pub desired_outcome: Option<String>,
+    pub internal_stakeholders: Option<Vec<UserId>>,
+    pub client_stakeholders: Option<Vec<ContactId>>,
+    pub communication: Option<Communication>,
+    pub expected_version: Option<i32>,
+}
+
+fn plan_cols() -> Versioned<action_plan::Column> {
+    Versioned {
+        id: action_plan::Column::Id,
+        organisation: action_plan::Column::OrganisationId,
+        version: action_plan::Column::Version,
+    }
+}
+
+/// Changes the plan of an open risk (those who may write its account).
+pub async fn update(db: &DatabaseConnection, actor: &Actor, id: ActionPlanId, c: PlanChange) -> Result<ActionPlan> {
+    let (plan, risk) = writable_plan(db, actor, id, "id").await?;
+    let org = actor.organisation;
+    if let Some(e) = c.expected_version
+        && e != plan.version
+    {
+        return Err(Error::stale("action plan", e, plan.version));
+    }
+    let mut p = Problems::default();
+    let outcome =
+        c.desired_outcome.as_deref().and_then(|o| p.check(&["desiredOutcome"], values::text(o, values::MAX_TEXT)));
+    if let Some(comm) = c.communication {
+        check_cadence(&mut p, comm);
+    }
+    let users = match &c.internal_stakeholders {
+        Some(u) => Some(check_users(db, org, u, &mut p).await?),
+        None => None,
+    };
+    let contacts = match &c.client_stakeholders {
+        Some(list) => Some(check_contacts(db, org, risk.account, list, &mut p).await?),
+        None => None,
+    };
+    p.finish()?;
+    if !risk.status.is_open() {
+        return Err(Error::invalid(&["id"], format!("the risk is {}: its plan is closed", risk.status)));
+    }
+    let now = values::now();
+    let mut changes =
+        action_plan::ActiveModel { version: Set(plan.version + 1), updated_at: Set(now), ..Default::default() };
+    if let Some(o) = outcome {
+        changes.desired_outcome = Set(o);
+    }
+    if let Some(comm) = c.communication {
+        changes.update_audience = Set(comm.audience.as_str().into());
+        changes.update_channel = Set(comm.channel.as_str().into());
+        changes.update_cadence_days = Set(comm.cadence_days);
+    }
+    let version = plan.version;
+    let saved = db
+        .transaction::<_, _, Error>(|tx| {
+            Box::pin(async move {
+                if !update_if_version(tx, plan_cols(), changes, org.0, id.0, version).await? {
+                    return Ok(false);
+                }
+                if let Some(users) = &users {
+                    plan_user::Entity::delete_many()
+                        .filter(plan_user::Column::OrganisationId.eq(org.0))
+                        .filter(plan_user::Column::PlanId.eq(id.0))
+                        .exec(tx)
+                        .await?;
+                    insert_stakeholders(tx, org, id, users, &[]).await?;
+                }
+                if let Some(contacts) = &contacts {
+                    plan_contact::Entity::delete_many()
+                        .filter(plan_contact::Column::OrganisationId.eq(org.0))
+                        .filter(plan_contact::Column::PlanId.eq(id.0))
+                        .exec(tx)
+                        .await?;
+                    insert_stakeholders(tx, org, id, &[], contacts).await?;
+                }
+                Ok(true)
+            })
+        })
+        .await?;
+    if !saved {
+        return Err(Error::conflict(&["expectedVersion"], "action plan was changed concurrently; reload and retry"));
+    }
+    get(db, org, id).await?.ok_or_else(|| Error::not_found("action plan", &["id"]))
 }
 
 /// A change to an open action.

@@ -353,9 +353,17 @@ impl ActionPlan {
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         optional_user(ctx, self.0.created_by).await
     }
+    /// Increases with every change; pass it as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// When it was applied.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
 }
 
@@ -633,6 +641,11 @@ payload!(
 );
 
 payload!(
+    /// Result of changing an action plan.
+    UpdateActionPlanPayload { plan: ActionPlan }
+);
+
+payload!(
     /// Result of a plan-action mutation.
     PlanActionPayload { action: PlanAction }
 );
@@ -757,6 +770,24 @@ pub struct ApplyPlaybookInput {
     pub note: Option<String>,
 }
 
+/// Changes the plan of an open risk. Omitted fields stay as they are; a stakeholder list given
+/// replaces the current one.
+#[derive(InputObject)]
+pub struct UpdateActionPlanInput {
+    /// The plan.
+    pub id: ID,
+    /// What success looks like.
+    pub desired_outcome: Option<String>,
+    /// Internal stakeholders (users).
+    pub internal_stakeholder_ids: Option<Vec<ID>>,
+    /// Client stakeholders (contacts of the account).
+    pub client_stakeholder_ids: Option<Vec<ID>>,
+    /// How progress is communicated.
+    pub communication: Option<CommunicationProtocol>,
+    /// Fail with a CONFLICT user error unless the plan still has this version.
+    pub expected_version: Option<i32>,
+}
+
 /// Adds an action to a plan. An action needs an owner and a deadline.
 #[derive(InputObject)]
 pub struct AddPlanActionInput {
@@ -828,6 +859,14 @@ pub struct PostRiskUpdateInput {
 
 fn user_ids(ids: &[ID], field: &str) -> Result<Vec<UserId>, d::Error> {
     ids.iter().enumerate().map(|(i, id)| input_id(id, Kind::User, &[field, &i.to_string()]).map(UserId)).collect()
+}
+
+fn contact_ids(ids: &[ID], field: &str) -> Result<Vec<ContactId>, d::Error> {
+    ids.iter().enumerate().map(|(i, id)| input_id(id, Kind::Contact, &[field, &i.to_string()]).map(ContactId)).collect()
+}
+
+fn communication(c: CommunicationProtocol) -> domain::Communication {
+    domain::Communication { audience: c.audience.into(), channel: c.channel.into(), cadence_days: c.cadence_days }
 }
 
 fn action_id(id: &ID) -> Result<PlanActionId, d::Error> {
@@ -918,23 +957,41 @@ impl PlanMutation {
                 playbook: PlaybookId(input_id(&input.playbook_id, Kind::Playbook, &["playbookId"])?),
                 desired_outcome: input.desired_outcome,
                 internal_stakeholders: user_ids(&input.internal_stakeholder_ids, "internalStakeholderIds")?,
-                client_stakeholders: input
-                    .client_stakeholder_ids
-                    .iter()
-                    .enumerate()
-                    .map(|(i, id)| {
-                        input_id(id, Kind::Contact, &["clientStakeholderIds", &i.to_string()]).map(ContactId)
-                    })
-                    .collect::<Result<_, _>>()?,
-                communication: input.communication.map(|c| domain::Communication {
-                    audience: c.audience.into(),
-                    channel: c.channel.into(),
-                    cadence_days: c.cadence_days,
-                }),
+                client_stakeholders: contact_ids(&input.client_stakeholder_ids, "clientStakeholderIds")?,
+                communication: input.communication.map(communication),
                 assignments,
                 note: input.note,
             };
             domain::apply(&r.db, &r.actor, apply).await
+        }
+        .await;
+        outcome(result, ActionPlan).map(Into::into)
+    }
+
+    /// Changes the plan of an open risk: desired outcome, stakeholders, communication protocol
+    /// (those who may write the account).
+    async fn update_action_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateActionPlanInput,
+    ) -> async_graphql::Result<UpdateActionPlanPayload> {
+        let r = request(ctx);
+        let result = async {
+            let id = ActionPlanId(input_id(&input.id, Kind::ActionPlan, &["id"])?);
+            let change = domain::PlanChange {
+                desired_outcome: input.desired_outcome,
+                internal_stakeholders: input
+                    .internal_stakeholder_ids
+                    .map(|ids| user_ids(&ids, "internalStakeholderIds"))
+                    .transpose()?,
+                client_stakeholders: input
+                    .client_stakeholder_ids
+                    .map(|ids| contact_ids(&ids, "clientStakeholderIds"))
+                    .transpose()?,
+                communication: input.communication.map(communication),
+                expected_version: input.expected_version,
+            };
+            domain::update(&r.db, &r.actor, id, change).await
         }
         .await;
         outcome(result, ActionPlan).map(Into::into)

@@ -274,6 +274,35 @@ async fn applying_a_playbook_makes_a_smart_plan(backend: Backend) {
     apply(&s, &w.am.token, json!({ "riskId": w.risk, "playbookId": generic })).await;
     assert_eq!(risk_state(&s, admin, &w.risk).await["actionPlans"].as_array().unwrap().len(), 2);
 
+    // The plan itself can be adjusted: stakeholders replaced, cadence changed, with the usual
+    // checks and compare-and-set.
+    let q = "query($id: ID!) { node(id: $id) { ... on ActionPlan { version } } }";
+    let version = s.gql(admin, q, json!({ "id": plan["id"] })).await["node"]["version"].clone();
+    let errors = s
+        .mutate_err(admin, "updateActionPlan", "plan", json!({ "id": plan["id"], "clientStakeholderIds": [stranger["id"]], "communication": { "audience": "INTERNAL", "channel": "CHAT", "cadenceDays": 0 } }))
+        .await;
+    let fields: Vec<&Value> = errors.iter().map(|e| &e["field"]).collect();
+    assert_eq!(
+        fields,
+        [&json!(["input", "communication", "cadenceDays"]), &json!(["input", "clientStakeholderIds", "0"])]
+    );
+    let updated = s
+        .mutate(&w.am.token, "updateActionPlan", "plan", "version internalStakeholders { id } clientStakeholders { id } communication { audience cadenceDays } desiredOutcome", json!({ "id": plan["id"], "internalStakeholderIds": [support.id], "clientStakeholderIds": [], "communication": { "audience": "INTERNAL", "channel": "CHAT", "cadenceDays": 2 }, "expectedVersion": version }))
+        .await;
+    assert_eq!(updated["internalStakeholders"], json!([{ "id": support.id }]));
+    assert_eq!(updated["clientStakeholders"], json!([]));
+    assert_eq!(updated["communication"], json!({ "audience": "INTERNAL", "cadenceDays": 2 }));
+    assert_eq!(updated["desiredOutcome"], plan["desiredOutcome"], "omitted: unchanged");
+    let errors = s
+        .mutate_err(
+            admin,
+            "updateActionPlan",
+            "plan",
+            json!({ "id": plan["id"], "desiredOutcome": "x", "expectedVersion": version }),
+        )
+        .await;
+    assert_eq!(errors[0]["code"], "CONFLICT");
+
     // Editing the playbook later does not change the plan made from version 1.
     s.mutate(
         admin,
