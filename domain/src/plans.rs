@@ -300,12 +300,13 @@ async fn prepare(
     let contacts_in = check_contacts(db, org, risk.account, &input.client_stakeholders, &mut p).await?;
     // Actions: one per step, owner and deadline from the assignment or the step's defaults.
     let steps = &playbook.content.steps;
-    let mut assigned: HashMap<i32, &Assignment> = HashMap::new();
+    // Step -> (position in `assignments`, assignment).
+    let mut assigned: HashMap<i32, (usize, &Assignment)> = HashMap::new();
     for (i, a) in input.assignments.iter().enumerate() {
         let idx = i.to_string();
         if a.step < 0 || a.step as usize >= steps.len() {
             p.push(&["assignments", &idx, "step"], format!("the playbook has steps 0 to {}", steps.len() - 1));
-        } else if assigned.insert(a.step, a).is_some() {
+        } else if assigned.insert(a.step, (i, a)).is_some() {
             p.push(&["assignments", &idx, "step"], "assigned twice");
         }
         if let Some(u) = a.owner {
@@ -313,22 +314,33 @@ async fn prepare(
         }
     }
     let today = today();
-    // A risk without an owner gets the person applying the playbook (see `apply`).
-    let owner_of_risk = risk.owner.or(Some(actor.user));
+    // People who hold a role on the account or risk own actions only while they can: not
+    // archived, not read-only. A risk without an owner gets the person applying (see `apply`).
+    let holders: Vec<UserId> =
+        [account.account_manager, account.sales_owner, risk.owner].into_iter().flatten().collect();
+    let found = users::by_ids(db, org, &holders).await?;
+    let usable = |u: Option<UserId>| {
+        u.filter(|u| found.get(u).is_some_and(|u| u.archived_at.is_none() && u.role != Role::Viewer))
+    };
+    let (account_manager, sales_owner) = (usable(account.account_manager), usable(account.sales_owner));
+    let owner_of_risk = if risk.owner.is_some() { usable(risk.owner) } else { Some(actor.user) };
     let now = values::now();
     let plan_id = ActionPlanId::generate();
     let mut actions = Vec::with_capacity(steps.len());
     for (i, s) in steps.iter().enumerate() {
-        let a = assigned.get(&(i as i32));
+        let (position, a) = match assigned.get(&(i as i32)) {
+            Some((position, a)) => (Some(*position), Some(*a)),
+            None => (None, None),
+        };
         let by_role = match s.owner_role {
-            PlaybookRole::AccountManager => account.account_manager,
-            PlaybookRole::SalesOwner => account.sales_owner,
+            PlaybookRole::AccountManager => account_manager,
+            PlaybookRole::SalesOwner => sales_owner,
             PlaybookRole::RiskOwner => owner_of_risk,
             PlaybookRole::SupportLead | PlaybookRole::Finance | PlaybookRole::Executive => None,
         };
         let owner = a.and_then(|a| a.owner).or(by_role).or(match fallback {
             Fallback::Refuse => None,
-            Fallback::Chain => owner_of_risk.or(account.account_manager).or(Some(actor.user)),
+            Fallback::Chain => owner_of_risk.or(account_manager).or(Some(actor.user)),
         });
         let Some(owner) = owner else {
             p.push(
@@ -342,8 +354,8 @@ async fn prepare(
             continue;
         };
         let due = a.and_then(|a| a.due_on).unwrap_or(today + Duration::days(i64::from(s.due_in_days)));
-        if let Some(d) = a.and_then(|a| a.due_on) {
-            check_due(&mut p, &["assignments", &assigned_index(input, i), "dueOn"], d, today);
+        if let (Some(d), Some(position)) = (a.and_then(|a| a.due_on), position) {
+            check_due(&mut p, &["assignments", &position.to_string(), "dueOn"], d, today);
         }
         actions.push(action_row(
             PlanActionId::generate(),
@@ -482,10 +494,6 @@ async fn insert_stakeholders<C: ConnectionTrait>(
         .await?;
     }
     Ok(())
-}
-
-fn assigned_index(input: &Apply, step: usize) -> String {
-    input.assignments.iter().position(|a| a.step == step as i32).unwrap_or_default().to_string()
 }
 
 fn dedup<T: Copy + Eq + std::hash::Hash>(list: &[T]) -> Vec<T> {

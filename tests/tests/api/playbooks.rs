@@ -332,6 +332,27 @@ async fn applying_a_playbook_makes_a_smart_plan(backend: Backend) {
         assert!(forbidden(&body), "{body}");
     }
     assert_eq!(risk_state(&s, admin, &fresh).await["status"], "IDENTIFIED");
+
+    // An archived account manager holds the role no more: the step must be assigned.
+    let leaver = s.member(&w.t, "ACCOUNT_MANAGER", "Lee Leaver").await;
+    let orphan = s
+        .mutate(
+            admin,
+            "createAccount",
+            "account",
+            "id",
+            json!({ "name": "Umbrella", "tier": "KEY", "accountManagerId": leaver.id }),
+        )
+        .await;
+    s.mutate(admin, "archiveUser", "user", "id", json!({ "id": leaver.id })).await;
+    let orphan_risk = manual_risk(&s, admin, orphan["id"].as_str().unwrap(), "Nobody home").await;
+    let errors =
+        s.mutate_err(admin, "applyPlaybook", "plan", json!({ "riskId": orphan_risk, "playbookId": generic })).await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("step 2 ('Talk to the client') is for the account manager"),
+        "{errors:?}"
+    );
     s.stop().await;
 }
 
