@@ -604,12 +604,13 @@ fn filtered(org: OrganisationId, f: &AccountFilter) -> Select<account::Entity> {
         cond = cond.add(C::Id.in_subquery(with_risk));
     }
     if let Some(due) = f.post_mortem_due {
+        use sea_orm::sea_query::ExprTrait;
         let churned = C::Status.eq(crate::AccountStatus::Churned.as_str());
-        let reviewed = crate::post_mortems::reviewed_churns(org);
+        let reviewed = crate::post_mortems::churn_reviewed();
         cond = cond.add(if due {
-            Condition::all().add(churned).add(C::Id.not_in_subquery(reviewed))
+            Condition::all().add(churned).add(reviewed.not())
         } else {
-            Condition::any().add(C::Status.ne(crate::AccountStatus::Churned.as_str())).add(C::Id.in_subquery(reviewed))
+            Condition::any().add(C::Status.ne(crate::AccountStatus::Churned.as_str())).add(reviewed)
         });
     }
     if !f.include_archived {

@@ -291,14 +291,21 @@ pub(crate) fn reviewed_risks(org: OrganisationId) -> sea_orm::sea_query::SelectS
         .to_owned()
 }
 
-/// The ids of accounts whose churn has a post-mortem, as a subquery for account filters.
-pub(crate) fn reviewed_churns(org: OrganisationId) -> sea_orm::sea_query::SelectStatement {
-    sea_orm::sea_query::Query::select()
-        .column(post_mortem::Column::AccountId)
-        .from(post_mortem::Entity)
-        .and_where(post_mortem::Column::OrganisationId.eq(org.0))
-        .and_where(post_mortem::Column::ChurnedOn.is_not_null())
-        .to_owned()
+/// For account filters: the account's current churn (its `churned_on`) has a post-mortem.
+pub(crate) fn churn_reviewed() -> sea_orm::sea_query::Expr {
+    use crate::entities::account;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let same =
+        |pm: post_mortem::Column, a: account::Column| Expr::col((post_mortem::Entity, pm)).equals((account::Entity, a));
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(post_mortem::Entity)
+            .and_where(same(post_mortem::Column::OrganisationId, account::Column::OrganisationId))
+            .and_where(same(post_mortem::Column::AccountId, account::Column::Id))
+            .and_where(same(post_mortem::Column::ChurnedOn, account::Column::ChurnedOn))
+            .to_owned(),
+    )
 }
 
 /// Which post-mortems a list shows.

@@ -863,6 +863,17 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
     assert_eq!((&churn_pm["detectionLeadDays"], &churn_pm["rulesFired"]), (&Value::Null, &json!([])));
     assert_eq!(churn_pm["timeline"], json!([{ "kind": "CHURN" }]));
     assert_eq!(s.gql(admin, accounts_due, json!({})).await["accounts"]["nodes"], json!([]));
+    // Won back, then lost again: the new churn is due its own post-mortem.
+    s.mutate(admin, "reactivateAccount", "account", "status", json!({ "id": lost_id })).await;
+    s.mutate(
+        admin,
+        "markAccountChurned",
+        "account",
+        "status",
+        json!({ "id": lost_id, "churnedOn": today_plus(0), "reason": "Budget" }),
+    )
+    .await;
+    assert_eq!(s.gql(admin, accounts_due, json!({})).await["accounts"]["nodes"], json!([{ "id": lost_id }]));
     let edited = s
         .mutate(
             admin,
