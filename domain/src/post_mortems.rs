@@ -485,39 +485,43 @@ async fn lead_times(db: &DatabaseConnection, org: OrganisationId, pms: &[PostMor
             .await?;
         first_seen.extend(rows);
     }
-    let mut out = Vec::with_capacity(pms.len());
-    for pm in pms {
-        let first = match pm.risk {
-            Some(r) => first_seen.get(&r.0).copied(),
-            None => earliest_rule_finding(db, org, pm).await?,
-        };
-        out.push(first.map(|f| days(pm.outcome_at - f)));
+    // Churns: the rule risks of the churned accounts, in one query per 500 accounts; the earliest
+    // first sighting within each churn's look-back window.
+    let churned: Vec<uuid::Uuid> = pms.iter().filter(|p| p.risk.is_none()).map(|p| p.account.0).collect();
+    let mut sightings: std::collections::HashMap<uuid::Uuid, Vec<DateTime<Utc>>> = std::collections::HashMap::new();
+    for chunk in churned.chunks(500) {
+        let rows: Vec<(uuid::Uuid, DateTime<Utc>)> = risk::Entity::find()
+            .select_only()
+            .column(risk::Column::AccountId)
+            .column(risk::Column::FirstSeenAt)
+            .filter(risk::Column::OrganisationId.eq(org.0))
+            .filter(risk::Column::AccountId.is_in(chunk.iter().copied()))
+            .filter(risk::Column::Source.eq(RiskSource::Rule.as_str()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (account, at) in rows {
+            sightings.entry(account).or_default().push(at);
+        }
     }
-    Ok(out)
+    Ok(pms
+        .iter()
+        .map(|pm| {
+            let first = match pm.risk {
+                Some(r) => first_seen.get(&r.0).copied(),
+                None => {
+                    let start = pm.outcome_at - Duration::days(CHURN_LOOKBACK_DAYS);
+                    let seen = sightings.get(&pm.account.0).map(Vec::as_slice).unwrap_or_default();
+                    seen.iter().copied().filter(|at| *at >= start && *at <= pm.outcome_at).min()
+                }
+            };
+            first.map(|f| days(pm.outcome_at - f))
+        })
+        .collect())
 }
 
 fn days(d: Duration) -> f64 {
     (d.num_seconds().max(0) as f64 / 86_400.0 * 10.0).round() / 10.0
-}
-
-async fn earliest_rule_finding(
-    db: &DatabaseConnection,
-    org: OrganisationId,
-    pm: &PostMortem,
-) -> Result<Option<DateTime<Utc>>> {
-    let start = pm.outcome_at - Duration::days(CHURN_LOOKBACK_DAYS);
-    let first: Option<Option<DateTime<Utc>>> = risk::Entity::find()
-        .select_only()
-        .column_as(risk::Column::FirstSeenAt.min(), "first")
-        .filter(risk::Column::OrganisationId.eq(org.0))
-        .filter(risk::Column::AccountId.eq(pm.account.0))
-        .filter(risk::Column::Source.eq(RiskSource::Rule.as_str()))
-        .filter(risk::Column::FirstSeenAt.gte(start))
-        .filter(risk::Column::FirstSeenAt.lte(pm.outcome_at))
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(first.flatten())
 }
 
 /// What an entry of a post-mortem timeline records.

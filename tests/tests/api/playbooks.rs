@@ -520,6 +520,20 @@ async fn backdate(s: &TestServer, action: &str, days: i64) {
     assert_eq!(result.rows_affected(), 1);
 }
 
+/// Moves a risk's first sighting and audit trail into the past, as if a rule had raised it then.
+async fn backdate_risk(s: &TestServer, risk: &str, days: i64) {
+    let at = Utc::now() - Duration::days(days);
+    let id = global_uuid(risk);
+    for (table, column, key) in [("risks", "first_seen_at", "id"), ("risk_events", "at", "risk_id")] {
+        let stmt = Query::update()
+            .table(Alias::new(table))
+            .value(Alias::new(column), at)
+            .and_where(Expr::col(Alias::new(key)).eq(id))
+            .to_owned();
+        assert!(s.db.execute(&stmt).await.unwrap().rows_affected() >= 1, "{table}");
+    }
+}
+
 async fn overdue_actions_are_listed_and_raise_urgency(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     let w = world(&s, "acme").await;
@@ -829,9 +843,15 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
     assert_eq!(errors[0]["code"], "CONFLICT");
     assert_eq!(s.gql(admin, due, json!({ "id": risk_id })).await["due"]["nodes"], json!([]));
 
-    // A churn: expected once the account churned, lost, no rule saw it coming.
+    // A churn: expected once the account churned, lost; a rule saw it coming ten days before.
     let lost = s.mutate(admin, "createAccount", "account", "id", json!({ "name": "Initech", "tier": "KEY" })).await;
     let lost_id = lost["id"].as_str().unwrap();
+    let day = |d: i64| (Utc::now() - Duration::days(d)).date_naive().to_string();
+    let q = "mutation($i: UpsertInvoicesInput!) { upsertInvoices(input: $i) { rejected } }";
+    let late = json!([{ "account": { "id": lost_id }, "number": "INV-L1", "amountMinor": 90000, "currency": "EUR", "issuedOn": day(80), "dueOn": day(50), "status": "OPEN" }]);
+    s.gql(admin, q, json!({ "i": { "items": late } })).await;
+    let warning = rule_risk(&s, admin, lost_id, "invoice_overdue").await;
+    backdate_risk(&s, warning["id"].as_str().unwrap(), 10).await;
     let errors = s.mutate_err(admin, "recordPostMortem", "postMortem", input(json!({ "accountId": lost_id }))).await;
     assert_eq!(errors[0]["message"], "the account has not churned");
     s.mutate(
@@ -860,8 +880,13 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
         (&churn_pm["outcome"], churn_pm["churnedOn"].as_str().unwrap()),
         (&json!("LOST"), today_plus(-1).as_str())
     );
-    assert_eq!((&churn_pm["detectionLeadDays"], &churn_pm["rulesFired"]), (&Value::Null, &json!([])));
-    assert_eq!(churn_pm["timeline"], json!([{ "kind": "CHURN" }]));
+    let lead = churn_pm["detectionLeadDays"].as_f64().unwrap();
+    assert!((8.0..10.0).contains(&lead), "first seen 10 days ago, churned yesterday: {lead}");
+    assert_eq!(churn_pm["rulesFired"], json!(["invoice_overdue"]));
+    assert_eq!(
+        churn_pm["timeline"],
+        json!([{ "kind": "FIRST_SIGNAL" }, { "kind": "RISK_EVENT" }, { "kind": "CHURN" }])
+    );
     assert_eq!(s.gql(admin, accounts_due, json!({})).await["accounts"]["nodes"], json!([]));
     // Won back, then lost again: the new churn is due its own post-mortem.
     s.mutate(admin, "reactivateAccount", "account", "status", json!({ "id": lost_id })).await;
