@@ -72,15 +72,17 @@ fn serve_demo(sandbox: &Sandbox) -> (Child, String, String, String) {
 }
 
 async fn account_count(url: &str, token: &str) -> Value {
-    let res = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(token)
-        .json(&json!({ "query": "{ organisation { slug } accounts { totalCount } users { totalCount } }" }))
-        .send()
-        .await
-        .unwrap();
+    query(url, token, "{ organisation { slug } accounts { totalCount } users { totalCount } }").await
+}
+
+/// Runs a query that must succeed; returns `data`.
+async fn query(url: &str, token: &str, query: &str) -> Value {
+    let res =
+        reqwest::Client::new().post(url).bearer_auth(token).json(&json!({ "query": query })).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    res.json::<Value>().await.unwrap()["data"].clone()
+    let body = res.json::<Value>().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
 }
 
 #[tokio::test]
@@ -91,6 +93,14 @@ async fn serve_demo_is_ready_to_explore_and_idempotent() {
     let first = account_count(&url, &token).await;
     assert_eq!(first["organisation"]["slug"], "demo");
     assert_eq!(first["accounts"]["totalCount"], 12);
+    // The follow-through is there to explore: a plan under way, a post-mortem with feedback.
+    let data = query(&url, &token, "{ risks(filter: { statuses: [MITIGATING] }) { nodes { actionPlans { progress { total done } } updates { totalCount } } } postMortems { nodes { outcome feedbackItems { team } } } }").await;
+    assert_eq!(data["risks"]["nodes"][0]["actionPlans"][0]["progress"], json!({ "total": 4, "done": 1 }), "{data}");
+    assert_eq!(data["risks"]["nodes"][0]["updates"]["totalCount"], 2);
+    assert_eq!(
+        data["postMortems"]["nodes"],
+        json!([{ "outcome": "MITIGATED", "feedbackItems": [{ "team": "FINANCE" }] }])
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 

@@ -356,9 +356,125 @@ pub async fn load(db: &Db) -> Result<Demo> {
         }
     }
     signals(db, &actor).await?;
+    follow_through(db, &actor, team[4]).await?;
     // Score every account now, so the portfolio shows health straight away.
     while crate::health::recompute_dirty(db, 100).await? > 0 {}
     Ok(Demo { organisation, admin, created: true })
+}
+
+/// A risk being mitigated with a plan and a communication log, and a resolved one with its
+/// post-mortem, so the follow-through can be explored at once.
+async fn follow_through(db: &Db, actor: &Actor, head: UserId) -> Result<()> {
+    use crate::plans::{self, Apply, Assignment};
+    use crate::post_mortems::{self, NewPostMortem, Review, Subject};
+    use crate::risks::updates::{self, NewUpdate};
+    use crate::risks::{self, Evidence, NewRisk};
+    use crate::{FeedbackTeam, RiskCategory, RiskStatus, RootCause, UpdateAudience, UpdateChannel, playbooks};
+    let account = |r: &'static str| async move {
+        accounts::by_external_ref(db, actor.organisation, r)
+            .await?
+            .ok_or_else(|| crate::Error::not_found("account", &[]))
+    };
+    let playbook = |k: &'static str| async move {
+        playbooks::by_key(db, actor.organisation, k).await?.ok_or_else(|| crate::Error::not_found("playbook", &[]))
+    };
+    let apply = |risk, playbook, assignments| Apply {
+        risk,
+        playbook,
+        desired_outcome: None,
+        internal_stakeholders: vec![head],
+        client_stakeholders: Vec::new(),
+        communication: None,
+        assignments,
+        note: None,
+    };
+
+    // Helios Bank is being courted by a competitor: an executive business review is under way.
+    let helios = account("CRM-1002").await?;
+    let courted = risks::create(
+        db,
+        actor,
+        NewRisk {
+            account: helios.id,
+            category: RiskCategory::Competitive,
+            title: "A competitor is courting the CIO".into(),
+            detail: "Heard at the user conference: a competitor offered Helios a free migration.".into(),
+            impact: 5,
+            likelihood: 3,
+            owner: helios.account_manager,
+            evidence: vec![Evidence::text("source", "user conference, hallway conversation")],
+            note: None,
+        },
+    )
+    .await?;
+    let review = playbook(playbooks::EXECUTIVE_REVIEW).await?;
+    let assign = vec![Assignment { step: 2, owner: Some(head), due_on: None }];
+    let plan = plans::apply(db, actor, apply(courted.id, review.id, assign)).await?;
+    if let Some(first) =
+        plans::actions_of(db, actor.organisation, &[plan.id]).await?.remove(&plan.id).and_then(|a| a.into_iter().next())
+    {
+        let done = plans::ActionChange::Complete { note: Some("value review deck ready".into()) };
+        plans::change_action(db, actor, first.id, done, None).await?;
+    }
+    for (audience, channel, body) in [
+        (UpdateAudience::Internal, UpdateChannel::Chat, "Executive review planned; Helen joins from our side."),
+        (UpdateAudience::Client, UpdateChannel::Email, "Proposed dates for an executive review of the year's results."),
+    ] {
+        let update = NewUpdate { risk: courted.id, audience, channel, body: body.into(), at: None };
+        updates::post(db, actor, update).await?;
+    }
+
+    // Quayside Retail's payments slipped; the payment plan worked and the lesson went to finance.
+    let quayside = account("CRM-1007").await?;
+    let slipped = risks::create(
+        db,
+        actor,
+        NewRisk {
+            account: quayside.id,
+            category: RiskCategory::Financial,
+            title: "Payments slipped during their budget freeze".into(),
+            detail: "Two invoices paid 40 days late in the spring.".into(),
+            impact: 3,
+            likelihood: 3,
+            owner: quayside.account_manager,
+            evidence: Vec::new(),
+            note: None,
+        },
+    )
+    .await?;
+    let financial = playbook(playbooks::FINANCIAL_REVIEW).await?;
+    let assign = vec![
+        Assignment { step: 0, owner: Some(head), due_on: None },
+        Assignment { step: 2, owner: Some(head), due_on: None },
+    ];
+    plans::apply(db, actor, apply(slipped.id, financial.id, assign)).await?;
+    risks::transition(db, actor, slipped.id, RiskStatus::Resolved, Some("payment plan kept".into()), None).await?;
+    let pm = post_mortems::record(
+        db,
+        actor,
+        NewPostMortem {
+            subject: Subject::Risk(slipped.id),
+            category: None,
+            root_cause: RootCause::ClientBudget,
+            review: Review {
+                summary: "A budget freeze at the client delayed payments; a payment plan fixed it.".into(),
+                what_happened: "Two invoices went 40 days overdue while their budget was frozen.".into(),
+                what_worked: "Talking to their finance lead early and agreeing a schedule.".into(),
+                what_to_improve: "Ask about budget cycles at every quarterly review.".into(),
+            },
+        },
+    )
+    .await?;
+    post_mortems::add_feedback(
+        db,
+        actor,
+        pm.id,
+        FeedbackTeam::Finance,
+        "Flag clients in a budget freeze from the first late invoice",
+        "",
+    )
+    .await?;
+    Ok(())
 }
 
 /// How an account's signals look in the demo.
