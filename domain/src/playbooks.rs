@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -479,9 +479,17 @@ pub(crate) async fn create_defaults<C: ConnectionTrait>(db: &C, org: Organisatio
 /// before playbooks existed, or before a default was added). Idempotent; safe when several
 /// replicas start at once (a key another replica just inserted is skipped).
 pub async fn ensure_defaults(db: &DatabaseConnection) -> Result<()> {
-    let orgs: Vec<uuid::Uuid> = organisation::Entity::find().all(db).await?.into_iter().map(|o| o.id).collect();
-    let have: HashSet<(uuid::Uuid, String)> =
-        playbook::Entity::find().all(db).await?.into_iter().map(|p| (p.organisation_id, p.key)).collect();
+    let orgs: Vec<uuid::Uuid> =
+        organisation::Entity::find().select_only().column(organisation::Column::Id).into_tuple().all(db).await?;
+    let have: HashSet<(uuid::Uuid, String)> = playbook::Entity::find()
+        .select_only()
+        .column(playbook::Column::OrganisationId)
+        .column(playbook::Column::Key)
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     for org in orgs {
         for (key, content) in defaults() {
             if have.contains(&(org, key.to_owned())) {

@@ -869,8 +869,20 @@ fn communication(c: CommunicationProtocol) -> domain::Communication {
     domain::Communication { audience: c.audience.into(), channel: c.channel.into(), cadence_days: c.cadence_days }
 }
 
-fn action_id(id: &ID) -> Result<PlanActionId, d::Error> {
-    input_id(id, Kind::PlanAction, &["id"]).map(PlanActionId)
+/// Reassigns, completes or cancels an action (the shared body of those mutations).
+async fn change_action(
+    ctx: &Context<'_>,
+    id: &ID,
+    change: Result<ActionChange, d::Error>,
+    expected_version: Option<i32>,
+) -> async_graphql::Result<PlanActionPayload> {
+    let r = request(ctx);
+    let result = async {
+        let id = input_id(id, Kind::PlanAction, &["id"]).map(PlanActionId)?;
+        domain::change_action(&r.db, &r.actor, id, change?, expected_version).await
+    }
+    .await;
+    outcome(result, PlanAction).map(Into::into)
 }
 
 fn optional_user_id(id: Option<&ID>, field: &[&str]) -> Result<Option<UserId>, d::Error> {
@@ -1025,16 +1037,9 @@ impl PlanMutation {
         ctx: &Context<'_>,
         input: ReassignPlanActionInput,
     ) -> async_graphql::Result<PlanActionPayload> {
-        let r = request(ctx);
-        let result = async {
-            let change = ActionChange::Reassign {
-                owner: optional_user_id(input.owner_id.as_ref(), &["ownerId"])?,
-                due_on: input.due_on.map(|d| d.0),
-            };
-            domain::change_action(&r.db, &r.actor, action_id(&input.id)?, change, input.expected_version).await
-        }
-        .await;
-        outcome(result, PlanAction).map(Into::into)
+        let change = optional_user_id(input.owner_id.as_ref(), &["ownerId"])
+            .map(|owner| ActionChange::Reassign { owner, due_on: input.due_on.map(|d| d.0) });
+        change_action(ctx, &input.id, change, input.expected_version).await
     }
 
     /// Marks an open action done (its owner, an admin or a manager).
@@ -1043,13 +1048,8 @@ impl PlanMutation {
         ctx: &Context<'_>,
         input: CompletePlanActionInput,
     ) -> async_graphql::Result<PlanActionPayload> {
-        let r = request(ctx);
-        let result = async {
-            let change = ActionChange::Complete { note: input.note };
-            domain::change_action(&r.db, &r.actor, action_id(&input.id)?, change, input.expected_version).await
-        }
-        .await;
-        outcome(result, PlanAction).map(Into::into)
+        let change = Ok(ActionChange::Complete { note: input.note });
+        change_action(ctx, &input.id, change, input.expected_version).await
     }
 
     /// Cancels an open action (those who may write the account).
@@ -1058,13 +1058,8 @@ impl PlanMutation {
         ctx: &Context<'_>,
         input: CancelPlanActionInput,
     ) -> async_graphql::Result<PlanActionPayload> {
-        let r = request(ctx);
-        let result = async {
-            let change = ActionChange::Cancel { note: input.note };
-            domain::change_action(&r.db, &r.actor, action_id(&input.id)?, change, input.expected_version).await
-        }
-        .await;
-        outcome(result, PlanAction).map(Into::into)
+        let change = Ok(ActionChange::Cancel { note: input.note });
+        change_action(ctx, &input.id, change, input.expected_version).await
     }
 
     /// Logs an update about a risk to the account team or the client.

@@ -111,6 +111,17 @@ async fn default_playbooks_and_versioned_edits(backend: Backend) {
     assert_eq!(escalation["currentVersion"], 1);
     assert_eq!(escalation["steps"][2]["ownerRole"], "SUPPORT_LEAD");
     assert!(list.iter().all(|p| !p["steps"].as_array().unwrap().is_empty() && p["autoApply"] == false));
+    // An organisation that lacks a default (created before it existed) gets it at the next start.
+    let stmt = Query::delete()
+        .from_table(Alias::new("playbooks"))
+        .and_where(Expr::col(Alias::new("key")).eq("generic_mitigation"))
+        .to_owned();
+    assert_eq!(s.db.execute(&stmt).await.unwrap().rows_affected(), 1);
+    bellwether_domain::db::migrate(&s.db).await.unwrap();
+    bellwether_domain::db::migrate(&s.db).await.unwrap();
+    let again = s.gql(admin, "{ playbooks { key steps { title } } }", json!({})).await;
+    assert_eq!(again["playbooks"].as_array().unwrap().len(), 5, "restored once: {again}");
+    assert_eq!(again["playbooks"][2]["key"], "generic_mitigation");
 
     // Only admins and managers write playbooks.
     let steps =
