@@ -270,15 +270,27 @@ pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: PostMortemId)
         .transpose()
 }
 
-/// The post-mortem of a risk, if any.
-pub async fn of_risk(db: &DatabaseConnection, org: OrganisationId, risk: RiskId) -> Result<Option<PostMortem>> {
-    post_mortem::Entity::find()
-        .filter(post_mortem::Column::OrganisationId.eq(org.0))
-        .filter(post_mortem::Column::RiskId.eq(risk.0))
-        .one(db)
-        .await?
-        .map(TryInto::try_into)
-        .transpose()
+/// The post-mortems of some risks (risks without one are absent).
+pub async fn of_risks(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    risks: &[RiskId],
+) -> Result<std::collections::HashMap<RiskId, PostMortem>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in risks.chunks(500) {
+        let rows = post_mortem::Entity::find()
+            .filter(post_mortem::Column::OrganisationId.eq(org.0))
+            .filter(post_mortem::Column::RiskId.is_in(chunk.iter().map(|r| r.0)))
+            .all(db)
+            .await?;
+        for m in rows {
+            let pm = PostMortem::try_from(m)?;
+            if let Some(r) = pm.risk {
+                out.insert(r, pm);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The ids of risks that have a post-mortem, as a subquery for risk filters.
@@ -619,7 +631,7 @@ pub async fn assemble(db: &DatabaseConnection, org: OrganisationId, pm: &PostMor
         }
     }
     let in_scope = |r: RiskId| followed.iter().any(|s| s.id == r);
-    let actions: Vec<PlanAction> = plans::actions_of_account(db, org, pm.account, None).await?;
+    let actions: Vec<PlanAction> = plans::actions_of_account(db, org, pm.account, pm.risk).await?;
     for a in actions.into_iter().filter(|a| in_scope(a.risk)) {
         timeline.push(TimelineEntry {
             at: a.created_at,
@@ -639,7 +651,7 @@ pub async fn assemble(db: &DatabaseConnection, org: OrganisationId, pm: &PostMor
             });
         }
     }
-    let updates: Vec<RiskUpdate> = updates::of_account(db, org, pm.account, None).await?;
+    let updates: Vec<RiskUpdate> = updates::of_account(db, org, pm.account, pm.risk).await?;
     for u in updates.into_iter().filter(|u| in_scope(u.risk)) {
         timeline.push(TimelineEntry {
             at: u.at,
@@ -847,6 +859,29 @@ pub async fn feedback(
         .transpose()
 }
 
+/// The feedback items of some post-mortems, oldest first (post-mortems without any are absent).
+pub async fn feedback_of(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    post_mortems: &[PostMortemId],
+) -> Result<std::collections::HashMap<PostMortemId, Vec<FeedbackItem>>> {
+    let mut out: std::collections::HashMap<PostMortemId, Vec<FeedbackItem>> = std::collections::HashMap::new();
+    for chunk in post_mortems.chunks(500) {
+        let rows = feedback_item::Entity::find()
+            .filter(feedback_item::Column::OrganisationId.eq(org.0))
+            .filter(feedback_item::Column::PostMortemId.is_in(chunk.iter().map(|p| p.0)))
+            .order_by_asc(feedback_item::Column::CreatedAt)
+            .order_by_asc(feedback_item::Column::Id)
+            .all(db)
+            .await?;
+        for m in rows {
+            let f = FeedbackItem::try_from(m)?;
+            out.entry(f.post_mortem).or_default().push(f);
+        }
+    }
+    Ok(out)
+}
+
 /// Which feedback items a list shows.
 #[derive(Clone, Debug, Default)]
 pub struct FeedbackFilter {
@@ -897,7 +932,7 @@ pub async fn count_feedback(db: &DatabaseConnection, org: OrganisationId, f: &Fe
     Ok(feedback_filtered(org, f).count(db).await?)
 }
 
-/// The distinct rule keys among some, in order (helper for "did not fire" lists).
+/// The enabled rules that are not among the fired ones, in the order given ("did not fire").
 pub fn silent_rules<'a>(enabled: impl IntoIterator<Item = &'a str>, fired: &[String]) -> Vec<String> {
     let fired: BTreeSet<&str> = fired.iter().map(String::as_str).collect();
     enabled.into_iter().filter(|k| !fired.contains(k)).map(str::to_owned).collect()

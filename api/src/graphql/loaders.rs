@@ -10,8 +10,8 @@ use bellwether_domain::interactions::Participants;
 use bellwether_domain::risks::{self, Risk, updates};
 use bellwether_domain::{
     Account, AccountId, ActionPlanId, Contact, ContactId, Db, Error, Interaction, InteractionId, OrganisationId,
-    PlaybookId, RiskId, ScorecardId, UpdateAudience, User, UserId, accounts, contacts, interactions, plans, playbooks,
-    users,
+    PlaybookId, PostMortemId, RiskId, ScorecardId, UpdateAudience, User, UserId, accounts, contacts, interactions,
+    plans, playbooks, post_mortems, users,
 };
 use chrono::{DateTime, Utc};
 
@@ -56,6 +56,14 @@ pub struct PlansOf(pub RiskId);
 /// Key for the actions of a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ActionsOf(pub ActionPlanId);
+
+/// Key for the post-mortem of a risk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PostMortemOf(pub RiskId);
+
+/// Key for the feedback items of a post-mortem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FeedbackOf(pub PostMortemId);
 
 type Shared = Arc<Error>;
 
@@ -218,6 +226,26 @@ impl Loader<ActionPlanId> for TenantLoader {
     type Error = Shared;
     async fn load(&self, keys: &[ActionPlanId]) -> Result<HashMap<ActionPlanId, plans::ActionPlan>, Shared> {
         plans::by_ids(&self.db, self.organisation, keys).await.map_err(Arc::new)
+    }
+}
+
+impl Loader<PostMortemOf> for TenantLoader {
+    type Value = post_mortems::PostMortem;
+    type Error = Shared;
+    async fn load(&self, keys: &[PostMortemOf]) -> Result<HashMap<PostMortemOf, post_mortems::PostMortem>, Shared> {
+        let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+        let found = post_mortems::of_risks(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, v)| (PostMortemOf(k), v)).collect())
+    }
+}
+
+impl Loader<FeedbackOf> for TenantLoader {
+    type Value = Vec<post_mortems::FeedbackItem>;
+    type Error = Shared;
+    async fn load(&self, keys: &[FeedbackOf]) -> Result<HashMap<FeedbackOf, Vec<post_mortems::FeedbackItem>>, Shared> {
+        let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+        let found = post_mortems::feedback_of(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, v)| (FeedbackOf(k), v)).collect())
     }
 }
 

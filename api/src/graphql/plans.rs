@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::accounts::Account;
 use super::contacts::Contact;
 use super::count::TotalCount;
-use super::loaders::{ActionsOf, AllPlaybooks, EffectivenessOf, PlansOf, load_error};
+use super::loaders::{ActionsOf, AllPlaybooks, EffectivenessOf, LastUpdateOf, PlansOf, load_error};
 use super::risks::{Risk, optional_user};
 use super::scalars::{ActionStatus, Date, PlaybookRole, RiskCategory, UpdateAudience, UpdateChannel, domain_list};
 use super::support::{
@@ -372,9 +372,9 @@ async fn plan_actions(ctx: &Context<'_>, plan: ActionPlanId) -> async_graphql::R
 }
 
 async fn next_update_due(ctx: &Context<'_>, plan: &domain::ActionPlan) -> async_graphql::Result<chrono::NaiveDate> {
-    let r = request(ctx);
-    let last = updates::latest(&r.db, r.actor.organisation, &[plan.risk], plan.communication.audience).await.gql()?;
-    let since = last.get(&plan.risk).copied().filter(|t| *t > plan.created_at).unwrap_or(plan.created_at);
+    let key = LastUpdateOf(plan.risk, plan.communication.audience);
+    let last = request(ctx).loader.load_one(key).await.map_err(load_error)?;
+    let since = last.filter(|t| *t > plan.created_at).unwrap_or(plan.created_at);
     Ok(since.date_naive() + chrono::Duration::days(i64::from(plan.communication.cadence_days)))
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use super::accounts::Account;
 use super::count::TotalCount;
-use super::loaders::load_error;
+use super::loaders::{FeedbackOf, load_error};
 use super::plans::{PlaybookEffectiveness, clamp};
 use super::risks::{Risk, optional_user};
 use super::scalars::{
@@ -206,11 +206,8 @@ impl PostMortem {
     }
     /// Lessons routed to teams.
     async fn feedback_items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<FeedbackItem>> {
-        let r = request(ctx);
-        let f = DomainFeedbackFilter { post_mortem: Some(self.pm.id), ..Default::default() };
-        let page = d::PageRequest { first: Some(domain::MAX_FEEDBACK), ..Default::default() };
-        let page = domain::list_feedback(&r.db, r.actor.organisation, &f, &page).await.gql()?;
-        Ok(page.edges.into_iter().map(|(_, f)| FeedbackItem(f)).collect())
+        let found = request(ctx).loader.load_one(FeedbackOf(self.pm.id)).await.map_err(load_error)?;
+        Ok(found.unwrap_or_default().into_iter().map(FeedbackItem).collect())
     }
     /// Increases with every change; pass it as `expectedVersion`.
     async fn version(&self) -> i32 {

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use super::accounts::{Account, OrderDirection};
 use super::count::TotalCount;
-use super::loaders::{AllPlaybooks, LastUpdateOf, OverdueOf, load_error};
+use super::loaders::{AllPlaybooks, LastUpdateOf, OverdueOf, PostMortemOf, load_error};
 use super::scalars::{
     Date, Money, RiskCategory, RiskEventKind, RiskSource, RiskStatus, RuleTrigger, Tier, UpdateAudience, domain_list,
 };
@@ -287,19 +287,15 @@ impl Risk {
     }
     /// Its post-mortem, once written.
     async fn post_mortem(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::post_mortems::PostMortem>> {
-        let r = request(ctx);
-        Ok(d::post_mortems::of_risk(&r.db, r.actor.organisation, self.0.id)
-            .await
-            .gql()?
-            .map(super::post_mortems::PostMortem::new))
+        let found = request(ctx).loader.load_one(PostMortemOf(self.0.id)).await.map_err(load_error)?;
+        Ok(found.map(super::post_mortems::PostMortem::new))
     }
     /// Whether a post-mortem is expected and missing (resolved or materialized, none written).
     async fn post_mortem_due(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         if !matches!(self.0.status, d::RiskStatus::Resolved | d::RiskStatus::Materialized) {
             return Ok(false);
         }
-        let r = request(ctx);
-        Ok(d::post_mortems::of_risk(&r.db, r.actor.organisation, self.0.id).await.gql()?.is_none())
+        Ok(request(ctx).loader.load_one(PostMortemOf(self.0.id)).await.map_err(load_error)?.is_none())
     }
     /// Increases with every change; pass it as `expectedVersion` to change the risk safely.
     async fn version(&self) -> i32 {

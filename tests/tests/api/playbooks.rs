@@ -519,30 +519,28 @@ async fn actions_need_owners_and_deadlines_and_the_right_role(backend: Backend) 
     s.stop().await;
 }
 
-/// Moves an action's deadline into the past, as time passing would.
+/// Sets `column` of the rows of `table` whose `key` is the global id `id` to `value`: time
+/// passing (deadlines, first sightings) without waiting for it.
+async fn set_past(s: &TestServer, table: &str, column: &str, key: &str, id: &str, value: sea_orm::Value) {
+    let stmt = Query::update()
+        .table(Alias::new(table))
+        .value(Alias::new(column), value)
+        .and_where(Expr::col(Alias::new(key)).eq(global_uuid(id)))
+        .to_owned();
+    assert!(s.db.execute(&stmt).await.unwrap().rows_affected() >= 1, "{table}.{column}");
+}
+
+/// Moves an action's deadline `days` into the past.
 async fn backdate(s: &TestServer, action: &str, days: i64) {
     let due = Utc::now().date_naive() - Duration::days(days);
-    let stmt = Query::update()
-        .table(Alias::new("plan_actions"))
-        .value(Alias::new("due_on"), due)
-        .and_where(Expr::col(Alias::new("id")).eq(global_uuid(action)))
-        .to_owned();
-    let result = s.db.execute(&stmt).await.unwrap();
-    assert_eq!(result.rows_affected(), 1);
+    set_past(s, "plan_actions", "due_on", "id", action, due.into()).await;
 }
 
 /// Moves a risk's first sighting and audit trail into the past, as if a rule had raised it then.
 async fn backdate_risk(s: &TestServer, risk: &str, days: i64) {
     let at = Utc::now() - Duration::days(days);
-    let id = global_uuid(risk);
-    for (table, column, key) in [("risks", "first_seen_at", "id"), ("risk_events", "at", "risk_id")] {
-        let stmt = Query::update()
-            .table(Alias::new(table))
-            .value(Alias::new(column), at)
-            .and_where(Expr::col(Alias::new(key)).eq(id))
-            .to_owned();
-        assert!(s.db.execute(&stmt).await.unwrap().rows_affected() >= 1, "{table}");
-    }
+    set_past(s, "risks", "first_seen_at", "id", risk, at.into()).await;
+    set_past(s, "risk_events", "at", "risk_id", risk, at.into()).await;
 }
 
 async fn overdue_actions_are_listed_and_raise_urgency(backend: Backend) {
@@ -592,6 +590,26 @@ async fn overdue_actions_are_listed_and_raise_urgency(backend: Backend) {
         )
         .await;
     assert_eq!(data, json!({ "overdueActionsByOwner": [], "planActions": { "totalCount": 0 } }));
+    let q2 = "query($r: ID!) { planActions(filter: { riskId: $r, statuses: [DONE] }) { totalCount } }";
+    assert_eq!(s.gql(admin, q2, json!({ "r": w.risk })).await["planActions"]["totalCount"], 2);
+
+    // The plan was made ten days ago and the client heard nothing: its weekly update is late,
+    // until one is given.
+    let at = Utc::now() - Duration::days(10);
+    set_past(&s, "action_plans", "created_at", "id", plan["id"].as_str().unwrap(), at.into()).await;
+    let q3 = "query($id: ID!) { node(id: $id) { ... on ActionPlan { nextUpdateDueOn updateOverdue } } }";
+    let late = s.gql(admin, q3, json!({ "id": plan["id"] })).await;
+    assert_eq!(late["node"], json!({ "nextUpdateDueOn": today_plus(-3), "updateOverdue": true }));
+    s.mutate(
+        &w.am.token,
+        "postRiskUpdate",
+        "update",
+        "id",
+        json!({ "riskId": w.risk, "audience": "CLIENT", "channel": "EMAIL", "body": "Progress report" }),
+    )
+    .await;
+    let late = s.gql(admin, q3, json!({ "id": plan["id"] })).await;
+    assert_eq!(late["node"], json!({ "nextUpdateDueOn": today_plus(7), "updateOverdue": false }));
     s.stop().await;
 }
 
@@ -853,6 +871,10 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
     let errors = s.mutate_err(&w.am.token, "recordPostMortem", "postMortem", input(json!({ "riskId": risk_id }))).await;
     assert_eq!(errors[0]["code"], "CONFLICT");
     assert_eq!(s.gql(admin, due, json!({ "id": risk_id })).await["due"]["nodes"], json!([]));
+    let q = "query($id: ID!) { node(id: $id) { ... on Risk { postMortemDue postMortem { id } } } reviewed: risks(filter: { postMortemDue: false, statuses: [RESOLVED] }) { nodes { id } } }";
+    let data = s.gql(admin, q, json!({ "id": risk_id })).await;
+    assert_eq!(data["node"], json!({ "postMortemDue": false, "postMortem": { "id": pm["id"] } }));
+    assert_eq!(data["reviewed"]["nodes"], json!([{ "id": risk_id }]));
 
     // A churn: expected once the account churned, lost; a rule saw it coming ten days before.
     let lost = s.mutate(admin, "createAccount", "account", "id", json!({ "name": "Initech", "tier": "KEY" })).await;
@@ -964,6 +986,11 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
         .gql(admin, "{ done: feedbackItems(filter: { teams: [FINANCE], statuses: [DONE] }) { totalCount } open: feedbackItems(filter: { statuses: [OPEN] }) { totalCount } }", json!({}))
         .await;
     assert_eq!(data, json!({ "done": { "totalCount": 1 }, "open": { "totalCount": 0 } }));
+    let q = "query($pm: ID!) { feedbackItems(filter: { postMortemId: $pm }) { nodes { id } } }";
+    assert_eq!(
+        s.gql(admin, q, json!({ "pm": pm["id"] })).await["feedbackItems"]["nodes"],
+        json!([{ "id": item["id"] }])
+    );
 
     // Lessons across post-mortems, and how the playbook did.
     let data = s
@@ -984,6 +1011,10 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
     );
     assert_eq!((&e["resolvedShare"], &e["materializedShare"]), (&json!(1.0), &json!(0.0)));
     assert!(e["medianDaysToResolve"].as_f64().unwrap() < 1.0);
+    let q = "{ playbook(key: \"financial_review\") { effectiveness { plansApplied resolved } } unused: playbook(key: \"support_escalation\") { effectiveness { plansApplied resolvedShare } } }";
+    let data2 = s.gql(admin, q, json!({})).await;
+    assert_eq!(data2["playbook"]["effectiveness"], json!({ "plansApplied": 1, "resolved": 1 }));
+    assert_eq!(data2["unused"]["effectiveness"], json!({ "plansApplied": 0, "resolvedShare": null }));
     assert_eq!(data["budget"]["totalCount"], 1);
     assert_eq!(data["budget"]["nodes"][0]["feedbackItems"], json!([{ "id": item["id"] }]));
     assert_eq!(data["lost"]["nodes"], json!([{ "id": churn_pm["id"] }]));
