@@ -1,9 +1,14 @@
 //! Connecting to the database (SQLite or PostgreSQL, chosen by URL) and applying migrations.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bellwether_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionError,
+    TransactionOptions, TransactionSession, TransactionTrait,
+};
 
 use crate::Result;
 
@@ -45,4 +50,42 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
 pub async fn ping(db: &DatabaseConnection) -> Result<()> {
     db.execute_unprepared("SELECT 1").await?;
     Ok(())
+}
+
+/// Starts a transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write lock
+/// up front (waiting for it under the busy timeout): a deferred transaction that reads first
+/// holds a snapshot and cannot upgrade to a writer once another connection has committed since
+/// (SQLITE_BUSY at once, whatever the timeout). PostgreSQL ignores the mode.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> std::result::Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+/// Runs `body` in a write transaction ([`begin_write`]): committed when it returns `Ok`,
+/// rolled back when it returns `Err`. Every multi-statement write goes through here or
+/// [`begin_write`], so reads inside a write transaction are always safe on SQLite.
+pub async fn write<C, F, T, E>(db: &C, body: F) -> std::result::Result<T, TransactionError<E>>
+where
+    C: TransactionTrait,
+    F: for<'c> FnOnce(&'c C::Transaction) -> Pin<Box<dyn Future<Output = std::result::Result<T, E>> + Send + 'c>>
+        + Send,
+    T: Send,
+    E: std::fmt::Display + std::fmt::Debug + Send,
+{
+    let tx = begin_write(db).await.map_err(TransactionError::Connection)?;
+    match body(&tx).await {
+        Ok(value) => {
+            tx.commit().await.map_err(TransactionError::Connection)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // Dropping an open transaction rolls it back too; an explicit rollback reports
+            // nothing the caller could act on, so its error gives way to the body's.
+            let _ = tx.rollback().await;
+            Err(TransactionError::Transaction(e))
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, Select, TransactionTrait,
+    QueryFilter, Select,
 };
 
 use crate::entities::{interaction, interaction_contact, interaction_user};
@@ -224,16 +224,15 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewInteraction)
         updated_at: Set(now),
     };
     let (contacts, users, account) = (new.contacts, new.users, new.account);
-    let result = db
-        .transaction::<_, _, DbErr>(|tx| {
-            Box::pin(async move {
-                let m = interaction::Entity::insert(model).exec_with_returning(tx).await?;
-                replace_participants(tx, org, id, Some(&contacts), Some(&users)).await?;
-                crate::signals::mark_dirty(tx, org, &[account]).await.map_err(|e| DbErr::Custom(e.to_string()))?;
-                Ok(m)
-            })
+    let result = crate::db::write::<_, _, _, DbErr>(db, |tx| {
+        Box::pin(async move {
+            let m = interaction::Entity::insert(model).exec_with_returning(tx).await?;
+            replace_participants(tx, org, id, Some(&contacts), Some(&users)).await?;
+            crate::signals::mark_dirty(tx, org, &[account]).await.map_err(|e| DbErr::Custom(e.to_string()))?;
+            Ok(m)
         })
-        .await;
+    })
+    .await;
     match result {
         Ok(m) => m.try_into(),
         Err(sea_orm::TransactionError::Transaction(e)) if is_unique_violation(&e) => {
@@ -310,18 +309,17 @@ pub async fn update(
     let org = actor.organisation;
     let version = current.version;
     let account = current.account;
-    let saved = db
-        .transaction::<_, _, DbErr>(|tx| {
-            Box::pin(async move {
-                if !update_if_version(tx, cols(), changes, org.0, id.0, version).await? {
-                    return Ok(false);
-                }
-                replace_participants(tx, org, id, patch.contacts.as_deref(), patch.users.as_deref()).await?;
-                crate::signals::mark_dirty(tx, org, &[account]).await.map_err(|e| DbErr::Custom(e.to_string()))?;
-                Ok(true)
-            })
+    let saved = crate::db::write::<_, _, _, DbErr>(db, |tx| {
+        Box::pin(async move {
+            if !update_if_version(tx, cols(), changes, org.0, id.0, version).await? {
+                return Ok(false);
+            }
+            replace_participants(tx, org, id, patch.contacts.as_deref(), patch.users.as_deref()).await?;
+            crate::signals::mark_dirty(tx, org, &[account]).await.map_err(|e| DbErr::Custom(e.to_string()))?;
+            Ok(true)
         })
-        .await?;
+    })
+    .await?;
     if !saved {
         return Err(Error::conflict(&["expectedVersion"], "interaction was changed concurrently; reload and retry"));
     }

@@ -1,7 +1,7 @@
 //! Organisations (tenants) and their bootstrap with a first admin.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::entities::{organisation, user};
 use crate::store::is_unique_violation;
@@ -53,44 +53,43 @@ pub async fn create(db: &DatabaseConnection, new: NewOrganisation) -> Result<(Or
     let now = values::now();
     let org_id = OrganisationId::generate();
     let user_id = UserId::generate();
-    let result = db
-        .transaction::<_, _, sea_orm::DbErr>(|tx| {
-            Box::pin(async move {
-                let org = organisation::Entity::insert(organisation::ActiveModel {
-                    id: Set(org_id.0),
-                    slug: Set(slug),
-                    name: Set(name),
-                    version: Set(1),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                })
-                .exec_with_returning(tx)
-                .await?;
-                let admin = user::Entity::insert(user::ActiveModel {
-                    id: Set(user_id.0),
-                    organisation_id: Set(org_id.0),
-                    email: Set(email),
-                    name: Set(admin_name),
-                    role: Set(Role::Admin.as_str().to_owned()),
-                    capacity: Set(None),
-                    archived_at: Set(None),
-                    version: Set(1),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                })
-                .exec_with_returning(tx)
-                .await?;
-                for spec in crate::signals::metrics::default_specs() {
-                    crate::signals::metrics::define_unchecked(tx, org_id, spec)
-                        .await
-                        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-                }
-                crate::health::create_default(tx, org_id).await.map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-                crate::playbooks::create_defaults(tx, org_id).await?;
-                Ok((org, admin))
+    let result = crate::db::write::<_, _, _, sea_orm::DbErr>(db, |tx| {
+        Box::pin(async move {
+            let org = organisation::Entity::insert(organisation::ActiveModel {
+                id: Set(org_id.0),
+                slug: Set(slug),
+                name: Set(name),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
             })
+            .exec_with_returning(tx)
+            .await?;
+            let admin = user::Entity::insert(user::ActiveModel {
+                id: Set(user_id.0),
+                organisation_id: Set(org_id.0),
+                email: Set(email),
+                name: Set(admin_name),
+                role: Set(Role::Admin.as_str().to_owned()),
+                capacity: Set(None),
+                archived_at: Set(None),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec_with_returning(tx)
+            .await?;
+            for spec in crate::signals::metrics::default_specs() {
+                crate::signals::metrics::define_unchecked(tx, org_id, spec)
+                    .await
+                    .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+            }
+            crate::health::create_default(tx, org_id).await.map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+            crate::playbooks::create_defaults(tx, org_id).await?;
+            Ok((org, admin))
         })
-        .await;
+    })
+    .await;
     match result {
         Ok((org, admin)) => Ok((org.into(), admin.try_into()?)),
         Err(sea_orm::TransactionError::Transaction(e)) if is_unique_violation(&e) => {

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use crate::entities::{action_plan, plan_action, plan_contact, plan_user, risk, risk_event};
@@ -552,61 +552,60 @@ async fn write(
     let now = values::now();
     let (risk_id, version) = (risk.id, risk.version);
     let to = w.risk_changes.last().map(|c| c.1);
-    let result = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                let mut changes =
-                    risk::ActiveModel { version: Set(version + 1), updated_at: Set(now), ..Default::default() };
-                if let Some(to) = to {
-                    changes.status = Set(to.as_str().into());
-                }
-                if let Some(owner) = w.set_owner {
-                    changes.owner_id = Set(Some(owner.0));
-                }
-                if !update_if_version(tx, risks::cols(), changes, org.0, risk_id.0, version).await? {
-                    return Err(Error::conflict(&["riskId"], "risk was changed concurrently; reload and retry"));
-                }
-                let mut events = Vec::new();
-                for (from, to) in &w.risk_changes {
-                    events.push(NewEvent {
-                        risk: risk_id,
-                        actor: Some(actor),
-                        kind: RiskEventKind::Transition,
-                        from: Some(*from),
-                        to: Some(*to),
-                        note: Some("playbook applied"),
-                    });
-                }
+    let result = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            let mut changes =
+                risk::ActiveModel { version: Set(version + 1), updated_at: Set(now), ..Default::default() };
+            if let Some(to) = to {
+                changes.status = Set(to.as_str().into());
+            }
+            if let Some(owner) = w.set_owner {
+                changes.owner_id = Set(Some(owner.0));
+            }
+            if !update_if_version(tx, risks::cols(), changes, org.0, risk_id.0, version).await? {
+                return Err(Error::conflict(&["riskId"], "risk was changed concurrently; reload and retry"));
+            }
+            let mut events = Vec::new();
+            for (from, to) in &w.risk_changes {
                 events.push(NewEvent {
                     risk: risk_id,
                     actor: Some(actor),
-                    kind: RiskEventKind::PlanApplied,
-                    from: None,
-                    to: None,
-                    note: Some(&w.note),
+                    kind: RiskEventKind::Transition,
+                    from: Some(*from),
+                    to: Some(*to),
+                    note: Some("playbook applied"),
                 });
-                // One microsecond apart, so the trail reads in the order written.
-                let rows: Vec<risk_event::ActiveModel> = events
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, e)| event_row(org, now + Duration::microseconds(i as i64), e))
-                    .collect();
-                risk_event::Entity::insert_many(rows).exec_without_returning(tx).await?;
-                match action_plan::Entity::insert(w.plan).exec_without_returning(tx).await {
-                    Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(Error::conflict(&["playbookId"], "this playbook is already applied to the risk"));
-                    }
-                    Err(e) => return Err(e.into()),
+            }
+            events.push(NewEvent {
+                risk: risk_id,
+                actor: Some(actor),
+                kind: RiskEventKind::PlanApplied,
+                from: None,
+                to: None,
+                note: Some(&w.note),
+            });
+            // One microsecond apart, so the trail reads in the order written.
+            let rows: Vec<risk_event::ActiveModel> = events
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| event_row(org, now + Duration::microseconds(i as i64), e))
+                .collect();
+            risk_event::Entity::insert_many(rows).exec_without_returning(tx).await?;
+            match action_plan::Entity::insert(w.plan).exec_without_returning(tx).await {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::conflict(&["playbookId"], "this playbook is already applied to the risk"));
                 }
-                insert_stakeholders(tx, org, plan_id, &w.users, &w.contacts).await?;
-                if !w.actions.is_empty() {
-                    plan_action::Entity::insert_many(w.actions).exec_without_returning(tx).await?;
-                }
-                Ok(())
-            })
+                Err(e) => return Err(e.into()),
+            }
+            insert_stakeholders(tx, org, plan_id, &w.users, &w.contacts).await?;
+            if !w.actions.is_empty() {
+                plan_action::Entity::insert_many(w.actions).exec_without_returning(tx).await?;
+            }
+            Ok(())
         })
-        .await;
+    })
+    .await;
     match result {
         Ok(()) => Ok(plan_id),
         Err(sea_orm::TransactionError::Transaction(e)) => Err(e),
@@ -899,32 +898,31 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: ActionPlanId, c:
         changes.update_cadence_days = Set(comm.cadence_days);
     }
     let version = plan.version;
-    let saved = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                if !update_if_version(tx, plan_cols(), changes, org.0, id.0, version).await? {
-                    return Ok(false);
-                }
-                if let Some(users) = &users {
-                    plan_user::Entity::delete_many()
-                        .filter(plan_user::Column::OrganisationId.eq(org.0))
-                        .filter(plan_user::Column::PlanId.eq(id.0))
-                        .exec(tx)
-                        .await?;
-                    insert_stakeholders(tx, org, id, users, &[]).await?;
-                }
-                if let Some(contacts) = &contacts {
-                    plan_contact::Entity::delete_many()
-                        .filter(plan_contact::Column::OrganisationId.eq(org.0))
-                        .filter(plan_contact::Column::PlanId.eq(id.0))
-                        .exec(tx)
-                        .await?;
-                    insert_stakeholders(tx, org, id, &[], contacts).await?;
-                }
-                Ok(true)
-            })
+    let saved = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            if !update_if_version(tx, plan_cols(), changes, org.0, id.0, version).await? {
+                return Ok(false);
+            }
+            if let Some(users) = &users {
+                plan_user::Entity::delete_many()
+                    .filter(plan_user::Column::OrganisationId.eq(org.0))
+                    .filter(plan_user::Column::PlanId.eq(id.0))
+                    .exec(tx)
+                    .await?;
+                insert_stakeholders(tx, org, id, users, &[]).await?;
+            }
+            if let Some(contacts) = &contacts {
+                plan_contact::Entity::delete_many()
+                    .filter(plan_contact::Column::OrganisationId.eq(org.0))
+                    .filter(plan_contact::Column::PlanId.eq(id.0))
+                    .exec(tx)
+                    .await?;
+                insert_stakeholders(tx, org, id, &[], contacts).await?;
+            }
+            Ok(true)
         })
-        .await?;
+    })
+    .await?;
     if !saved {
         return Err(Error::conflict(&["expectedVersion"], "action plan was changed concurrently; reload and retry"));
     }

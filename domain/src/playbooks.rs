@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -495,11 +495,10 @@ pub async fn ensure_defaults(db: &DatabaseConnection) -> Result<()> {
             if have.contains(&(org, key.to_owned())) {
                 continue;
             }
-            let result = db
-                .transaction::<_, _, sea_orm::DbErr>(|tx| {
-                    Box::pin(async move { insert(tx, OrganisationId(org), key, &content, false, None).await })
-                })
-                .await;
+            let result = crate::db::write::<_, _, _, sea_orm::DbErr>(db, |tx| {
+                Box::pin(async move { insert(tx, OrganisationId(org), key, &content, false, None).await })
+            })
+            .await;
             match result {
                 Ok(_) => {}
                 Err(sea_orm::TransactionError::Transaction(e)) if is_unique_violation(&e) => {}
@@ -526,11 +525,10 @@ pub async fn create(
     let org = actor.organisation;
     let by = Some(actor.user);
     let key_owned = key.to_owned();
-    let result = db
-        .transaction::<_, _, sea_orm::DbErr>(|tx| {
-            Box::pin(async move { insert(tx, org, &key_owned, &content, auto_apply, by).await })
-        })
-        .await;
+    let result = crate::db::write::<_, _, _, sea_orm::DbErr>(db, |tx| {
+        Box::pin(async move { insert(tx, org, &key_owned, &content, auto_apply, by).await })
+    })
+    .await;
     let id = match result {
         Ok(id) => id,
         Err(sea_orm::TransactionError::Transaction(e)) if is_unique_violation(&e) => {
@@ -599,19 +597,18 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: PlaybookId, chan
         None
     };
     let version = current.version;
-    let saved = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                if !update_if_version(tx, cols(), changes, org.0, id.0, version).await? {
-                    return Ok(false);
-                }
-                if let Some(row) = row {
-                    playbook_version::Entity::insert(row).exec_without_returning(tx).await?;
-                }
-                Ok(true)
-            })
+    let saved = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            if !update_if_version(tx, cols(), changes, org.0, id.0, version).await? {
+                return Ok(false);
+            }
+            if let Some(row) = row {
+                playbook_version::Entity::insert(row).exec_without_returning(tx).await?;
+            }
+            Ok(true)
         })
-        .await?;
+    })
+    .await?;
     if !saved {
         return Err(Error::conflict(&["expectedVersion"], "playbook was changed concurrently; reload and retry"));
     }

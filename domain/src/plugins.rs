@@ -5,10 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ExprTrait as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entities::{plugin, plugin_version};
 use crate::enums::stored;
@@ -174,7 +171,7 @@ pub async fn upload(db: &DatabaseConnection, actor: &Actor, u: Upload) -> Result
     let org = actor.organisation;
     let now = values::now();
     let size = i32::try_from(u.component.len()).map_err(|_| Error::invalid(&["component"], "too large"))?;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let existing = plugin::Entity::find()
         .filter(plugin::Column::OrganisationId.eq(org.0))
         .filter(plugin::Column::Key.eq(&u.key))

@@ -4,7 +4,7 @@
 //! would take far longer at 100,000 accounts), in the organisation given.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 use crate::entities::{
     account, contact, interaction, interaction_contact, invoice, metric_definition, metric_point, support_ticket,
@@ -252,7 +252,7 @@ pub async fn generate(db: &DatabaseConnection, org: OrganisationId, spec: &Spec)
             + surveys.len()
             + interactions.len()
             + participants.len()) as u64;
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         insert(&tx, accounts).await?;
         insert(&tx, contacts).await?;
         insert(&tx, points).await?;

@@ -85,6 +85,8 @@ enum Cleanup {
 pub struct TestServer {
     pub base: String,
     pub url: String,
+    /// The database the server runs on (for tests that need a connection of their own).
+    pub database_url: String,
     pub db: Db,
     pub auth: Arc<Authenticator>,
     pub client: reqwest::Client,
@@ -156,7 +158,7 @@ impl TestServer {
     pub async fn start_with(backend: Backend, options: Options) -> Option<Self> {
         let (database_url, cleanup) = fresh_database(backend).await?;
         let config = Config {
-            database_url,
+            database_url: database_url.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
             log_format: LogFormat::Text,
             production: options.production,
@@ -185,6 +187,7 @@ impl TestServer {
         Some(Self {
             url: format!("{base}/graphql"),
             base,
+            database_url,
             db,
             auth,
             client: reqwest::Client::new(),

@@ -16,7 +16,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use crate::entities::{account, contact, health_dirty, health_score, health_scorecard};
@@ -171,28 +171,27 @@ pub async fn create_scorecard(db: &DatabaseConnection, actor: &Actor, input: Sco
     let now = values::now();
     let id = ScorecardId::generate();
     let definition = serde_json::to_string(&input.definition).map_err(Error::internal)?;
-    let result = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                if input.make_default {
-                    clear_default(tx, org).await?;
-                }
-                health_scorecard::Entity::insert(health_scorecard::ActiveModel {
-                    id: Set(id.0),
-                    organisation_id: Set(org.0),
-                    name: Set(name.unwrap()),
-                    is_default: Set(input.make_default),
-                    definition: Set(definition),
-                    version: Set(1),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                })
-                .exec_without_returning(tx)
-                .await?;
-                mark_all_dirty(tx, org).await
+    let result = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            if input.make_default {
+                clear_default(tx, org).await?;
+            }
+            health_scorecard::Entity::insert(health_scorecard::ActiveModel {
+                id: Set(id.0),
+                organisation_id: Set(org.0),
+                name: Set(name.unwrap()),
+                is_default: Set(input.make_default),
+                definition: Set(definition),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
             })
+            .exec_without_returning(tx)
+            .await?;
+            mark_all_dirty(tx, org).await
         })
-        .await;
+    })
+    .await;
     match result {
         Err(sea_orm::TransactionError::Transaction(Error::Internal(e)))
             if e.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
@@ -241,36 +240,35 @@ pub async fn update_scorecard(
         changes.is_default = Set(true);
     }
     let version = current.version;
-    let saved = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                if make_default {
-                    clear_default(tx, org).await?;
-                }
-                let done = health_scorecard::Entity::update_many()
-                    .set(changes)
-                    .filter(health_scorecard::Column::OrganisationId.eq(org.0))
-                    .filter(health_scorecard::Column::Id.eq(id.0))
-                    .filter(health_scorecard::Column::Version.eq(version))
-                    .exec(tx)
-                    .await?
-                    .rows_affected
-                    == 1;
-                if done {
-                    mark_all_dirty(tx, org).await?;
-                }
-                Ok(done)
-            })
-        })
-        .await
-        .map_err(|e| match e {
-            sea_orm::TransactionError::Transaction(Error::Internal(inner))
-                if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
-            {
-                Error::conflict(&["name"], "a scorecard with this name already exists")
+    let saved = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            if make_default {
+                clear_default(tx, org).await?;
             }
-            other => other.into(),
-        })?;
+            let done = health_scorecard::Entity::update_many()
+                .set(changes)
+                .filter(health_scorecard::Column::OrganisationId.eq(org.0))
+                .filter(health_scorecard::Column::Id.eq(id.0))
+                .filter(health_scorecard::Column::Version.eq(version))
+                .exec(tx)
+                .await?
+                .rows_affected
+                == 1;
+            if done {
+                mark_all_dirty(tx, org).await?;
+            }
+            Ok(done)
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        sea_orm::TransactionError::Transaction(Error::Internal(inner))
+            if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
+        {
+            Error::conflict(&["name"], "a scorecard with this name already exists")
+        }
+        other => other.into(),
+    })?;
     if !saved {
         return Err(Error::conflict(&["expectedVersion"], "scorecard was changed concurrently; reload and retry"));
     }
@@ -524,7 +522,7 @@ pub async fn recompute_many(
         })
         .collect();
     let trigger = trigger.to_owned();
-    db.transaction::<_, _, Error>(|tx| {
+    crate::db::write::<_, _, _, Error>(db, |tx| {
         Box::pin(async move {
             let mut rows = Vec::new();
             // Accounts in id order: writing each account row first serialises concurrent

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     sea_query::{Expr, OnConflict},
 };
 
@@ -206,74 +206,72 @@ pub async fn apply(
     if writes.is_empty() && seen_only.is_empty() {
         return Ok(stats);
     }
-    let raced = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                let mut raced = 0u32;
-                for chunk in seen_only.chunks(1000) {
-                    risk::Entity::update_many()
-                        .col_expr(risk::Column::LastSeenAt, Expr::value(as_of))
-                        .filter(risk::Column::OrganisationId.eq(org.0))
-                        .filter(risk::Column::Id.is_in(chunk.iter().copied()))
-                        .exec(tx)
-                        .await?;
-                }
-                for w in writes {
-                    match w {
-                        Write::Raise(row, id) => {
-                            // Another replica may have raised the same finding a moment ago: the
-                            // unique index on open fingerprints turns the second insert into a no-op.
-                            let inserted = risk::Entity::insert(row)
-                                .on_conflict(
-                                    OnConflict::columns([
-                                        risk::Column::OrganisationId,
-                                        risk::Column::AccountId,
-                                        risk::Column::ActiveFingerprint,
-                                    ])
-                                    .do_nothing()
-                                    .to_owned(),
-                                )
-                                .try_insert()
-                                .exec_without_returning(tx)
-                                .await?;
-                            if !matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
-                                raced += 1;
-                                continue;
-                            }
-                            let e = NewEvent {
-                                risk: id,
-                                actor: None,
-                                kind: RiskEventKind::Raised,
-                                from: None,
-                                to: Some(RiskStatus::Identified),
-                                note: None,
-                            };
-                            risk_event::Entity::insert(event_row(org, as_of, e)).exec_without_returning(tx).await?;
+    let raced = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            let mut raced = 0u32;
+            for chunk in seen_only.chunks(1000) {
+                risk::Entity::update_many()
+                    .col_expr(risk::Column::LastSeenAt, Expr::value(as_of))
+                    .filter(risk::Column::OrganisationId.eq(org.0))
+                    .filter(risk::Column::Id.is_in(chunk.iter().copied()))
+                    .exec(tx)
+                    .await?;
+            }
+            for w in writes {
+                match w {
+                    Write::Raise(row, id) => {
+                        // Another replica may have raised the same finding a moment ago: the
+                        // unique index on open fingerprints turns the second insert into a no-op.
+                        let inserted = risk::Entity::insert(row)
+                            .on_conflict(
+                                OnConflict::columns([
+                                    risk::Column::OrganisationId,
+                                    risk::Column::AccountId,
+                                    risk::Column::ActiveFingerprint,
+                                ])
+                                .do_nothing()
+                                .to_owned(),
+                            )
+                            .try_insert()
+                            .exec_without_returning(tx)
+                            .await?;
+                        if !matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
+                            raced += 1;
+                            continue;
                         }
-                        Write::Update(id, version, changes, event) => {
-                            let done =
-                                crate::store::update_if_version(tx, super::cols(), changes, org.0, id.0, version)
-                                    .await?;
-                            // Changed meanwhile (by a person or another replica): the next
-                            // evaluation reconciles it.
-                            if !done {
-                                continue;
-                            }
-                            if let Some((kind, from, to, note)) = event {
-                                let e = NewEvent { risk: id, actor: None, kind, from, to, note: Some(&note) };
-                                risk_event::Entity::insert(event_row(org, as_of, e)).exec_without_returning(tx).await?;
-                                if let Some(to) = to.filter(|t| !t.is_open()) {
-                                    let note = format!("the risk was {to}");
-                                    crate::plans::cancel_open_actions(tx, org, id, None, as_of, &note).await?;
-                                }
+                        let e = NewEvent {
+                            risk: id,
+                            actor: None,
+                            kind: RiskEventKind::Raised,
+                            from: None,
+                            to: Some(RiskStatus::Identified),
+                            note: None,
+                        };
+                        risk_event::Entity::insert(event_row(org, as_of, e)).exec_without_returning(tx).await?;
+                    }
+                    Write::Update(id, version, changes, event) => {
+                        let done =
+                            crate::store::update_if_version(tx, super::cols(), changes, org.0, id.0, version).await?;
+                        // Changed meanwhile (by a person or another replica): the next
+                        // evaluation reconciles it.
+                        if !done {
+                            continue;
+                        }
+                        if let Some((kind, from, to, note)) = event {
+                            let e = NewEvent { risk: id, actor: None, kind, from, to, note: Some(&note) };
+                            risk_event::Entity::insert(event_row(org, as_of, e)).exec_without_returning(tx).await?;
+                            if let Some(to) = to.filter(|t| !t.is_open()) {
+                                let note = format!("the risk was {to}");
+                                crate::plans::cancel_open_actions(tx, org, id, None, as_of, &note).await?;
                             }
                         }
                     }
                 }
-                Ok(raced)
-            })
+            }
+            Ok(raced)
         })
-        .await?;
+    })
+    .await?;
     stats.raised -= raced;
     Ok(stats)
 }

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, Select, TransactionTrait,
+    QueryFilter, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -348,7 +348,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewRisk) -> Res
         updated_at: Set(now),
     };
     let actor_id = actor.user;
-    db.transaction::<_, _, Error>(|tx| {
+    crate::db::write::<_, _, _, Error>(db, |tx| {
         Box::pin(async move {
             risk::Entity::insert(row).exec_without_returning(tx).await?;
             let e = NewEvent {
@@ -398,20 +398,19 @@ async fn save(
     let closing = event.to.filter(|to| !to.is_open()).map(|to| (event.actor, format!("the risk was {to}")));
     let event = event_row(org, now, event);
     let (id, version) = (current.id, current.version);
-    let saved = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                if !update_if_version(tx, cols(), changes, org.0, id.0, version).await? {
-                    return Ok(false);
-                }
-                risk_event::Entity::insert(event).exec_without_returning(tx).await?;
-                if let Some((by, note)) = closing {
-                    crate::plans::cancel_open_actions(tx, org, id, by, now, &note).await?;
-                }
-                Ok(true)
-            })
+    let saved = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            if !update_if_version(tx, cols(), changes, org.0, id.0, version).await? {
+                return Ok(false);
+            }
+            risk_event::Entity::insert(event).exec_without_returning(tx).await?;
+            if let Some((by, note)) = closing {
+                crate::plans::cancel_open_actions(tx, org, id, by, now, &note).await?;
+            }
+            Ok(true)
         })
-        .await?;
+    })
+    .await?;
     if !saved {
         return Err(Error::conflict(&["expectedVersion"], "risk was changed concurrently; reload and retry"));
     }

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -174,7 +173,7 @@ pub async fn record(db: &DatabaseConnection, org: OrganisationId, run: &RunRecor
             message: Set(f.message.chars().take(2000).collect()),
         })
         .collect();
-    db.transaction::<_, _, Error>(|tx| {
+    crate::db::write::<_, _, _, Error>(db, |tx| {
         Box::pin(async move {
             rule_run::Entity::insert(row).exec_without_returning(tx).await?;
             if !failures.is_empty() {

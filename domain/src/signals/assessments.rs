@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
-    TransactionTrait,
 };
 
 use super::{mark_dirty, past_timestamp};
@@ -84,15 +83,14 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, new: NewAssessment) 
         created_at: Set(values::now()),
     };
     let account = new.account;
-    let saved = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                let m = relationship_assessment::Entity::insert(model).exec_with_returning(tx).await?;
-                mark_dirty(tx, org, &[account]).await?;
-                Ok(m)
-            })
+    let saved = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            let m = relationship_assessment::Entity::insert(model).exec_with_returning(tx).await?;
+            mark_dirty(tx, org, &[account]).await?;
+            Ok(m)
         })
-        .await?;
+    })
+    .await?;
     Ok(saved.into())
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Select, TransactionTrait,
+    Select,
 };
 
 use super::mark_dirty;
@@ -101,42 +101,41 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, new: NewContractChan
         created_at: Set(values::now()),
     };
     let (account_id, effective_on, renewal) = (new.account, new.effective_on, new.renewal_date);
-    let saved = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                // Write first: on SQLite a transaction that reads before its first write can
-                // fail to upgrade its snapshot when another writer committed meanwhile.
-                let m = contract_change::Entity::insert(model).exec_with_returning(tx).await?;
-                let latest = contract_change::Entity::find()
-                    .filter(contract_change::Column::OrganisationId.eq(org.0))
-                    .filter(contract_change::Column::AccountId.eq(account_id.0))
-                    .order_by_desc(contract_change::Column::EffectiveOn)
-                    .one(tx)
-                    .await?;
-                let is_latest = latest.is_none_or(|l| l.effective_on <= effective_on);
-                if is_latest && effective_on <= today {
-                    let mut changes = account::ActiveModel {
-                        annual_value_minor: Set(value.amount_minor),
-                        currency: Set(value.currency),
-                        version: Set(current.version + 1),
-                        updated_at: Set(values::now()),
-                        ..Default::default()
-                    };
-                    if let Some(r) = renewal {
-                        changes.renewal_date = Set(Some(r));
-                    }
-                    account::Entity::update_many()
-                        .set(changes)
-                        .filter(account::Column::OrganisationId.eq(org.0))
-                        .filter(account::Column::Id.eq(account_id.0))
-                        .exec(tx)
-                        .await?;
+    let saved = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            // Write first: on SQLite a transaction that reads before its first write can
+            // fail to upgrade its snapshot when another writer committed meanwhile.
+            let m = contract_change::Entity::insert(model).exec_with_returning(tx).await?;
+            let latest = contract_change::Entity::find()
+                .filter(contract_change::Column::OrganisationId.eq(org.0))
+                .filter(contract_change::Column::AccountId.eq(account_id.0))
+                .order_by_desc(contract_change::Column::EffectiveOn)
+                .one(tx)
+                .await?;
+            let is_latest = latest.is_none_or(|l| l.effective_on <= effective_on);
+            if is_latest && effective_on <= today {
+                let mut changes = account::ActiveModel {
+                    annual_value_minor: Set(value.amount_minor),
+                    currency: Set(value.currency),
+                    version: Set(current.version + 1),
+                    updated_at: Set(values::now()),
+                    ..Default::default()
+                };
+                if let Some(r) = renewal {
+                    changes.renewal_date = Set(Some(r));
                 }
-                mark_dirty(tx, org, &[account_id]).await?;
-                Ok(m)
-            })
+                account::Entity::update_many()
+                    .set(changes)
+                    .filter(account::Column::OrganisationId.eq(org.0))
+                    .filter(account::Column::Id.eq(account_id.0))
+                    .exec(tx)
+                    .await?;
+            }
+            mark_dirty(tx, org, &[account_id]).await?;
+            Ok(m)
         })
-        .await?;
+    })
+    .await?;
     Ok(saved.into())
 }
 

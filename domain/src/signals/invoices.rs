@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
-    TransactionTrait,
 };
 
 use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, past_timestamp};
@@ -194,7 +193,7 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<InvoiceIn
         }
     }
     let dirty = touched.clone();
-    db.transaction::<_, _, Error>(|tx| {
+    crate::db::write::<_, _, _, Error>(db, |tx| {
         Box::pin(async move {
             let columns = (invoice::Column::Id, invoice::Column::OrganisationId);
             super::write_upserts(tx, org, inserts, updates, columns, &dirty).await

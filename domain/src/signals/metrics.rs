@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 
 use super::{
@@ -258,26 +258,24 @@ pub async fn ingest(db: &DatabaseConnection, actor: &Actor, items: Vec<NewMetric
         .iter()
         .map(|r| Point { account: r.account, metric: r.metric, at: r.at, value: r.value, source: r.source.clone() })
         .collect();
-    let (inserted, stored) = db
-        .transaction::<_, _, Error>(|tx| {
-            Box::pin(async move {
-                let mut inserted = HashSet::new();
-                // PostgreSQL takes a whole batch in one statement (six array parameters); SQLite
-                // is bound by its parameter limit.
-                let chunk = if tx.get_database_backend() == DbBackend::Postgres { MAX_BATCH } else { INSERT_CHUNK };
-                for chunk in points.chunks(chunk) {
-                    inserted.extend(insert_points(tx, org, chunk).await?);
-                }
-                let rest: Vec<_> =
-                    points.iter().map(|p| (p.account, p.metric, p.at)).filter(|k| !inserted.contains(k)).collect();
-                let stored = existing_points(tx, org, &rest).await?;
-                let touched: Vec<AccountId> =
-                    inserted.iter().map(|k| k.0).collect::<HashSet<_>>().into_iter().collect();
-                mark_dirty(tx, org, &touched).await?;
-                Ok((inserted, stored))
-            })
+    let (inserted, stored) = crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            let mut inserted = HashSet::new();
+            // PostgreSQL takes a whole batch in one statement (six array parameters); SQLite
+            // is bound by its parameter limit.
+            let chunk = if tx.get_database_backend() == DbBackend::Postgres { MAX_BATCH } else { INSERT_CHUNK };
+            for chunk in points.chunks(chunk) {
+                inserted.extend(insert_points(tx, org, chunk).await?);
+            }
+            let rest: Vec<_> =
+                points.iter().map(|p| (p.account, p.metric, p.at)).filter(|k| !inserted.contains(k)).collect();
+            let stored = existing_points(tx, org, &rest).await?;
+            let touched: Vec<AccountId> = inserted.iter().map(|k| k.0).collect::<HashSet<_>>().into_iter().collect();
+            mark_dirty(tx, org, &touched).await?;
+            Ok((inserted, stored))
         })
-        .await?;
+    })
+    .await?;
     let mut touched = HashSet::new();
     for r in rows {
         let key = (r.account, r.metric, r.at);

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
-    TransactionTrait,
 };
 
 use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, mark_dirty, past_timestamp};
@@ -157,7 +156,7 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, items: Vec<SurveyInp
         });
     }
     let dirty = touched.clone();
-    db.transaction::<_, _, Error>(|tx| {
+    crate::db::write::<_, _, _, Error>(db, |tx| {
         Box::pin(async move {
             for chunk in inserts.chunks(INSERT_CHUNK) {
                 survey_response::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;

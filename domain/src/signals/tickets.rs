@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
-    TransactionTrait,
 };
 
 use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, past_timestamp};
@@ -209,7 +208,7 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<TicketInp
         }
     }
     let dirty = touched.clone();
-    db.transaction::<_, _, Error>(|tx| {
+    crate::db::write::<_, _, _, Error>(db, |tx| {
         Box::pin(async move {
             let columns = (support_ticket::Column::Id, support_ticket::Column::OrganisationId);
             super::write_upserts(tx, org, inserts, updates, columns, &dirty).await

@@ -122,3 +122,63 @@ async fn readiness_follows_the_database() {
     assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200, "the process itself is alive");
     s.stop().await;
 }
+
+/// A connection of its own to the test database that gives up at once when the write lock is
+/// taken (no busy timeout): the impatient other replica or request.
+async fn impatient_writer(url: &str) -> sea_orm::DatabaseConnection {
+    let mut options = sea_orm::ConnectOptions::new(url.to_owned());
+    options.max_connections(1).sqlx_logging(false).map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::ZERO));
+    sea_orm::Database::connect(options).await.expect("a second connection")
+}
+
+fn is_locked(e: &sea_orm::DbErr) -> bool {
+    e.to_string().contains("database is locked")
+}
+
+/// Why every multi-statement write goes through `db::write`/`db::begin_write`: on SQLite a
+/// plain (deferred) transaction that reads first cannot write any more once another connection
+/// has committed in between (it fails at once, whatever the busy timeout: a plugin upload failed
+/// exactly so under a concurrent rule evaluation). A write transaction holds the write lock from
+/// its first statement, so the other writer waits instead and the transaction's write succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_write_transactions_cannot_be_overtaken_between_read_and_write() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("SQLite is always available");
+    let other = impatient_writer(&s.database_url).await;
+    // Writes that change the file (an update to the same values may leave it as it was).
+    s.db.execute_unprepared("CREATE TABLE lock_probe (n INTEGER NOT NULL)").await.unwrap();
+    let touch = "INSERT INTO lock_probe (n) VALUES (1)";
+    let read = "SELECT COUNT(*) FROM lock_probe";
+
+    // The failure mode, with a deferred transaction: read, someone else commits, write fails.
+    #[allow(clippy::disallowed_methods)] // the deferred transaction is what this shows failing
+    let deferred = sea_orm::TransactionTrait::begin(&s.db).await.unwrap();
+    deferred.execute_unprepared(read).await.unwrap();
+    other.execute_unprepared(touch).await.expect("nothing holds the write lock yet");
+    let overtaken = deferred.execute_unprepared(touch).await.expect_err("a stale snapshot cannot write");
+    assert!(is_locked(&overtaken), "{overtaken}");
+    deferred.rollback().await.unwrap();
+
+    // A write transaction: the same interleaving cannot happen; the other writer is turned away
+    // (a patient one would wait) and the transaction's own write goes through.
+    let tx = bellwether_domain::db::begin_write(&s.db).await.unwrap();
+    tx.execute_unprepared(read).await.unwrap();
+    let refused = other.execute_unprepared(touch).await.expect_err("the write lock is held");
+    assert!(is_locked(&refused), "{refused}");
+    tx.execute_unprepared(touch).await.expect("the transaction still writes");
+    tx.commit().await.unwrap();
+    other.execute_unprepared(touch).await.expect("the lock is released at commit");
+
+    // And through the closure form used by the domain.
+    let written = bellwether_domain::db::write::<_, _, _, sea_orm::DbErr>(&s.db, |tx| {
+        Box::pin(async move {
+            tx.execute_unprepared(read).await?;
+            let refused = other.execute_unprepared(touch).await.expect_err("the write lock is held");
+            assert!(is_locked(&refused), "{refused}");
+            Ok(tx.execute_unprepared(touch).await?.rows_affected())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(written, 1);
+    s.stop().await;
+}
