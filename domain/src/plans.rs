@@ -551,59 +551,8 @@ async fn write(
     let plan_id = w.plan_id;
     let now = values::now();
     let (risk_id, version) = (risk.id, risk.version);
-    let to = w.risk_changes.last().map(|c| c.1);
     let result = crate::db::write::<_, _, _, Error>(db, |tx| {
-        Box::pin(async move {
-            let mut changes =
-                risk::ActiveModel { version: Set(version + 1), updated_at: Set(now), ..Default::default() };
-            if let Some(to) = to {
-                changes.status = Set(to.as_str().into());
-            }
-            if let Some(owner) = w.set_owner {
-                changes.owner_id = Set(Some(owner.0));
-            }
-            if !update_if_version(tx, risks::cols(), changes, org.0, risk_id.0, version).await? {
-                return Err(Error::conflict(&["riskId"], "risk was changed concurrently; reload and retry"));
-            }
-            let mut events = Vec::new();
-            for (from, to) in &w.risk_changes {
-                events.push(NewEvent {
-                    risk: risk_id,
-                    actor: Some(actor),
-                    kind: RiskEventKind::Transition,
-                    from: Some(*from),
-                    to: Some(*to),
-                    note: Some("playbook applied"),
-                });
-            }
-            events.push(NewEvent {
-                risk: risk_id,
-                actor: Some(actor),
-                kind: RiskEventKind::PlanApplied,
-                from: None,
-                to: None,
-                note: Some(&w.note),
-            });
-            // One microsecond apart, so the trail reads in the order written.
-            let rows: Vec<risk_event::ActiveModel> = events
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| event_row(org, now + Duration::microseconds(i as i64), e))
-                .collect();
-            risk_event::Entity::insert_many(rows).exec_without_returning(tx).await?;
-            match action_plan::Entity::insert(w.plan).exec_without_returning(tx).await {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(Error::conflict(&["playbookId"], "this playbook is already applied to the risk"));
-                }
-                Err(e) => return Err(e.into()),
-            }
-            insert_stakeholders(tx, org, plan_id, &w.users, &w.contacts).await?;
-            if !w.actions.is_empty() {
-                plan_action::Entity::insert_many(w.actions).exec_without_returning(tx).await?;
-            }
-            Ok(())
-        })
+        Box::pin(async move { write_in(tx, org, actor, risk_id, version, w, now).await })
     })
     .await;
     match result {
@@ -611,6 +560,70 @@ async fn write(
         Err(sea_orm::TransactionError::Transaction(e)) => Err(e),
         Err(sea_orm::TransactionError::Connection(e)) => Err(e.into()),
     }
+}
+
+/// The writes of a playbook application, inside the caller's transaction: the risk's
+/// compare-and-set at `version` (status, owner), its audit entries from `now` on, the plan, its
+/// stakeholders and actions.
+async fn write_in<C: ConnectionTrait>(
+    tx: &C,
+    org: OrganisationId,
+    actor: UserId,
+    risk_id: RiskId,
+    version: i32,
+    w: Prepared,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let plan_id = w.plan_id;
+    let to = w.risk_changes.last().map(|c| c.1);
+    let mut changes = risk::ActiveModel { version: Set(version + 1), updated_at: Set(now), ..Default::default() };
+    if let Some(to) = to {
+        changes.status = Set(to.as_str().into());
+    }
+    if let Some(owner) = w.set_owner {
+        changes.owner_id = Set(Some(owner.0));
+    }
+    if !update_if_version(tx, risks::cols(), changes, org.0, risk_id.0, version).await? {
+        return Err(Error::conflict(&["riskId"], "risk was changed concurrently; reload and retry"));
+    }
+    let mut events = Vec::new();
+    for (from, to) in &w.risk_changes {
+        events.push(NewEvent {
+            risk: risk_id,
+            actor: Some(actor),
+            kind: RiskEventKind::Transition,
+            from: Some(*from),
+            to: Some(*to),
+            note: Some("playbook applied"),
+        });
+    }
+    events.push(NewEvent {
+        risk: risk_id,
+        actor: Some(actor),
+        kind: RiskEventKind::PlanApplied,
+        from: None,
+        to: None,
+        note: Some(&w.note),
+    });
+    // One microsecond apart, so the trail reads in the order written.
+    let rows: Vec<risk_event::ActiveModel> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| event_row(org, now + Duration::microseconds(i as i64), e))
+        .collect();
+    risk_event::Entity::insert_many(rows).exec_without_returning(tx).await?;
+    match action_plan::Entity::insert(w.plan).exec_without_returning(tx).await {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(Error::conflict(&["playbookId"], "this playbook is already applied to the risk"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    insert_stakeholders(tx, org, plan_id, &w.users, &w.contacts).await?;
+    if !w.actions.is_empty() {
+        plan_action::Entity::insert_many(w.actions).exec_without_returning(tx).await?;
+    }
+    Ok(())
 }
 
 /// Applies a playbook to an open risk the actor may write: makes the action plan (one action per
@@ -627,10 +640,20 @@ pub async fn apply(db: &DatabaseConnection, actor: &Actor, input: Apply) -> Resu
     get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("action plan", &["id"]))
 }
 
-/// After a risk was validated: applies the playbook its rule suggested when the organisation
-/// set that playbook to apply itself. Steps nobody holds the role for go to the risk owner, the
-/// account manager, or the person who validated. `Ok(None)` when there is nothing to apply.
-pub(crate) async fn auto_apply(db: &DatabaseConnection, actor: &Actor, risk: &Risk) -> Result<Option<ActionPlan>> {
+/// A playbook application prepared for a risk about to be validated, written in the
+/// validation's own transaction ([`write_auto_apply`]).
+pub(crate) struct AutoApply(Prepared);
+
+/// Before a risk is validated: prepares the application of the playbook its rule suggested when
+/// the organisation set that playbook to apply itself. `validated` is the risk as the validation
+/// will leave it. Steps nobody holds the role for go to the risk owner, the account manager, or
+/// the person who validates. `Ok(None)` when there is nothing to apply.
+pub(crate) async fn prepare_auto_apply(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    validated: &Risk,
+) -> Result<Option<AutoApply>> {
+    let risk = validated;
     let Some(key) = &risk.suggested_playbook else { return Ok(None) };
     let Some(playbook) = playbooks::by_key(db, actor.organisation, key).await? else { return Ok(None) };
     if !playbook.auto_apply || playbook.archived_at.is_some() {
@@ -646,9 +669,21 @@ pub(crate) async fn auto_apply(db: &DatabaseConnection, actor: &Actor, risk: &Ri
         assignments: Vec::new(),
         note: Some("applied automatically on validation".into()),
     };
-    let prepared = prepare(db, actor, risk, &playbook, &input, Fallback::Chain).await?;
-    let id = write(db, actor.organisation, actor.user, risk, prepared).await?;
-    get(db, actor.organisation, id).await
+    Ok(Some(AutoApply(prepare(db, actor, risk, &playbook, &input, Fallback::Chain).await?)))
+}
+
+/// Writes a prepared automatic application inside the validation's transaction, after the
+/// validation: `version` is the risk's version the validation left, `now` follows its event.
+pub(crate) async fn write_auto_apply<C: ConnectionTrait>(
+    tx: &C,
+    org: OrganisationId,
+    actor: UserId,
+    risk: RiskId,
+    version: i32,
+    plan: AutoApply,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    write_in(tx, org, actor, risk, version, plan.0, now).await
 }
 
 async fn stakeholders(

@@ -394,6 +394,18 @@ async fn save(
     changes: risk::ActiveModel,
     event: NewEvent<'_>,
 ) -> Result<Risk> {
+    save_then(db, org, current, changes, event, None).await
+}
+
+/// [`save`], then (same transaction) a playbook application prepared for the changed risk.
+async fn save_then(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    current: &Risk,
+    changes: risk::ActiveModel,
+    event: NewEvent<'_>,
+    then: Option<(UserId, crate::plans::AutoApply)>,
+) -> Result<Risk> {
     let now = values::now();
     let closing = event.to.filter(|to| !to.is_open()).map(|to| (event.actor, format!("the risk was {to}")));
     let event = event_row(org, now, event);
@@ -406,6 +418,10 @@ async fn save(
             risk_event::Entity::insert(event).exec_without_returning(tx).await?;
             if let Some((by, note)) = closing {
                 crate::plans::cancel_open_actions(tx, org, id, by, now, &note).await?;
+            }
+            if let Some((by, plan)) = then {
+                let after = now + Duration::microseconds(1);
+                crate::plans::write_auto_apply(tx, org, by, id, version + 1, plan, after).await?;
             }
             Ok(true)
         })
@@ -469,19 +485,22 @@ pub async fn transition(
         to: Some(to),
         note: note.as_deref(),
     };
-    let saved = save(db, actor.organisation, &current, changes, event).await?;
-    if to == RiskStatus::Validated {
-        // The organisation may have its suggested playbook apply itself on validation. The
-        // validation stands if that fails (the playbook can still be applied by hand).
-        match crate::plans::auto_apply(db, actor, &saved).await {
-            Ok(Some(_)) => {
-                return get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("risk", &["riskId"]));
+    // The organisation may have the suggested playbook apply itself on validation: prepared
+    // now, written in the validation's transaction (both or neither). A plan that cannot be
+    // prepared does not hold the validation up; the playbook can still be applied by hand.
+    let auto = if to == RiskStatus::Validated {
+        let validated = Risk { status: to, version: current.version + 1, ..current.clone() };
+        match crate::plans::prepare_auto_apply(db, actor, &validated).await {
+            Ok(plan) => plan.map(|p| (actor.user, p)),
+            Err(e) => {
+                tracing::warn!(risk = %id, error = %e, "the suggested playbook could not be applied automatically");
+                None
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(risk = %id, error = %e, "automatic playbook application failed"),
         }
-    }
-    Ok(saved)
+    } else {
+        None
+    };
+    save_then(db, actor.organisation, &current, changes, event, auto).await
 }
 
 /// Gives a risk an owner (or none).

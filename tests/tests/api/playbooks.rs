@@ -3,7 +3,8 @@
 //! deadline, completing someone else's action without the right role), and nothing changed by a
 //! refusal.
 
-use bellwether_tests::{Backend, Member, Tenant, TestServer, global_uuid, on_every_backend};
+use crate::risks::overdue_invoice;
+use bellwether_tests::{Backend, Member, Tenant, TestServer, error_codes, global_uuid, on_every_backend};
 use chrono::{Duration, Utc};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
@@ -702,13 +703,6 @@ async fn the_communication_log_shows_client_silence(backend: Backend) {
     s.stop().await;
 }
 
-async fn overdue_invoice(s: &TestServer, token: &str, account: &str) {
-    let day = |d: i64| (Utc::now() - Duration::days(d)).date_naive().to_string();
-    let q = "mutation($i: UpsertInvoicesInput!) { upsertInvoices(input: $i) { rejected } }";
-    let items = json!([{ "account": { "id": account }, "number": "INV-1", "amountMinor": 250000, "currency": "EUR", "issuedOn": day(75), "dueOn": day(45), "status": "OPEN" }]);
-    assert_eq!(s.gql(token, q, json!({ "i": { "items": items } })).await["upsertInvoices"]["rejected"], 0);
-}
-
 /// Evaluates the account's rules now and returns the open risk of `rule`.
 async fn rule_risk(s: &TestServer, token: &str, account: &str, rule: &str) -> Value {
     let q = "mutation($i: EvaluateAccountRisksInput!) { evaluateAccountRisks(input: $i) { openRisks { id ruleKey status suggestedPlaybookKey suggestedPlaybook { key } } } }";
@@ -727,7 +721,7 @@ async fn a_suggested_playbook_applies_itself_on_validation(backend: Backend) {
     let w = world(&s, "acme").await;
     let admin = &w.t.admin_token;
     let financial = playbook_id(&s, admin, "financial_review").await;
-    overdue_invoice(&s, admin, &w.account).await;
+    overdue_invoice(&s, admin, &w.account, "INV-1", 45).await;
     // Auto-apply is off by default; the organisation switches it on for this playbook.
     let risk = rule_risk(&s, admin, &w.account, "invoice_overdue").await;
     assert_eq!(risk["suggestedPlaybookKey"], "financial_review");
@@ -782,6 +776,32 @@ async fn a_suggested_playbook_applies_itself_on_validation(backend: Backend) {
         )
         .await;
     assert_eq!(plain, json!({ "status": "VALIDATED", "actionPlans": [] }));
+
+    // Both or neither: the plan is written in the validation's own transaction. When writing it
+    // fails (here the actions' table is gone), the validation fails with it and the risk is as
+    // it was: no validated risk left waiting for a plan that never came.
+    let initech = s
+        .mutate(
+            admin,
+            "createAccount",
+            "account",
+            "id",
+            json!({ "name": "Initech", "tier": "KEY", "accountManagerId": w.am.id }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    overdue_invoice(&s, admin, &initech, "INV-2", 45).await;
+    let second = rule_risk(&s, admin, &initech, "invoice_overdue").await;
+    let second = second["id"].as_str().unwrap();
+    let before = risk_state(&s, admin, second).await;
+    assert_eq!(before["status"], "IDENTIFIED");
+    s.db.execute_unprepared("DROP TABLE plan_actions").await.unwrap();
+    let q = "mutation($i: TransitionRiskInput!) { transitionRisk(input: $i) { risk { status } } }";
+    let (_, body) = s.post(Some(&w.am.token), q, json!({ "i": { "riskId": second, "to": "VALIDATED" } })).await;
+    assert_eq!(error_codes(&body), ["INTERNAL"], "{body}");
+    assert_eq!(risk_state(&s, admin, second).await, before, "the validation was rolled back with the plan");
     s.stop().await;
 }
 
@@ -789,7 +809,7 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     let w = world(&s, "acme").await;
     let admin = &w.t.admin_token;
-    overdue_invoice(&s, admin, &w.account).await;
+    overdue_invoice(&s, admin, &w.account, "INV-1", 45).await;
     let risk = rule_risk(&s, admin, &w.account, "invoice_overdue").await;
     let risk_id = risk["id"].as_str().unwrap();
     s.mutate(&w.am.token, "logInteraction", "interaction", "id", json!({ "accountId": w.account, "kind": "CALL", "occurredAt": Utc::now().to_rfc3339(), "summary": "Carla confirms the budget freeze" }))

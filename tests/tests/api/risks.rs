@@ -55,7 +55,8 @@ async fn bulk(s: &TestServer, token: &str, field: &str, items: Value) {
     assert_eq!(data[field]["rejected"], 0, "{}", data[field]);
 }
 
-async fn overdue_invoice(s: &TestServer, token: &str, account: &str, number: &str, days_overdue: i64) {
+/// An open invoice `days_overdue` days past due (through the API).
+pub(crate) async fn overdue_invoice(s: &TestServer, token: &str, account: &str, number: &str, days_overdue: i64) {
     let items = json!([{ "account": { "id": account }, "number": number, "amountMinor": 250000, "currency": "EUR", "issuedOn": day_ago(days_overdue + 30), "dueOn": day_ago(days_overdue), "status": "OPEN" }]);
     bulk(s, token, "upsertInvoices", items).await;
 }
