@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::Context;
-use bellwether_domain::{Actor, Db, OrganisationId, Role, User, UserId, settings, users};
+use bellwether_domain::{Actor, Db, OrganisationId, Role, User, UserId, organisations, settings, users};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -161,17 +161,17 @@ impl Authenticator {
         let user_id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::Invalid)?;
         let org_id = Uuid::parse_str(&claims.organisation).map_err(|_| AuthError::Invalid)?;
         let role = Role::parse(&claims.role).map_err(|_| AuthError::Invalid)?;
-        let user = users::get(db, OrganisationId(org_id), UserId(user_id))
-            .await
+        let org = OrganisationId(org_id);
+        let (user, zone) = tokio::try_join!(users::get(db, org, UserId(user_id)), organisations::time_zone_of(db, org))
             .map_err(|e| {
                 tracing::error!(error = %e, source = ?std::error::Error::source(&e), "loading the token's user");
                 AuthError::Internal
-            })?
-            .ok_or(AuthError::Revoked)?;
+            })?;
+        let (Some(user), Some(time_zone)) = (user, zone) else { return Err(AuthError::Revoked) };
         if user.archived_at.is_some() || user.role != role {
             return Err(AuthError::Revoked);
         }
-        Ok((Actor { organisation: user.organisation, user: user.id, role }, user))
+        Ok((Actor { organisation: user.organisation, user: user.id, role, time_zone }, user))
     }
 
     /// Mints a token for a user (development and scripts).

@@ -56,6 +56,9 @@ pub enum Command {
         /// The first admin's name.
         #[arg(long)]
         admin_name: String,
+        /// The organisation's IANA time zone (its "today" for deadlines), e.g. Europe/Paris.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
     },
     /// Print the GraphQL schema (SDL).
     Schema,
@@ -113,11 +116,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", auth.mint(&u, ttl)?);
             Ok(())
         }
-        Command::CreateOrg { slug, name, admin_email, admin_name } => {
+        Command::CreateOrg { slug, name, admin_email, admin_name, time_zone } => {
             let db = open_database(&config).await?;
-            let (org, admin) = organisations::create(&db, NewOrganisation { slug, name, admin_email, admin_name })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let new = NewOrganisation { slug, name, admin_email, admin_name, time_zone: Some(time_zone) };
+            let (org, admin) = organisations::create(&db, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("created organisation '{}' with admin {}", org.slug, admin.email);
             println!("mint a token with: bellwether token --org {} --user {}", org.slug, admin.email);
             Ok(())
@@ -132,7 +134,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if u.archived_at.is_some() {
                 bail!("user '{user}' is archived");
             }
-            let actor = bellwether_domain::Actor { organisation: organisation.id, user: u.id, role: u.role };
+            let actor = bellwether_domain::Actor {
+                organisation: organisation.id,
+                user: u.id,
+                role: u.role,
+                time_zone: organisation.time_zone,
+            };
             let mut shown = 0;
             let summary = crate::import::run(&db, &actor, &file, kind, format, batch_size, |p| {
                 shown += 1;

@@ -142,6 +142,14 @@ async fn create_org_then_mint_a_token() {
         .unwrap();
     assert!(!dup.status.success());
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let zone = sandbox
+        .command()
+        .args(["create-org", "--slug", "initech", "--name", "I", "--admin-email", "a@i.example", "--admin-name", "A"])
+        .args(["--time-zone", "Mars/Olympus_Mons"])
+        .output()
+        .unwrap();
+    assert!(!zone.status.success());
+    assert!(String::from_utf8_lossy(&zone.stderr).contains("not a known time zone"), "{zone:?}");
 
     let schema = sandbox.run(&["schema"]);
     assert!(schema.contains("type Query"));
@@ -160,12 +168,16 @@ async fn import_streams_files_and_reruns_are_no_ops() {
         "ops@imp.example",
         "--admin-name",
         "Ops",
+        "--time-zone",
+        "Australia/Sydney",
     ]);
     let url = format!("sqlite://{}?mode=rwc", sandbox.dir.join("bellwether.db").display());
     let db = bellwether_domain::db::connect(&url, 1).await.unwrap();
     let org = bellwether_domain::organisations::by_slug(&db, "imp").await.unwrap().unwrap();
+    assert_eq!(org.time_zone, bellwether_domain::Tz::Australia__Sydney);
     let admin = bellwether_domain::users::by_email(&db, org.id, "ops@imp.example").await.unwrap().unwrap();
-    let actor = bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role };
+    let actor =
+        bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role, time_zone: org.time_zone };
     let new = bellwether_domain::accounts::NewAccount {
         name: "Imported".into(),
         external_ref: Some("CRM-1".into()),

@@ -153,7 +153,7 @@ async fn ingest(backend: Backend, batches: usize, direct: bool) -> anyhow::Resul
     let accounts = portfolio(&s, &t.admin_token).await?;
     let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
     let admin = bellwether_domain::users::by_email(&s.db, org.id, "admin@bench.test").await?.context("admin")?;
-    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin };
+    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin, time_zone: org.time_zone };
     let query = "mutation($i: IngestMetricPointsInput!) { ingestMetricPoints(input: $i) { accepted rejected } }";
     let mut minute: i64 = 0;
     let path = if direct { "domain ingestion directly" } else { "ingestMetricPoints over HTTP" };
@@ -240,7 +240,7 @@ async fn health_recompute(backend: Backend, runs: usize) -> anyhow::Result<()> {
     let t = s.tenant("bench").await;
     let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
     let admin = bellwether_domain::users::by_email(&s.db, org.id, "admin@bench.test").await?.context("admin")?;
-    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin };
+    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin, time_zone: org.time_zone };
     s.mutate(
         &t.admin_token,
         "createAccount",
@@ -507,7 +507,8 @@ async fn plugin(accounts: usize, iterations: usize) -> anyhow::Result<()> {
     s.tenant("bench").await;
     let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
     let admin = bellwether_domain::users::by_email(&s.db, org.id, "admin@bench.test").await?.context("admin")?;
-    let actor = bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role };
+    let actor =
+        bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role, time_zone: org.time_zone };
     synthetic::generate(&s.db, org.id, &Spec { accounts, days: 365, manager: None }).await?;
     let builtins = bellwether_rules::engine::Engine::default();
     builtins.sweep(&s.db, org.id).await?;
@@ -557,7 +558,7 @@ async fn plans(backend: Backend, accounts: usize, runs: usize) -> anyhow::Result
     let t = s.tenant("bench").await;
     let org = bellwether_domain::organisations::by_slug(&s.db, "bench").await?.context("tenant")?;
     let admin = bellwether_domain::users::by_email(&s.db, org.id, "admin@bench.test").await?.context("admin")?;
-    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin };
+    let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin, time_zone: org.time_zone };
     synthetic::generate(&s.db, org.id, &Spec { accounts, days: 60, manager: Some(admin.id) }).await?;
     bellwether_rules::engine::Engine::default().sweep(&s.db, org.id).await?;
     let generic = playbooks::by_key(&s.db, org.id, playbooks::GENERIC).await?.context("generic playbook")?;

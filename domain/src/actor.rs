@@ -1,5 +1,8 @@
 //! Who is acting: the verified identity every domain operation is scoped by.
 
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
 use crate::{Error, OrganisationId, Result, Role, UserId};
 
 /// The caller of a domain operation. Built by `api` from a verified token and the user's row;
@@ -9,9 +12,16 @@ pub struct Actor {
     pub organisation: OrganisationId,
     pub user: UserId,
     pub role: Role,
+    /// The organisation's time zone, read with the user on every request.
+    pub time_zone: Tz,
 }
 
 impl Actor {
+    /// Today on the organisation's calendar: what deadlines and "overdue" are measured against.
+    pub fn today(&self) -> NaiveDate {
+        crate::organisations::today_in(self.time_zone)
+    }
+
     /// Any write at all (viewers are read-only).
     pub fn require_writer(&self) -> Result<()> {
         match self.role {

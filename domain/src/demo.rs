@@ -265,10 +265,12 @@ pub async fn load(db: &Db) -> Result<Demo> {
             name: "Demo Industries".into(),
             admin_email: ADMIN_EMAIL.into(),
             admin_name: "Alex Admin".into(),
+            time_zone: None,
         },
     )
     .await?;
-    let actor = Actor { organisation: organisation.id, user: admin.id, role: Role::Admin };
+    let actor =
+        Actor { organisation: organisation.id, user: admin.id, role: Role::Admin, time_zone: organisation.time_zone };
 
     let mut team: Vec<UserId> = Vec::new();
     for (email, name, role, capacity) in [

@@ -32,6 +32,7 @@ pub mod values;
 
 pub use accounts::Account;
 pub use actor::Actor;
+pub use chrono_tz::Tz;
 pub use contacts::Contact;
 pub use enums::{
     AccountStatus, ActionStatus, ContactLevel, ContactRole, Direction, FeedbackStatus, FeedbackTeam, HealthBand,

@@ -1,11 +1,12 @@
 //! Organisations (tenants) and their bootstrap with a first admin.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::entities::{organisation, user};
-use crate::store::is_unique_violation;
-use crate::{Error, OrganisationId, Problems, Result, Role, User, UserId, values};
+use crate::store::{check_version, is_unique_violation};
+use crate::{Actor, Error, OrganisationId, Problems, Result, Role, User, UserId, values};
 
 /// A tenant: every other object belongs to exactly one organisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,22 +14,54 @@ pub struct Organisation {
     pub id: OrganisationId,
     pub slug: String,
     pub name: String,
+    /// The zone the organisation's dates are read in: "today", deadlines, overdue.
+    pub time_zone: Tz,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<organisation::Model> for Organisation {
-    fn from(m: organisation::Model) -> Self {
-        Self {
+impl Organisation {
+    /// Today's date on the organisation's calendar.
+    pub fn today(&self) -> NaiveDate {
+        today_in(self.time_zone)
+    }
+}
+
+impl TryFrom<organisation::Model> for Organisation {
+    type Error = Error;
+
+    fn try_from(m: organisation::Model) -> Result<Self> {
+        Ok(Self {
             id: OrganisationId(m.id),
             slug: m.slug,
             name: m.name,
+            time_zone: stored_time_zone(&m.time_zone)?,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
-        }
+        })
     }
+}
+
+/// Today's date in a time zone.
+pub fn today_in(zone: Tz) -> NaiveDate {
+    values::now().with_timezone(&zone).date_naive()
+}
+
+/// Checks a time zone name: an IANA zone such as `Europe/Paris` or `America/New_York`.
+pub fn time_zone(name: &str) -> std::result::Result<Tz, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("must not be blank".into());
+    }
+    name.parse::<Tz>().map_err(|_| {
+        format!("'{}' is not a known time zone: use an IANA name such as Europe/Paris or America/New_York", name)
+    })
+}
+
+fn stored_time_zone(name: &str) -> Result<Tz> {
+    name.parse::<Tz>().map_err(|_| Error::Internal(format!("stored time zone '{name}' is unknown").into()))
 }
 
 /// What is needed to open a new organisation.
@@ -38,6 +71,8 @@ pub struct NewOrganisation {
     pub name: String,
     pub admin_email: String,
     pub admin_name: String,
+    /// IANA time zone; UTC when absent.
+    pub time_zone: Option<String>,
 }
 
 /// Creates an organisation and its first admin, atomically.
@@ -47,8 +82,13 @@ pub async fn create(db: &DatabaseConnection, new: NewOrganisation) -> Result<(Or
     let name = p.check(&["name"], values::line(&new.name, values::MAX_LINE));
     let email = p.check(&["adminEmail"], values::email(&new.admin_email));
     let admin_name = p.check(&["adminName"], values::line(&new.admin_name, values::MAX_LINE));
+    let zone = match &new.time_zone {
+        Some(z) => p.check(&["timeZone"], time_zone(z)),
+        None => Some(Tz::UTC),
+    };
     p.finish()?;
     let (slug, name, email, admin_name) = (slug.unwrap(), name.unwrap(), email.unwrap(), admin_name.unwrap());
+    let zone = zone.unwrap();
 
     let now = values::now();
     let org_id = OrganisationId::generate();
@@ -59,6 +99,7 @@ pub async fn create(db: &DatabaseConnection, new: NewOrganisation) -> Result<(Or
                 id: Set(org_id.0),
                 slug: Set(slug),
                 name: Set(name),
+                time_zone: Set(zone.name().to_owned()),
                 version: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -91,7 +132,7 @@ pub async fn create(db: &DatabaseConnection, new: NewOrganisation) -> Result<(Or
     })
     .await;
     match result {
-        Ok((org, admin)) => Ok((org.into(), admin.try_into()?)),
+        Ok((org, admin)) => Ok((org.try_into()?, admin.try_into()?)),
         Err(sea_orm::TransactionError::Transaction(e)) if is_unique_violation(&e) => {
             Err(Error::conflict(&["slug"], "an organisation with this slug already exists"))
         }
@@ -101,10 +142,70 @@ pub async fn create(db: &DatabaseConnection, new: NewOrganisation) -> Result<(Or
 
 /// The organisation with this id.
 pub async fn get(db: &DatabaseConnection, id: OrganisationId) -> Result<Option<Organisation>> {
-    Ok(organisation::Entity::find_by_id(id.0).one(db).await?.map(Into::into))
+    organisation::Entity::find_by_id(id.0).one(db).await?.map(TryInto::try_into).transpose()
 }
 
 /// The organisation with this slug.
 pub async fn by_slug(db: &DatabaseConnection, slug: &str) -> Result<Option<Organisation>> {
-    Ok(organisation::Entity::find().filter(organisation::Column::Slug.eq(slug)).one(db).await?.map(Into::into))
+    organisation::Entity::find()
+        .filter(organisation::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+/// The organisation's time zone alone (what every authenticated request needs).
+pub async fn time_zone_of(db: &DatabaseConnection, id: OrganisationId) -> Result<Option<Tz>> {
+    let name: Option<String> = organisation::Entity::find_by_id(id.0)
+        .select_only()
+        .column(organisation::Column::TimeZone)
+        .into_tuple()
+        .one(db)
+        .await?;
+    name.map(|n| stored_time_zone(&n)).transpose()
+}
+
+/// Changes to an organisation's settings; absent fields stay as they are.
+#[derive(Clone, Debug, Default)]
+pub struct OrganisationPatch {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    pub expected_version: Option<i32>,
+}
+
+/// Changes the actor's organisation (admins only; compare-and-set on its version).
+pub async fn update(db: &DatabaseConnection, actor: &Actor, patch: OrganisationPatch) -> Result<Organisation> {
+    actor.require_admin()?;
+    let org = actor.organisation;
+    let current = get(db, org).await?.ok_or_else(|| Error::not_found("organisation", &["id"]))?;
+    check_version("organisation", &None, current.version, patch.expected_version)?;
+    let mut p = Problems::default();
+    let name = patch.name.as_deref().and_then(|n| p.check(&["name"], values::line(n, values::MAX_LINE)));
+    let zone = patch.time_zone.as_deref().and_then(|z| p.check(&["timeZone"], time_zone(z)));
+    p.finish()?;
+    let mut changes = organisation::ActiveModel {
+        version: Set(current.version + 1),
+        updated_at: Set(values::now()),
+        ..Default::default()
+    };
+    if let Some(name) = name {
+        changes.name = Set(name);
+    }
+    if let Some(zone) = zone {
+        changes.time_zone = Set(zone.name().to_owned());
+    }
+    let done = organisation::Entity::update_many()
+        .set(changes)
+        .filter(organisation::Column::Id.eq(org.0))
+        .filter(organisation::Column::Version.eq(current.version))
+        .exec(db)
+        .await?;
+    if done.rows_affected != 1 {
+        return Err(Error::conflict(
+            &["expectedVersion"],
+            "the organisation was changed concurrently; reload and retry",
+        ));
+    }
+    get(db, org).await?.ok_or_else(|| Error::not_found("organisation", &["id"]))
 }

@@ -126,11 +126,6 @@ pub fn urgency(priority: i32, overdue_actions: u64) -> Urgency {
     }
 }
 
-/// Today's date (UTC): deadlines are days.
-pub fn today() -> NaiveDate {
-    values::now().date_naive()
-}
-
 fn plan_from(m: action_plan::Model, users: Vec<UserId>, contacts: Vec<ContactId>) -> Result<ActionPlan> {
     Ok(ActionPlan {
         id: ActionPlanId(m.id),
@@ -313,7 +308,7 @@ async fn prepare(
             check_user(db, org, u, &["assignments", &idx, "ownerId"], &mut p).await?;
         }
     }
-    let today = today();
+    let today = actor.today();
     // People who hold a role on the account or risk own actions only while they can: not
     // archived, not read-only. A risk without an owner gets the person applying (see `apply`).
     let holders: Vec<UserId> =
@@ -836,7 +831,7 @@ pub async fn add_action(
     let mut p = Problems::default();
     let title = p.check(&["title"], values::line(&new.title, 300));
     let description = p.check(&["description"], values::text_or_empty(&new.description, values::MAX_TEXT));
-    let today = today();
+    let today = actor.today();
     match new.owner {
         None => p.push(&["ownerId"], "an action needs an owner"),
         Some(u) => check_user(db, org, u, &["ownerId"], &mut p).await?,
@@ -1017,7 +1012,7 @@ pub async fn change_action(
                 changes.owner_id = Set(u.0);
             }
             if let Some(d) = due_on {
-                check_due(&mut p, &["dueOn"], d, today());
+                check_due(&mut p, &["dueOn"], d, actor.today());
                 changes.due_on = Set(d);
             }
         }
@@ -1053,11 +1048,12 @@ pub struct ActionFilter {
     pub account: Option<AccountId>,
     pub risk: Option<RiskId>,
     pub statuses: Option<Vec<ActionStatus>>,
-    /// Only open actions past their deadline (true) or not (false).
-    pub overdue: Option<bool>,
+    /// Only open actions past their deadline (true) or not (false), as of the organisation's
+    /// today.
+    pub overdue: Option<(bool, NaiveDate)>,
 }
 
-fn filtered(org: OrganisationId, f: &ActionFilter, today: NaiveDate) -> Select<plan_action::Entity> {
+fn filtered(org: OrganisationId, f: &ActionFilter) -> Select<plan_action::Entity> {
     use plan_action::Column as C;
     let mut cond = Condition::all().add(C::OrganisationId.eq(org.0));
     if let Some(u) = f.owner {
@@ -1073,8 +1069,8 @@ fn filtered(org: OrganisationId, f: &ActionFilter, today: NaiveDate) -> Select<p
         cond = cond.add(C::Status.is_in(s.iter().map(|s| s.as_str())));
     }
     match f.overdue {
-        Some(true) => cond = cond.add(C::Status.eq(ActionStatus::Open.as_str())).add(C::DueOn.lt(today)),
-        Some(false) => {
+        Some((true, today)) => cond = cond.add(C::Status.eq(ActionStatus::Open.as_str())).add(C::DueOn.lt(today)),
+        Some((false, today)) => {
             cond = cond.add(Condition::any().add(C::Status.ne(ActionStatus::Open.as_str())).add(C::DueOn.gte(today)))
         }
         None => {}
@@ -1090,22 +1086,14 @@ pub async fn list_actions(
     page: &PageRequest,
 ) -> Result<Page<PlanAction>> {
     let sort = Sort { column: plan_action::Column::DueOn, kind: KeyKind::Date, nullable: false, descending: false };
-    page::fetch(
-        db,
-        filtered(org, f, today()),
-        sort,
-        Some(plan_action::Column::Id),
-        page,
-        |m| KeyValue::Date(m.due_on),
-        |m| m.id,
-    )
-    .await?
-    .try_map(TryInto::try_into)
+    page::fetch(db, filtered(org, f), sort, Some(plan_action::Column::Id), page, |m| KeyValue::Date(m.due_on), |m| m.id)
+        .await?
+        .try_map(TryInto::try_into)
 }
 
 /// How many actions match the filter.
 pub async fn count_actions(db: &DatabaseConnection, org: OrganisationId, f: &ActionFilter) -> Result<u64> {
-    Ok(filtered(org, f, today()).count(db).await?)
+    Ok(filtered(org, f).count(db).await?)
 }
 
 /// Overdue actions of one owner.
@@ -1116,10 +1104,14 @@ pub struct OwnerOverdue {
     pub oldest_due_on: NaiveDate,
 }
 
-/// Overdue actions per owner, most first.
-pub async fn overdue_by_owner(db: &DatabaseConnection, org: OrganisationId) -> Result<Vec<OwnerOverdue>> {
-    let f = ActionFilter { overdue: Some(true), ..Default::default() };
-    let rows: Vec<(uuid::Uuid, i64, NaiveDate)> = filtered(org, &f, today())
+/// Overdue actions per owner (as of the organisation's `today`), most first.
+pub async fn overdue_by_owner(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    today: NaiveDate,
+) -> Result<Vec<OwnerOverdue>> {
+    let f = ActionFilter { overdue: Some((true, today)), ..Default::default() };
+    let rows: Vec<(uuid::Uuid, i64, NaiveDate)> = filtered(org, &f)
         .select_only()
         .column(plan_action::Column::OwnerId)
         .column_as(plan_action::Column::Id.count(), "n")
@@ -1136,10 +1128,11 @@ pub async fn overdue_by_owner(db: &DatabaseConnection, org: OrganisationId) -> R
     Ok(out)
 }
 
-/// Overdue open actions per risk (risks without any are absent).
+/// Overdue open actions per risk as of the organisation's `today` (risks without any are absent).
 pub async fn overdue_counts(
     db: &DatabaseConnection,
     org: OrganisationId,
+    today: NaiveDate,
     ids: &[RiskId],
 ) -> Result<HashMap<RiskId, u64>> {
     let mut out = HashMap::new();
@@ -1151,7 +1144,7 @@ pub async fn overdue_counts(
             .filter(plan_action::Column::OrganisationId.eq(org.0))
             .filter(plan_action::Column::RiskId.is_in(chunk.iter().map(|r| r.0)))
             .filter(plan_action::Column::Status.eq(ActionStatus::Open.as_str()))
-            .filter(plan_action::Column::DueOn.lt(today()))
+            .filter(plan_action::Column::DueOn.lt(today))
             .group_by(plan_action::Column::RiskId)
             .into_tuple()
             .all(db)
@@ -1161,14 +1154,14 @@ pub async fn overdue_counts(
     Ok(out)
 }
 
-/// The ids of risks with overdue actions, as a subquery for risk filters.
-pub(crate) fn risks_with_overdue(org: OrganisationId) -> sea_orm::sea_query::SelectStatement {
+/// The ids of risks with overdue actions (as of `today`), as a subquery for risk filters.
+pub(crate) fn risks_with_overdue(org: OrganisationId, today: NaiveDate) -> sea_orm::sea_query::SelectStatement {
     sea_orm::sea_query::Query::select()
         .column(plan_action::Column::RiskId)
         .from(plan_action::Entity)
         .and_where(plan_action::Column::OrganisationId.eq(org.0))
         .and_where(plan_action::Column::Status.eq(ActionStatus::Open.as_str()))
-        .and_where(plan_action::Column::DueOn.lt(today()))
+        .and_where(plan_action::Column::DueOn.lt(today))
         .to_owned()
 }
 

@@ -14,6 +14,7 @@ mod m0002_signals_health;
 mod m0003_risks;
 mod m0004_plugins;
 mod m0005_playbooks;
+mod m0006_time_zones;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_risks::Migration),
             Box::new(m0004_plugins::Migration),
             Box::new(m0005_playbooks::Migration),
+            Box::new(m0006_time_zones::Migration),
         ]
     }
 }

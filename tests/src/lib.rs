@@ -252,6 +252,7 @@ impl TestServer {
                 name: format!("{slug} Ltd"),
                 admin_email: format!("admin@{slug}.test"),
                 admin_name: format!("{slug} admin"),
+                time_zone: None,
             },
         )
         .await

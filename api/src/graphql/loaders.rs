@@ -13,12 +13,14 @@ use bellwether_domain::{
     PlaybookId, PostMortemId, RiskId, ScorecardId, UpdateAudience, User, UserId, accounts, contacts, interactions,
     plans, playbooks, post_mortems, users,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// Loads rows of one organisation by id, in batches.
 pub struct TenantLoader {
     pub db: Db,
     pub organisation: OrganisationId,
+    /// The organisation's today for the request (what "overdue" is measured against).
+    pub today: NaiveDate,
 }
 
 /// Key for the participants of an interaction.
@@ -153,7 +155,7 @@ impl Loader<OverdueOf> for TenantLoader {
     type Error = Shared;
     async fn load(&self, keys: &[OverdueOf]) -> Result<HashMap<OverdueOf, u64>, Shared> {
         let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
-        let found = plans::overdue_counts(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        let found = plans::overdue_counts(&self.db, self.organisation, self.today, &ids).await.map_err(Arc::new)?;
         Ok(found.into_iter().map(|(k, v)| (OverdueOf(k), v)).collect())
     }
 }

@@ -31,6 +31,7 @@ pub struct Mutation(
     contacts::ContactMutation,
     interactions::InteractionMutation,
     users::UserMutation,
+    organisations::OrganisationMutation,
     signals::SignalMutation,
     health::HealthMutation,
     risks::RiskMutation,

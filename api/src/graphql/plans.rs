@@ -318,7 +318,7 @@ impl ActionPlan {
     }
     /// Whether that update is late.
     async fn update_overdue(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(next_update_due(ctx, &self.0).await? < domain::today())
+        Ok(next_update_due(ctx, &self.0).await? < request(ctx).today)
     }
     /// Internal stakeholders.
     async fn internal_stakeholders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
@@ -339,7 +339,7 @@ impl ActionPlan {
     /// Counts of its actions.
     async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<PlanProgress> {
         let actions = plan_actions(ctx, self.0.id).await?;
-        let today = domain::today();
+        let today = request(ctx).today;
         let n = |s: d::ActionStatus| actions.iter().filter(|a| a.status == s).count() as i32;
         Ok(PlanProgress {
             total: actions.len() as i32,
@@ -431,13 +431,13 @@ impl PlanAction {
     async fn status(&self) -> ActionStatus {
         self.0.status.into()
     }
-    /// Open and past its deadline.
-    async fn overdue(&self) -> bool {
-        self.0.is_overdue(domain::today())
+    /// Open and past its deadline (on the organisation's calendar).
+    async fn overdue(&self, ctx: &Context<'_>) -> bool {
+        self.0.is_overdue(request(ctx).today)
     }
     /// Days past its deadline (0 unless overdue).
-    async fn days_overdue(&self) -> i32 {
-        let today = domain::today();
+    async fn days_overdue(&self, ctx: &Context<'_>) -> i32 {
+        let today = request(ctx).today;
         if self.0.is_overdue(today) { (today - self.0.due_on).num_days() as i32 } else { 0 }
     }
     /// When it was done or cancelled.
@@ -540,7 +540,7 @@ pub struct PlanActionFilter {
 }
 
 impl PlanActionFilter {
-    fn into_domain(self) -> Result<ActionFilter, d::Error> {
+    fn into_domain(self, today: chrono::NaiveDate) -> Result<ActionFilter, d::Error> {
         Ok(ActionFilter {
             owner: self.owner_id.map(|i| input_id(&i, Kind::User, &["filter", "ownerId"]).map(UserId)).transpose()?,
             account: self
@@ -549,7 +549,7 @@ impl PlanActionFilter {
                 .transpose()?,
             risk: self.risk_id.map(|i| input_id(&i, Kind::Risk, &["filter", "riskId"]).map(RiskId)).transpose()?,
             statuses: domain_list(self.statuses),
-            overdue: self.overdue,
+            overdue: self.overdue.map(|o| (o, today)),
         })
     }
 }
@@ -612,7 +612,7 @@ impl PlanQuery {
         #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
     ) -> async_graphql::Result<Connection<String, PlanAction, TotalCount, EmptyFields>> {
         let r = request(ctx);
-        let f = filter.unwrap_or_default().into_domain().gql()?;
+        let f = filter.unwrap_or_default().into_domain(r.today).gql()?;
         let page = page_request(first, after, last, before)?;
         let page = domain::list_actions(&r.db, r.actor.organisation, &f, &page).await.gql()?;
         Ok(connection(page, TotalCount::PlanActions(f), PlanAction))
@@ -621,7 +621,7 @@ impl PlanQuery {
     /// Overdue plan actions per owner, most first.
     async fn overdue_actions_by_owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OwnerOverdueActions>> {
         let r = request(ctx);
-        Ok(domain::overdue_by_owner(&r.db, r.actor.organisation)
+        Ok(domain::overdue_by_owner(&r.db, r.actor.organisation, r.today)
             .await
             .gql()?
             .into_iter()

@@ -362,7 +362,7 @@ pub struct RiskFilter {
 }
 
 impl RiskFilter {
-    fn into_domain(self, account: Option<AccountId>) -> Result<DomainFilter, d::Error> {
+    fn into_domain(self, account: Option<AccountId>, today: chrono::NaiveDate) -> Result<DomainFilter, d::Error> {
         Ok(DomainFilter {
             account: match (account, &self.account_id) {
                 (Some(a), _) => Some(a),
@@ -376,7 +376,7 @@ impl RiskFilter {
             source: self.source.map(Into::into),
             rule_key: self.rule_key,
             min_priority: self.min_priority,
-            has_overdue_actions: self.has_overdue_actions,
+            has_overdue_actions: self.has_overdue_actions.map(|o| (o, today)),
             post_mortem_due: self.post_mortem_due,
         })
     }
@@ -412,7 +412,7 @@ pub async fn list(
     page: d::PageRequest,
 ) -> async_graphql::Result<Connection<String, Risk, TotalCount, EmptyFields>> {
     let r = request(ctx);
-    let f = filter.unwrap_or_default().into_domain(account).gql()?;
+    let f = filter.unwrap_or_default().into_domain(account, r.today).gql()?;
     let order = order_by.unwrap_or(RiskOrder { field: RiskOrderField::Priority, direction: OrderDirection::Desc });
     let field = match order.field {
         RiskOrderField::Priority => DomainOrder::Priority,

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bellwether_domain::page::MAX_PAGE_SIZE;
 use bellwether_domain::{Actor, Db, Error, ErrorCode, Page, PageRequest};
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::loaders::TenantLoader;
@@ -18,18 +19,22 @@ pub struct RequestContext {
     pub actor: Actor,
     pub db: Db,
     pub loader: DataLoader<TenantLoader, HashMapCache>,
+    /// Today on the organisation's calendar, fixed for the request (so every "overdue" in one
+    /// answer agrees, even across midnight).
+    pub today: NaiveDate,
 }
 
 impl RequestContext {
     pub fn new(actor: Actor, db: Db) -> Self {
         // Cached for the request: a relation asked for twice (an interaction's contacts and
         // users share one participants load) is fetched once.
+        let today = actor.today();
         let loader = DataLoader::with_cache(
-            TenantLoader { db: db.clone(), organisation: actor.organisation },
+            TenantLoader { db: db.clone(), organisation: actor.organisation, today },
             tokio::spawn,
             HashMapCache::default(),
         );
-        Self { actor, db, loader }
+        Self { actor, db, loader, today }
     }
 }
 

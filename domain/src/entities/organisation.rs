@@ -7,6 +7,7 @@ pub struct Model {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
+    pub time_zone: String,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -12,7 +12,7 @@ pub mod updates;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
     QueryFilter, QuerySelect, Select,
@@ -619,8 +619,9 @@ pub struct RiskFilter {
     pub source: Option<RiskSource>,
     pub rule_key: Option<String>,
     pub min_priority: Option<i32>,
-    /// Only risks with (true) or without (false) overdue plan actions.
-    pub has_overdue_actions: Option<bool>,
+    /// Only risks with (true) or without (false) overdue plan actions, as of the organisation's
+    /// today.
+    pub has_overdue_actions: Option<(bool, NaiveDate)>,
     /// Only resolved or materialized risks still without a post-mortem (true), or the others.
     pub post_mortem_due: Option<bool>,
 }
@@ -662,8 +663,8 @@ fn filtered(org: OrganisationId, f: &RiskFilter) -> Select<risk::Entity> {
         cond = cond.add(C::Priority.gte(p));
     }
     match f.has_overdue_actions {
-        Some(true) => cond = cond.add(C::Id.in_subquery(crate::plans::risks_with_overdue(org))),
-        Some(false) => cond = cond.add(C::Id.not_in_subquery(crate::plans::risks_with_overdue(org))),
+        Some((true, today)) => cond = cond.add(C::Id.in_subquery(crate::plans::risks_with_overdue(org, today))),
+        Some((false, today)) => cond = cond.add(C::Id.not_in_subquery(crate::plans::risks_with_overdue(org, today))),
         None => {}
     }
     if let Some(due) = f.post_mortem_due {

@@ -348,6 +348,19 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
     }
     assert_eq!(seen["accountByExternalRef"]["id"], json!(a.account), "external refs are per organisation");
     assert_eq!(seen["organisation"]["slug"], "alpha");
+    // Organisation settings change the caller's own organisation: there is no id to aim elsewhere.
+    let renamed = s
+        .mutate(
+            &a.tenant.admin_token,
+            "updateOrganisation",
+            "organisation",
+            "id name timeZone",
+            json!({ "name": "alpha renamed", "timeZone": "Asia/Tokyo" }),
+        )
+        .await;
+    assert_eq!(renamed, json!({ "id": a.tenant.org_id, "name": "alpha renamed", "timeZone": "Asia/Tokyo" }));
+    let beta = s.gql(&b.tenant.admin_token, "{ organisation { name timeZone } }", json!({})).await;
+    assert_eq!(beta["organisation"], json!({ "name": "beta Ltd", "timeZone": "UTC" }));
 
     // node and nodes answer foreign ids exactly like missing ones.
     let data = s

@@ -18,6 +18,7 @@ on_every_backend!(
     the_communication_log_shows_client_silence,
     a_suggested_playbook_applies_itself_on_validation,
     post_mortems_assemble_the_story_and_feed_lessons,
+    deadlines_follow_the_organisations_calendar,
 );
 
 fn today_plus(days: i64) -> String {
@@ -1040,3 +1041,108 @@ async fn post_mortems_assemble_the_story_and_feed_lessons(backend: Backend) {
     assert_eq!(data["lost"]["nodes"], json!([{ "id": churn_pm["id"] }]));
     s.stop().await;
 }
+
+async fn organisation(s: &TestServer, token: &str) -> Value {
+    s.gql(token, "{ organisation { name timeZone today version } }", json!({})).await["organisation"].clone()
+}
+
+async fn set_time_zone(s: &TestServer, token: &str, zone: &str) -> Value {
+    s.mutate(token, "updateOrganisation", "organisation", "timeZone today version", json!({ "timeZone": zone })).await
+}
+
+fn date(v: &Value) -> chrono::NaiveDate {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// "Today" is the organisation's, not the server's: the same deadline is on time in a zone
+/// where the day is young and overdue in one where it is over. UTC-12 and UTC+14 are 26 hours
+/// apart, so their dates differ at every moment and the scenario holds whenever it runs.
+async fn deadlines_follow_the_organisations_calendar(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let w = world(&s, "tz").await;
+    let admin = &w.t.admin_token;
+    let org = organisation(&s, admin).await;
+    assert_eq!(org["timeZone"], "UTC", "organisations start on UTC");
+    let version = org["version"].as_i64().unwrap();
+
+    // Settings are checked, admins only, compare-and-set; refused changes change nothing.
+    let errors = s
+        .mutate_err(
+            admin,
+            "updateOrganisation",
+            "organisation",
+            json!({ "timeZone": "Mars/Olympus_Mons", "name": " " }),
+        )
+        .await;
+    let fields: Vec<&Value> = errors.iter().map(|e| &e["field"]).collect();
+    assert_eq!(fields, [&json!(["input", "name"]), &json!(["input", "timeZone"])], "{errors:?}");
+    assert!(errors[1]["message"].as_str().unwrap().contains("IANA"), "{errors:?}");
+    let q = "mutation($i: UpdateOrganisationInput!) { updateOrganisation(input: $i) { organisation { id } } }";
+    let (_, body) = s.post(Some(&w.am.token), q, json!({ "i": { "timeZone": "Europe/Paris" } })).await;
+    assert!(forbidden(&body), "{body}");
+    let stale = s
+        .mutate_err(
+            admin,
+            "updateOrganisation",
+            "organisation",
+            json!({ "timeZone": "Europe/Paris", "expectedVersion": version - 1 }),
+        )
+        .await;
+    assert_eq!(stale[0]["code"], "CONFLICT");
+    assert_eq!(organisation(&s, admin).await, org, "nothing changed");
+
+    // West of the date line's far side (UTC-12) the day is young: a deadline today is on time.
+    let west = set_time_zone(&s, admin, "Etc/GMT+12").await;
+    assert_eq!(west["timeZone"], "Etc/GMT+12");
+    assert_eq!(west["version"].as_i64(), Some(version + 1));
+    let today_west = date(&west["today"]);
+    let generic = playbook_id(&s, admin, "generic_mitigation").await;
+    let plan = apply(&s, &w.am.token, json!({ "riskId": w.risk, "playbookId": generic })).await;
+    let first_due = date(&plan["actions"][0]["dueOn"]);
+    // Step deadlines count from the organisation's today (the first step: two days, so it is
+    // not overdue in the east either).
+    assert_eq!(first_due, today_west + Duration::days(2));
+    let action = s
+        .mutate(&w.am.token, "addPlanAction", "action", "id dueOn overdue daysOverdue", json!({ "planId": plan["id"], "title": "Call the CFO", "ownerId": w.am.id, "dueOn": today_west.to_string() }))
+        .await;
+    assert_eq!((&action["overdue"], &action["daysOverdue"]), (&json!(false), &json!(0)));
+    let urgency_on_time = s.gql(admin, RISK_URGENCY, json!({ "id": w.risk })).await["node"].clone();
+    assert_eq!(urgency_on_time["overdueActionCount"], 0);
+
+    // East (UTC+14) that day is already over: the same action is overdue everywhere it shows.
+    let east = set_time_zone(&s, admin, "Pacific/Kiritimati").await;
+    let today_east = date(&east["today"]);
+    let days = (today_east - today_west).num_days();
+    assert!((1..=2).contains(&days), "{today_west} -> {today_east}");
+    let q = "query($id: ID!) { node(id: $id) { ... on PlanAction { overdue daysOverdue } } }";
+    assert_eq!(
+        s.gql(admin, q, json!({ "id": action["id"] })).await["node"],
+        json!({ "overdue": true, "daysOverdue": days })
+    );
+    let q = "{ planActions(filter: { overdue: true }) { totalCount nodes { id } } overdueActionsByOwner { owner { id } count oldestDueOn } }";
+    let data = s.gql(admin, q, json!({})).await;
+    assert_eq!(data["planActions"], json!({ "totalCount": 1, "nodes": [{ "id": action["id"] }] }));
+    assert_eq!(
+        data["overdueActionsByOwner"],
+        json!([{ "owner": { "id": w.am.id }, "count": 1, "oldestDueOn": today_west.to_string() }])
+    );
+    let late = s.gql(admin, RISK_URGENCY, json!({ "id": w.risk })).await["node"].clone();
+    assert_eq!(late["overdueActionCount"], 1);
+    assert_ne!(late["urgency"], urgency_on_time["urgency"], "an overdue action raises the risk's urgency");
+    let q = "{ risks(filter: { hasOverdueActions: true }) { nodes { id } } }";
+    assert_eq!(s.gql(admin, q, json!({})).await["risks"]["nodes"], json!([{ "id": w.risk }]));
+    // And a new deadline on that day is in the past now.
+    let errors = s
+        .mutate_err(
+            &w.am.token,
+            "addPlanAction",
+            "action",
+            json!({ "planId": plan["id"], "title": "Too late", "ownerId": w.am.id, "dueOn": today_west.to_string() }),
+        )
+        .await;
+    assert_eq!(errors[0]["field"], json!(["input", "dueOn"]));
+    assert!(errors[0]["message"].as_str().unwrap().contains(&format!("today is {today_east}")), "{errors:?}");
+    s.stop().await;
+}
+
+const RISK_URGENCY: &str = "query($id: ID!) { node(id: $id) { ... on Risk { urgency overdueActionCount } } }";
