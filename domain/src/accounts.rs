@@ -443,7 +443,7 @@ pub async fn set_status(
         StatusChange::Churned { on, reason } => {
             let mut p = Problems::default();
             let reason = p.check(&["reason"], values::text(&reason, values::MAX_TEXT));
-            if on > Utc::now().date_naive() {
+            if on > actor.today() {
                 p.push(&["churnedOn"], "must not be in the future");
             }
             if current.status == AccountStatus::Churned {

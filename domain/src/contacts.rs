@@ -127,6 +127,7 @@ fn validate(
     phone: Option<&str>,
     active: bool,
     departed_on: Option<NaiveDate>,
+    today: NaiveDate,
 ) -> Result<Fields> {
     let mut p = Problems::default();
     let name = p.check(&["name"], values::line(name, values::MAX_LINE));
@@ -136,7 +137,7 @@ fn validate(
     if active && departed_on.is_some() {
         p.push(&["departedOn"], "a contact who has departed cannot be active; set active to false");
     }
-    if departed_on.is_some_and(|d| d > Utc::now().date_naive()) {
+    if departed_on.is_some_and(|d| d > today) {
         p.push(&["departedOn"], "must not be in the future");
     }
     p.finish()?;
@@ -159,8 +160,8 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewContact) -> 
     }
     accounts::writable_parent(db, actor, new.account, "accountId").await?;
     let active = new.active.unwrap_or(new.departed_on.is_none());
-    let f =
-        validate(&new.name, new.title.as_deref(), new.email.as_deref(), new.phone.as_deref(), active, new.departed_on)?;
+    let (title, email, phone) = (new.title.as_deref(), new.email.as_deref(), new.phone.as_deref());
+    let f = validate(&new.name, title, email, phone, active, new.departed_on, actor.today())?;
     let now = values::now();
     let model = contact::ActiveModel {
         id: Set(ContactId::generate().0),
@@ -231,6 +232,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: ContactId, patch
         patch.phone.as_ref().map_or(current.phone.as_deref(), Option::as_deref),
         active,
         departed_on,
+        actor.today(),
     )?;
     let changes = contact::ActiveModel {
         name: Set(f.name),

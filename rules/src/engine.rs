@@ -485,7 +485,13 @@ impl Engine {
 
     /// Evaluates one rule over accounts as of past dates (the end of each day from `from` to `to`,
     /// every `every_days`), with parameter overrides to try. Persists nothing.
-    pub async fn backtest(&self, db: &Db, org: OrganisationId, req: BacktestRequest) -> Result<Backtest> {
+    pub async fn backtest(
+        &self,
+        db: &Db,
+        org: OrganisationId,
+        today: NaiveDate,
+        req: BacktestRequest,
+    ) -> Result<Backtest> {
         let mut req = req;
         let mut seen = std::collections::HashSet::new();
         req.accounts.retain(|a| seen.insert(*a));
@@ -500,7 +506,6 @@ impl Engine {
         if req.every_days < 1 {
             p.push(&["everyDays"], "must be at least 1");
         }
-        let today = values::now().date_naive();
         if req.from > req.to {
             p.push(&["from"], "must not be after `to`");
         }

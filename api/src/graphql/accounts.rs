@@ -10,7 +10,7 @@ use bellwether_domain::signals::surveys::SurveyFilter;
 use bellwether_domain::signals::tickets::TicketFilter;
 use bellwether_domain::signals::{assessments, contracts, invoices, surveys, tickets};
 use bellwether_domain::{self as d, AccountId, Error, UserId, accounts, health};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::contacts::{Contact, ContactFilter};
 use super::count::TotalCount;
@@ -87,9 +87,10 @@ impl Account {
     async fn renewal_date(&self) -> Option<Date> {
         self.0.renewal_date.map(Date)
     }
-    /// Days from today (UTC) to the renewal date; negative when it has passed.
-    async fn days_until_renewal(&self) -> Option<i32> {
-        self.0.renewal_date.map(|d| (d - Utc::now().date_naive()).num_days() as i32)
+    /// Days from today (on the organisation's calendar) to the renewal date; negative when it
+    /// has passed.
+    async fn days_until_renewal(&self, ctx: &Context<'_>) -> Option<i32> {
+        self.0.renewal_date.map(|d| (d - request(ctx).today).num_days() as i32)
     }
     /// The account manager responsible for retention.
     async fn account_manager(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
@@ -118,7 +119,7 @@ impl Account {
         #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
         #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Account, TotalCount, EmptyFields>> {
-        let mut f = filter.unwrap_or_default().into_domain()?;
+        let mut f = filter.unwrap_or_default().into_domain(request(ctx).today)?;
         f.parent = Some(self.0.id);
         list(ctx, f, order_by, page_request(first, after, last, before)?).await
     }
@@ -415,11 +416,10 @@ fn filter_error(e: Error) -> async_graphql::Error {
 
 impl AccountFilter {
     /// Converts to the domain filter; an id of the wrong kind is a BAD_USER_INPUT error.
-    pub fn into_domain(self) -> async_graphql::Result<DomainFilter> {
+    pub fn into_domain(self, today: NaiveDate) -> async_graphql::Result<DomainFilter> {
         let user = |id: Option<ID>, field: &str| -> async_graphql::Result<Option<UserId>> {
             id.map(|i| input_id(&i, Kind::User, &["filter", field]).map(UserId)).transpose().map_err(filter_error)
         };
-        let today = Utc::now().date_naive();
         let mut renewal_to = self.renewal_to.map(|d| d.0);
         let mut renewal_from = self.renewal_from.map(|d| d.0);
         if let Some(days) = self.renewal_within_days {

@@ -186,7 +186,7 @@ impl CoreQuery {
         #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
         #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Account, TotalCount, EmptyFields>> {
-        let f = filter.unwrap_or_default().into_domain()?;
+        let f = filter.unwrap_or_default().into_domain(request(ctx).today)?;
         super::accounts::list(ctx, f, order_by, page_request(first, after, last, before)?).await
     }
 

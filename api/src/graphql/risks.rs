@@ -1180,7 +1180,7 @@ impl RiskQuery {
             to: input.to.0,
             every_days: i64::from(input.every_days),
         };
-        Ok(Backtest(engine(ctx).backtest(&r.db, r.actor.organisation, req).await.gql()?))
+        Ok(Backtest(engine(ctx).backtest(&r.db, r.actor.organisation, r.today, req).await.gql()?))
     }
 }
 

@@ -281,9 +281,10 @@ impl Invoice {
     async fn status(&self) -> InvoiceStatus {
         self.0.status.into()
     }
-    /// Days past due while unpaid on `asOf` (default today, UTC); 0 when not overdue.
-    async fn days_overdue(&self, as_of: Option<Date>) -> i32 {
-        self.0.days_overdue(as_of.map_or_else(|| Utc::now().date_naive(), |d| d.0)) as i32
+    /// Days past due while unpaid on `asOf` (default: today on the organisation's calendar); 0
+    /// when not overdue.
+    async fn days_overdue(&self, ctx: &Context<'_>, as_of: Option<Date>) -> i32 {
+        self.0.days_overdue(as_of.map_or(request(ctx).today, |d| d.0)) as i32
     }
     /// Days after the due date it was paid (0 if on time or unpaid).
     async fn days_late(&self) -> i32 {

@@ -55,7 +55,7 @@ impl User {
         #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
         #[graphql(desc = "Cursor from a previous page's `pageInfo.startCursor`.")] before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Account, TotalCount, EmptyFields>> {
-        let mut f = filter.unwrap_or_default().into_domain()?;
+        let mut f = filter.unwrap_or_default().into_domain(request(ctx).today)?;
         f.account_manager = Some(self.0.id);
         super::accounts::list(ctx, f, order_by, page_request(first, after, last, before)?).await
     }

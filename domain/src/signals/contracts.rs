@@ -87,7 +87,7 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, new: NewContractChan
     }
     p.finish()?;
     let (value, note) = (value.unwrap(), note.unwrap());
-    let today = Utc::now().date_naive();
+    let today = actor.today();
     let model = contract_change::ActiveModel {
         id: Set(ContractChangeId::generate().0),
         organisation_id: Set(org.0),

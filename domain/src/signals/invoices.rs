@@ -89,7 +89,7 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<InvoiceIn
     let mut out = Outcomes::new(items.len());
     let refs: Vec<AccountRef> = items.iter().map(|i| i.account.clone()).collect();
     let accounts = super::resolve_accounts(db, actor, &refs, &mut out).await?;
-    let today = Utc::now().date_naive();
+    let today = actor.today();
     let mut valid = Vec::new();
     for (i, v) in items.into_iter().enumerate() {
         let number = out.check(i, &["number"], values::line(&v.number, 200));

@@ -1131,6 +1131,13 @@ async fn deadlines_follow_the_organisations_calendar(backend: Backend) {
     assert_ne!(late["urgency"], urgency_on_time["urgency"], "an overdue action raises the risk's urgency");
     let q = "{ risks(filter: { hasOverdueActions: true }) { nodes { id } } }";
     assert_eq!(s.gql(admin, q, json!({})).await["risks"]["nodes"], json!([{ "id": w.risk }]));
+    // The account's renewal countdown reads the same calendar (renewing ten days after the
+    // western today).
+    let renewal = (today_west + Duration::days(10)).to_string();
+    s.mutate(admin, "updateAccount", "account", "id", json!({ "id": w.account, "renewalDate": renewal })).await;
+    let q = "query($id: ID!) { node(id: $id) { ... on Account { daysUntilRenewal } } }";
+    let countdown = s.gql(admin, q, json!({ "id": w.account })).await["node"]["daysUntilRenewal"].as_i64();
+    assert_eq!(countdown, Some(10 - days));
     // And a new deadline on that day is in the past now.
     let errors = s
         .mutate_err(
