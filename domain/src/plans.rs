@@ -245,8 +245,9 @@ fn check_due(p: &mut Problems, field: &[&str], due: NaiveDate, today: NaiveDate)
     }
 }
 
-/// What the application of a playbook will write: checked before anything is written.
-struct Prepared {
+/// What the application of a playbook will write: checked before anything is written (by
+/// [`write_prepared`], in the caller's transaction, or by `apply`).
+pub(crate) struct Prepared {
     plan_id: ActionPlanId,
     plan: action_plan::ActiveModel,
     users: Vec<UserId>,
@@ -546,21 +547,18 @@ async fn write(
     let plan_id = w.plan_id;
     let now = values::now();
     let (risk_id, version) = (risk.id, risk.version);
-    let result = crate::db::write::<_, _, _, Error>(db, |tx| {
-        Box::pin(async move { write_in(tx, org, actor, risk_id, version, w, now).await })
+    crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move { write_prepared(tx, org, actor, risk_id, version, w, now).await })
     })
-    .await;
-    match result {
-        Ok(()) => Ok(plan_id),
-        Err(sea_orm::TransactionError::Transaction(e)) => Err(e),
-        Err(sea_orm::TransactionError::Connection(e)) => Err(e.into()),
-    }
+    .await?;
+    Ok(plan_id)
 }
 
 /// The writes of a playbook application, inside the caller's transaction: the risk's
 /// compare-and-set at `version` (status, owner), its audit entries from `now` on, the plan, its
-/// stakeholders and actions.
-async fn write_in<C: ConnectionTrait>(
+/// stakeholders and actions. Validation uses it to write an automatic application in its own
+/// transaction, at the version it leaves and just after its event.
+pub(crate) async fn write_prepared<C: ConnectionTrait>(
     tx: &C,
     org: OrganisationId,
     actor: UserId,
@@ -635,20 +633,16 @@ pub async fn apply(db: &DatabaseConnection, actor: &Actor, input: Apply) -> Resu
     get(db, actor.organisation, id).await?.ok_or_else(|| Error::not_found("action plan", &["id"]))
 }
 
-/// A playbook application prepared for a risk about to be validated, written in the
-/// validation's own transaction ([`write_auto_apply`]).
-pub(crate) struct AutoApply(Prepared);
-
 /// Before a risk is validated: prepares the application of the playbook its rule suggested when
-/// the organisation set that playbook to apply itself. `validated` is the risk as the validation
-/// will leave it. Steps nobody holds the role for go to the risk owner, the account manager, or
-/// the person who validates. `Ok(None)` when there is nothing to apply.
+/// the organisation set that playbook to apply itself, for [`write_prepared`] in the
+/// validation's transaction. `risk` is the risk as the validation will leave it. Steps nobody
+/// holds the role for go to the risk owner, the account manager, or the person who validates.
+/// `Ok(None)` when there is nothing to apply.
 pub(crate) async fn prepare_auto_apply(
     db: &DatabaseConnection,
     actor: &Actor,
-    validated: &Risk,
-) -> Result<Option<AutoApply>> {
-    let risk = validated;
+    risk: &Risk,
+) -> Result<Option<Prepared>> {
     let Some(key) = &risk.suggested_playbook else { return Ok(None) };
     let Some(playbook) = playbooks::by_key(db, actor.organisation, key).await? else { return Ok(None) };
     if !playbook.auto_apply || playbook.archived_at.is_some() {
@@ -664,21 +658,7 @@ pub(crate) async fn prepare_auto_apply(
         assignments: Vec::new(),
         note: Some("applied automatically on validation".into()),
     };
-    Ok(Some(AutoApply(prepare(db, actor, risk, &playbook, &input, Fallback::Chain).await?)))
-}
-
-/// Writes a prepared automatic application inside the validation's transaction, after the
-/// validation: `version` is the risk's version the validation left, `now` follows its event.
-pub(crate) async fn write_auto_apply<C: ConnectionTrait>(
-    tx: &C,
-    org: OrganisationId,
-    actor: UserId,
-    risk: RiskId,
-    version: i32,
-    plan: AutoApply,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    write_in(tx, org, actor, risk, version, plan.0, now).await
+    Ok(Some(prepare(db, actor, risk, &playbook, &input, Fallback::Chain).await?))
 }
 
 async fn stakeholders(

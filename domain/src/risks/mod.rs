@@ -404,7 +404,7 @@ async fn save_then(
     current: &Risk,
     changes: risk::ActiveModel,
     event: NewEvent<'_>,
-    then: Option<(UserId, crate::plans::AutoApply)>,
+    then: Option<(UserId, crate::plans::Prepared)>,
 ) -> Result<Risk> {
     let now = values::now();
     let closing = event.to.filter(|to| !to.is_open()).map(|to| (event.actor, format!("the risk was {to}")));
@@ -421,7 +421,7 @@ async fn save_then(
             }
             if let Some((by, plan)) = then {
                 let after = now + Duration::microseconds(1);
-                crate::plans::write_auto_apply(tx, org, by, id, version + 1, plan, after).await?;
+                crate::plans::write_prepared(tx, org, by, id, version + 1, plan, after).await?;
             }
             Ok(true)
         })
