@@ -50,6 +50,8 @@ pub enum AuthError {
     Invalid,
     #[error("token has expired")]
     Expired,
+    #[error("the token lives too long: `exp` may be at most {max_days} days after `iat`")]
+    TooLong { max_days: u64 },
     #[error("the token's user is unknown, archived, or no longer has the token's role")]
     Revoked,
     #[error("internal error")]
@@ -66,6 +68,8 @@ pub struct Authenticator {
     issuer: Option<String>,
     audience: Option<String>,
     pub default_ttl: Duration,
+    /// The longest lifetime a token may claim.
+    max_ttl: Duration,
 }
 
 fn algorithm(a: JwtAlgorithm) -> Algorithm {
@@ -138,6 +142,7 @@ impl Authenticator {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             default_ttl: config.default_ttl,
+            max_ttl: config.max_ttl,
         })
     }
 
@@ -147,12 +152,25 @@ impl Authenticator {
         if header.alg != self.algorithm {
             return Err(AuthError::Invalid);
         }
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims).map_err(|e| {
-            match e.kind() {
+        // RFC 7515 4.1.11: a recipient must refuse a token naming critical extensions it does
+        // not understand, and Bellwether understands none.
+        if header.crit.is_some() {
+            return Err(AuthError::Invalid);
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
                 _ => AuthError::Invalid,
-            }
-        })
+            })?;
+        // A token lives at most `max_ttl` from when it was issued (or, without `iat`, from now):
+        // an `exp` far in the future (2^64 - 1) would otherwise never expire.
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let start = claims.iat.unwrap_or(now).min(now.saturating_add(LEEWAY_SECS));
+        if claims.exp > start.saturating_add(self.max_ttl.as_secs()).saturating_add(LEEWAY_SECS) {
+            return Err(AuthError::TooLong { max_days: self.max_ttl.as_secs() / 86_400 });
+        }
+        Ok(claims)
     }
 
     /// Verifies a token and resolves it to the acting user, as they are now.
@@ -176,6 +194,11 @@ impl Authenticator {
 
     /// Mints a token for a user (development and scripts).
     pub fn mint(&self, user: &User, ttl: Duration) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            ttl <= self.max_ttl,
+            "a token may live at most {} days (jwt.max_ttl)",
+            self.max_ttl.as_secs() / 86_400
+        );
         let key = self
             .encoding
             .as_ref()

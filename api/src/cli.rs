@@ -86,6 +86,9 @@ pub enum Command {
         /// Items per transaction (1-5000).
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
+        /// Longest line accepted, in bytes; longer lines are reported and skipped.
+        #[arg(long, default_value_t = crate::import::DEFAULT_MAX_LINE_BYTES)]
+        max_line_bytes: usize,
     },
 }
 
@@ -124,7 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("mint a token with: bellwether token --org {} --user {}", org.slug, admin.email);
             Ok(())
         }
-        Command::Import { file, kind, org, user, format, batch_size } => {
+        Command::Import { file, kind, org, user, format, batch_size, max_line_bytes } => {
             let db = open_database(&config).await?;
             let organisation =
                 organisations::by_slug(&db, &org).await?.with_context(|| format!("no organisation '{org}'"))?;
@@ -141,7 +144,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 time_zone: organisation.time_zone,
             };
             let mut shown = 0;
-            let summary = crate::import::run(&db, &actor, &file, kind, format, batch_size, |p| {
+            let options = crate::import::Options { kind, format, batch_size, max_line_bytes };
+            let summary = crate::import::run(&db, &actor, &file, options, |p| {
                 shown += 1;
                 if shown <= 20 {
                     eprintln!("line {}: {}", p.line, p.message);

@@ -95,15 +95,21 @@ struct FileJwt {
     issuer: Option<String>,
     audience: Option<String>,
     default_ttl: Option<String>,
+    max_ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileLimits {
     max_depth: Option<usize>,
+    max_introspection_depth: Option<usize>,
     max_complexity: Option<usize>,
     max_aliases: Option<usize>,
     max_directives: Option<usize>,
+    max_tokens: Option<usize>,
+    max_selections: Option<u64>,
+    max_operations: Option<usize>,
+    max_variables: Option<usize>,
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     db_max_connections: Option<u32>,
@@ -130,27 +136,63 @@ pub struct JwtConfig {
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub default_ttl: Duration,
+    /// Tokens claiming a longer life (`exp` - `iat`) are refused.
+    pub max_ttl: Duration,
 }
 
 /// Request and query limits.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// Field depth of an operation.
     pub max_depth: usize,
+    /// Field depth of an operation that selects only introspection.
+    pub max_introspection_depth: usize,
+    /// async-graphql's complexity: a connection costs its page size times its node.
     pub max_complexity: usize,
+    /// Aliased fields of an operation, fragments counted once per use.
     pub max_aliases: usize,
     pub max_directives: usize,
+    /// Lexical tokens of a document.
+    pub max_tokens: usize,
+    /// Selections of a document once its fragments are expanded.
+    pub max_selections: u64,
+    /// Operations in one document.
+    pub max_operations: usize,
+    /// Variables of one operation.
+    pub max_variables: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+}
+
+impl Limits {
+    /// The bounds checked on a document before async-graphql sees it.
+    pub fn document(&self) -> crate::graphql::document::DocumentLimits {
+        crate::graphql::document::DocumentLimits {
+            max_tokens: self.max_tokens,
+            max_brackets: 64,
+            max_selections: self.max_selections,
+            max_depth: u32::try_from(self.max_depth).unwrap_or(u32::MAX),
+            max_introspection_depth: u32::try_from(self.max_introspection_depth).unwrap_or(u32::MAX),
+            max_aliases: self.max_aliases as u64,
+            max_operations: self.max_operations,
+            max_variables: self.max_variables,
+        }
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_depth: 12,
+            max_introspection_depth: 20,
             max_complexity: 10_000,
             max_aliases: 30,
             max_directives: 5,
+            max_tokens: 15_000,
+            max_selections: 20_000,
+            max_operations: 50,
+            max_variables: 100,
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             db_max_connections: 10,
@@ -173,6 +215,9 @@ pub struct Config {
     /// What rule plugins may use.
     pub plugins: bellwether_rules::plugin::Limits,
 }
+
+/// The longest a token may live unless configured otherwise.
+pub const DEFAULT_MAX_TTL: Duration = Duration::from_secs(30 * 86_400);
 
 /// Default interval of the scheduled risk sweep.
 pub const DEFAULT_RISK_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
@@ -205,7 +250,14 @@ impl Config {
                 Some(t) => parse_duration(&t).context("jwt.default_ttl")?,
                 None => Duration::from_secs(8 * 3600),
             },
+            max_ttl: match file.jwt.max_ttl {
+                Some(t) => parse_duration(&t).context("jwt.max_ttl")?,
+                None => DEFAULT_MAX_TTL,
+            },
         };
+        if jwt.default_ttl > jwt.max_ttl {
+            bail!("jwt.default_ttl must not be longer than jwt.max_ttl");
+        }
         if jwt.algorithm != JwtAlgorithm::HS256 && jwt.public_key_pem.is_none() {
             bail!("{:?} needs a public key file (--jwt-public-key-file)", jwt.algorithm);
         }
@@ -214,9 +266,14 @@ impl Config {
         }
         let limits = Limits {
             max_depth: file.limits.max_depth.unwrap_or(defaults.max_depth),
+            max_introspection_depth: file.limits.max_introspection_depth.unwrap_or(defaults.max_introspection_depth),
             max_complexity: file.limits.max_complexity.unwrap_or(defaults.max_complexity),
             max_aliases: file.limits.max_aliases.unwrap_or(defaults.max_aliases),
             max_directives: file.limits.max_directives.unwrap_or(defaults.max_directives),
+            max_tokens: file.limits.max_tokens.unwrap_or(defaults.max_tokens),
+            max_selections: file.limits.max_selections.unwrap_or(defaults.max_selections),
+            max_operations: file.limits.max_operations.unwrap_or(defaults.max_operations),
+            max_variables: file.limits.max_variables.unwrap_or(defaults.max_variables),
             max_body_bytes: file.limits.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             request_timeout: file.limits.request_timeout_secs.map_or(defaults.request_timeout, Duration::from_secs),
             db_max_connections: file.limits.db_max_connections.unwrap_or(defaults.db_max_connections),

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::OperationType;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
@@ -23,6 +23,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{AuthError, Authenticator};
 use crate::config::Limits;
+use crate::graphql::document::{self, Refusal};
 use crate::graphql::support::codes;
 use crate::graphql::{AppSchema, RequestContext};
 
@@ -172,10 +173,30 @@ fn read_params(mut params: serde_json::Map<String, Value>, media: &'static str) 
     Ok(Incoming { query, operation_name, variables, extensions })
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let media = match response_media(&headers) {
         Ok(m) => m,
         Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let max = state.limits.max_body_bytes;
+            let mut error = async_graphql::ServerError::new(
+                format!("the request body is larger than {max} bytes; send large data in several requests"),
+                None,
+            );
+            let ext = error.extensions.get_or_insert_with(Default::default);
+            ext.set("code", codes::BAD_USER_INPUT);
+            ext.set("limit", "bodyBytes");
+            ext.set("max", max as u64);
+            return request_error(StatusCode::PAYLOAD_TOO_LARGE, media, error);
+        }
+        Err(rejection) => return bad_request(media, &format!("the request body could not be read: {rejection}")),
     };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut parts = content_type.split(';').map(str::trim);
@@ -289,33 +310,66 @@ fn unauthorized(media: &'static str, e: &AuthError) -> Response {
     r
 }
 
-/// Counts aliased fields and finds the operation's type, walking fragments once each.
-fn inspect(doc: &ExecutableDocument, operation: Option<&str>) -> (usize, Option<OperationType>) {
-    fn aliases(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|s| match &s.node {
-                Selection::Field(f) => usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set.node),
-                Selection::InlineFragment(f) => aliases(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+/// A request error (nothing executed) as a complete response.
+fn request_error(status: StatusCode, media: &'static str, error: async_graphql::ServerError) -> Response {
+    let body = ResponseBody { data: None, errors: std::slice::from_ref(&error), extensions: None };
+    json_response(status, media, &body)
+}
+
+/// A refused document as a GraphQL error naming the limit.
+fn refusal_error(refusal: &Refusal) -> async_graphql::ServerError {
+    let mut e = async_graphql::ServerError::new(refusal.message.clone(), None);
+    let ext = e.extensions.get_or_insert_with(Default::default);
+    ext.set("code", codes::GRAPHQL_VALIDATION_FAILED);
+    ext.set("limit", refusal.limit);
+    ext.set("max", refusal.max);
+    if let Some(actual) = refusal.actual {
+        ext.set("actual", actual);
     }
-    let mut count: usize = doc.fragments.values().map(|f| aliases(&f.node.selection_set.node)).sum();
-    let op_type = match &doc.operations {
-        DocumentOperations::Single(op) => {
-            count += aliases(&op.node.selection_set.node);
-            Some(op.node.ty)
+    e
+}
+
+/// The response body, serialised as it is: `data` keeps the order of the selection set.
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions: Option<&'a std::collections::BTreeMap<String, async_graphql::Value>>,
+}
+
+fn json_response(status: StatusCode, media: &'static str, body: &ResponseBody<'_>) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], bytes).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "serialising a response failed");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, media, "internal error", codes::INTERNAL)
         }
-        DocumentOperations::Multiple(ops) => {
-            count += ops.values().map(|op| aliases(&op.node.selection_set.node)).sum::<usize>();
-            match operation {
-                Some(name) => ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty),
-                None => None,
-            }
+    }
+}
+
+/// Gives every error a code and drops repeats. Errors that async-graphql raises without one are
+/// classified by where they arise: before execution (no path) the document or its variables
+/// were refused, during execution an argument failed to parse.
+fn finish_errors(errors: &mut Vec<async_graphql::ServerError>) {
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| seen.insert((e.message.clone(), e.locations.clone(), format!("{:?}", e.path))));
+    for e in errors.iter_mut() {
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_some() {
+            continue;
         }
-    };
-    (count, op_type)
+        let code = if !e.path.is_empty() {
+            codes::BAD_USER_INPUT
+        } else if e.message.starts_with("Unknown operation named") || e.message.starts_with("Operation name required") {
+            codes::OPERATION_RESOLUTION_FAILURE
+        } else {
+            codes::GRAPHQL_VALIDATION_FAILED
+        };
+        ext.set("code", code);
+    }
 }
 
 async fn execute(
@@ -337,39 +391,38 @@ async fn execute(
     };
 
     let request_error_status = if media == GRAPHQL_RESPONSE { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    // Parse once up front: for the method check, the alias cap, and to answer syntax errors as
-    // request errors.
-    match async_graphql::parser::parse_query(&incoming.query) {
-        Ok(doc) => {
-            let (aliases, op_type) = inspect(&doc, incoming.operation_name.as_deref());
-            if method == Method::GET && op_type == Some(OperationType::Mutation) {
-                let mut r = error_response(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    media,
-                    "mutations must be sent with POST",
-                    codes::BAD_USER_INPUT,
-                );
-                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-                return r;
-            }
-            if aliases > state.limits.max_aliases {
-                return error_response(
-                    request_error_status,
-                    media,
-                    &format!("the query uses {aliases} aliases; at most {} are allowed", state.limits.max_aliases),
-                    codes::BAD_USER_INPUT,
-                );
-            }
-        }
+    // The document's cost is known before anything expands it: tokens and nesting on the text,
+    // then the expanded size, depth and aliases on the parsed document, each fragment measured
+    // once (see `graphql::document`). Only then does async-graphql validate it.
+    let limits = state.limits.document();
+    if let Err(refusal) = document::scan(&incoming.query, &limits) {
+        return request_error(request_error_status, media, refusal_error(&refusal));
+    }
+    let doc = match async_graphql::parser::parse_query(&incoming.query) {
+        Ok(doc) => doc,
         Err(e) => {
-            let body =
-                json!({ "errors": [{ "message": e.to_string(), "extensions": { "code": "GRAPHQL_PARSE_FAILED" } }] });
-            return (request_error_status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], body.to_string())
-                .into_response();
+            let mut error = async_graphql::ServerError::new(e.to_string(), e.positions().next());
+            error.extensions.get_or_insert_with(Default::default).set("code", codes::GRAPHQL_PARSE_FAILED);
+            return request_error(request_error_status, media, error);
         }
+    };
+    let analysis = match document::analyse(&doc, incoming.operation_name.as_deref(), &limits) {
+        Ok(a) => a,
+        Err(refusal) => return request_error(request_error_status, media, refusal_error(&refusal)),
+    };
+    if method == Method::GET && analysis.operation_type == Some(OperationType::Mutation) {
+        let mut r = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "mutations must be sent with POST",
+            codes::BAD_USER_INPUT,
+        );
+        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
     }
 
     let mut request = async_graphql::Request::new(incoming.query);
+    request.set_parsed_query(doc);
     if let Some(name) = incoming.operation_name {
         request = request.operation_name(name);
     }
@@ -384,25 +437,30 @@ async fn execute(
         }
     }
     let request = request.data(RequestContext::new(actor, state.db.clone()));
-    let response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).await;
+    finish_errors(&mut response.errors);
+    if let async_graphql::Value::Object(root) = &mut response.data {
+        let mut rest = std::mem::take(root);
+        for key in &analysis.root_keys {
+            if let Some((k, v)) = rest.shift_remove_entry(key.as_str()) {
+                root.insert(k, v);
+            }
+        }
+        root.extend(rest);
+    }
 
     // A response without execution (validation or variable errors) has null data and errors
     // without a path: a request error.
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = serde_json::Map::new();
-    if !request_failed {
-        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
-    }
-    if !response.errors.is_empty() {
-        body.insert("errors".into(), serde_json::to_value(&response.errors).unwrap_or(Value::Null));
-    }
-    if !response.extensions.is_empty() {
-        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
-    }
+    let body = ResponseBody {
+        data: (!request_failed).then_some(&response.data),
+        errors: &response.errors,
+        extensions: (!response.extensions.is_empty()).then_some(&response.extensions),
+    };
     let status = if request_failed { request_error_status } else { StatusCode::OK };
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], Value::Object(body).to_string()).into_response()
+    json_response(status, media, &body)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! `bellwether import`: streams a JSON Lines or CSV file of signals into the organisation in
 //! batches, through the same domain ingestion as the GraphQL bulk mutations. Memory stays
-//! bounded by one batch; rerunning a file is a no-op (every item has an idempotency key).
+//! bounded by one batch: a line is never held beyond `max_line_bytes` (a longer one is skipped
+//! to its end and reported with its number). Rerunning a file is a no-op (every item has an
+//! idempotency key). `-` reads standard input.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -120,7 +122,7 @@ fn to_item(row: impl Into<RowAny>) -> Result<Item, String> {
         RowAny::Metric(r) => Item::Metric(NewMetricPoint {
             account: account(r.account),
             metric: r.metric,
-            observed_at: r.observed_at,
+            observed_at: Ok(r.observed_at),
             value: r.value,
             source: r.source,
         }),
@@ -130,18 +132,18 @@ fn to_item(row: impl Into<RowAny>) -> Result<Item, String> {
             subject: r.subject,
             priority: vocabulary(TicketPriority::parse, &r.priority)?,
             status: vocabulary(TicketStatus::parse, &r.status)?,
-            opened_at: r.opened_at,
-            first_response_at: r.first_response_at,
-            resolved_at: r.resolved_at,
+            opened_at: Ok(r.opened_at),
+            first_response_at: r.first_response_at.map(Ok),
+            resolved_at: r.resolved_at.map(Ok),
         }),
         RowAny::Invoice(r) => Item::Invoice(InvoiceInput {
             account: account(r.account),
             number: r.number,
-            amount_minor: r.amount_minor,
+            amount_minor: Ok(r.amount_minor),
             currency: r.currency,
-            issued_on: r.issued_on,
-            due_on: r.due_on,
-            paid_at: r.paid_at,
+            issued_on: Ok(r.issued_on),
+            due_on: Ok(r.due_on),
+            paid_at: r.paid_at.map(Ok),
             status: vocabulary(InvoiceStatus::parse, &r.status)?,
         }),
         RowAny::Survey(r) => Item::Survey(SurveyInput {
@@ -150,7 +152,7 @@ fn to_item(row: impl Into<RowAny>) -> Result<Item, String> {
             score: r.score,
             contact: None,
             comment: r.comment,
-            responded_at: r.responded_at,
+            responded_at: Ok(r.responded_at),
             idempotency_key: r.idempotency_key,
         }),
     })
@@ -221,33 +223,116 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// The longest line read by default (1 MiB).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+
+/// One line as read.
+enum Line {
+    Text(String),
+    /// Longer than the limit: skipped without being held.
+    TooLong,
+    NotUtf8,
+}
+
+/// Splits a stream into lines of at most `max` bytes. A longer line is consumed to its end but
+/// only counted, so memory never holds more than `max` bytes of it.
+struct Lines<R> {
+    inner: R,
+    max: usize,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(inner: R, max: usize) -> Self {
+        Self { inner, max, buf: Vec::new() }
+    }
+
+    fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+        self.buf.clear();
+        let (mut over, mut any) = (false, false);
+        loop {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                if !any {
+                    return Ok(None);
+                }
+                break;
+            }
+            any = true;
+            let newline = chunk.iter().position(|b| *b == b'\n');
+            let take = newline.unwrap_or(chunk.len());
+            if !over {
+                if self.buf.len() + take > self.max {
+                    over = true;
+                    self.buf = Vec::new();
+                } else {
+                    self.buf.extend_from_slice(&chunk[..take]);
+                }
+            }
+            self.inner.consume(take + usize::from(newline.is_some()));
+            if newline.is_some() {
+                break;
+            }
+        }
+        if over {
+            return Ok(Some(Line::TooLong));
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(Some(match String::from_utf8(std::mem::take(&mut self.buf)) {
+            Ok(s) => Line::Text(s),
+            Err(_) => Line::NotUtf8,
+        }))
+    }
+}
+
 /// Where a rejected row was and why.
 pub struct Problem {
     pub line: usize,
     pub message: String,
 }
 
-/// Imports `path`; `on_problem` hears about each rejected row (line numbers start at 1).
+/// How a file is read.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub kind: SignalKind,
+    pub format: Format,
+    /// Items per transaction (1-5000).
+    pub batch_size: usize,
+    /// Lines longer than this are rejected without being held in memory.
+    pub max_line_bytes: usize,
+}
+
+/// Imports `path` (`-`: standard input); `on_problem` hears about each rejected row (line
+/// numbers start at 1).
 pub async fn run(
     db: &Db,
     actor: &Actor,
     path: &Path,
-    kind: SignalKind,
-    format: Format,
-    batch_size: usize,
+    options: Options,
     mut on_problem: impl FnMut(Problem),
 ) -> anyhow::Result<Summary> {
+    let Options { kind, format, batch_size, max_line_bytes } = options;
     if !(1..=bellwether_domain::signals::MAX_BATCH).contains(&batch_size) {
         bail!("--batch-size must be between 1 and {}", bellwether_domain::signals::MAX_BATCH);
     }
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    if max_line_bytes == 0 {
+        bail!("--max-line-bytes must be positive");
+    }
+    let (input, len): (Box<dyn Read>, Option<u64>) = if path.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let len = file.metadata().map(|m| m.len()).ok();
+        (Box::new(file), len)
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(len, indicatif::ProgressDrawTarget::stderr());
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let reader = BufReader::new(Counting { inner: file, bar: bar.clone() });
+    let mut lines = Lines::new(BufReader::new(Counting { inner: input, bar: bar.clone() }), max_line_bytes);
     let csv_format = match format {
         Format::Csv => true,
         Format::Jsonl => false,
@@ -284,38 +369,61 @@ pub async fn run(
         Ok(())
     };
 
-    if csv_format {
-        let mut rdr = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(reader);
-        let headers = rdr.headers().context("reading the CSV header")?.clone();
-        for (i, record) in rdr.records().enumerate() {
-            let line = i + 2;
-            match record.map_err(|e| e.to_string()).and_then(|r| from_csv(kind, &r, &headers)) {
-                Ok(item) => batch.push((line, item)),
-                Err(message) => {
-                    summary.rejected += 1;
-                    on_problem(Problem { line, message });
-                }
-            }
-            if batch.len() == batch_size {
-                flush(&mut batch, &mut summary, &mut on_problem).await?;
-            }
+    // CSV records are one per line (quoted fields may hold commas, not line breaks), so both
+    // formats go through the same bounded line reader.
+    let csv_record = |text: &str| -> Result<csv::StringRecord, String> {
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).trim(csv::Trim::All).from_reader(text.as_bytes());
+        match rdr.records().next() {
+            Some(r) => r.map_err(|e| e.to_string()),
+            None => Err("an empty CSV record".into()),
         }
-    } else {
-        for (i, line) in reader.lines().enumerate() {
-            let text = line.with_context(|| format!("reading line {}", i + 1))?;
-            if text.trim().is_empty() {
+    };
+    let mut headers: Option<csv::StringRecord> = None;
+    let mut number = 0;
+    while let Some(line) = lines.next_line().with_context(|| format!("reading line {}", number + 1))? {
+        number += 1;
+        let text = match line {
+            Line::Text(t) => t,
+            Line::TooLong => {
+                summary.rejected += 1;
+                on_problem(Problem {
+                    line: number,
+                    message: format!("longer than {max_line_bytes} bytes (--max-line-bytes); skipped"),
+                });
+                if csv_format && headers.is_none() {
+                    bail!("line 1, the CSV header, is longer than {max_line_bytes} bytes");
+                }
                 continue;
             }
-            match from_json(kind, &text) {
-                Ok(item) => batch.push((i + 1, item)),
-                Err(message) => {
-                    summary.rejected += 1;
-                    on_problem(Problem { line: i + 1, message });
+            Line::NotUtf8 => {
+                summary.rejected += 1;
+                on_problem(Problem { line: number, message: "not valid UTF-8".into() });
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let parsed = if csv_format {
+            match &headers {
+                None => {
+                    headers = Some(csv_record(&text).map_err(anyhow::Error::msg).context("reading the CSV header")?);
+                    continue;
                 }
+                Some(h) => csv_record(&text).and_then(|r| from_csv(kind, &r, h)),
             }
-            if batch.len() == batch_size {
-                flush(&mut batch, &mut summary, &mut on_problem).await?;
+        } else {
+            from_json(kind, &text)
+        };
+        match parsed {
+            Ok(item) => batch.push((number, item)),
+            Err(message) => {
+                summary.rejected += 1;
+                on_problem(Problem { line: number, message });
             }
+        }
+        if batch.len() == batch_size {
+            flush(&mut batch, &mut summary, &mut on_problem).await?;
         }
     }
     flush(&mut batch, &mut summary, &mut on_problem).await?;
@@ -341,6 +449,25 @@ async fn ingest(db: &Db, actor: &Actor, kind: SignalKind, items: Vec<Item>) -> a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_longer_than_the_limit_are_skipped_without_being_held() {
+        let mut bytes = format!("short\r\n{}\nafter\n", "x".repeat(100)).into_bytes();
+        bytes.extend_from_slice(&[0xff, b'\n']);
+        bytes.extend_from_slice(b"last");
+        // A tiny buffer, so lines span many reads.
+        let mut lines = Lines::new(std::io::BufReader::with_capacity(7, &bytes[..]), 10);
+        let mut seen = Vec::new();
+        while let Some(l) = lines.next_line().unwrap() {
+            seen.push(match l {
+                Line::Text(t) => t,
+                Line::TooLong => "<too long>".into(),
+                Line::NotUtf8 => "<not utf-8>".into(),
+            });
+            assert!(lines.buf.capacity() <= 16, "a long line was held");
+        }
+        assert_eq!(seen, ["short", "<too long>", "after", "<not utf-8>", "last"]);
+    }
 
     #[test]
     fn rows_parse_per_kind_and_reject_garbage() {

@@ -244,3 +244,87 @@ async fn import_streams_files_and_reruns_are_no_ops() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The peak resident memory of a running process, from /proc.
+fn peak_resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("Linux /proc");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kb * 1024
+}
+
+#[tokio::test]
+async fn import_skips_a_huge_line_from_a_pipe_without_holding_it() {
+    use std::io::Write as _;
+    let sandbox = Sandbox::new();
+    sandbox.run(&[
+        "create-org",
+        "--slug",
+        "pipe",
+        "--name",
+        "Pipes",
+        "--admin-email",
+        "ops@pipe.example",
+        "--admin-name",
+        "Ops",
+    ]);
+    let url = format!("sqlite://{}?mode=rwc", sandbox.dir.join("bellwether.db").display());
+    let db = bellwether_domain::db::connect(&url, 1).await.unwrap();
+    let org = bellwether_domain::organisations::by_slug(&db, "pipe").await.unwrap().unwrap();
+    let admin = bellwether_domain::users::by_email(&db, org.id, "ops@pipe.example").await.unwrap().unwrap();
+    let actor =
+        bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role, time_zone: org.time_zone };
+    let new = bellwether_domain::accounts::NewAccount {
+        name: "Piped".into(),
+        external_ref: Some("CRM-1".into()),
+        segment: None,
+        industry: None,
+        tier: bellwether_domain::Tier::Key,
+        lifecycle_stage: None,
+        annual_value: None,
+        contract_start: None,
+        renewal_date: None,
+        account_manager: None,
+        sales_owner: None,
+        parent: None,
+    };
+    bellwether_domain::accounts::create(&db, &actor, new).await.unwrap();
+    db.close().await.unwrap();
+
+    let mut child = sandbox
+        .command()
+        .args(["import", "-", "--kind", "metrics", "--org", "pipe", "--user", "ops@pipe.example"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let point = |day: u32| {
+        format!(
+            "{{\"account\":\"CRM-1\",\"metric\":\"usage.active_users\",\"observedAt\":\"2026-01-{day:02}T00:00:00Z\",\"value\":{day}}}\n"
+        )
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(point(1).as_bytes()).unwrap();
+    // Line 2: 256 MiB in one line, streamed; the importer may hold at most 1 MiB of it.
+    stdin.write_all(b"{\"account\":\"CRM-1\",\"metric\":\"usage.active_users\",\"source\":\"").unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..256 {
+        stdin.write_all(&chunk).unwrap();
+    }
+    stdin.write_all(b"\"}\n").unwrap();
+    stdin.write_all(point(3).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // All but the pipe's buffer of the long line has been read by now.
+    let peak = peak_resident_bytes(child.id());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2 accepted, 0 updated, 0 duplicates, 1 rejected");
+    assert!(stderr.contains("line 2: longer than 1048576 bytes"), "{stderr}");
+    assert!(peak < 128 << 20, "the importer's memory peaked at {} MiB reading a 256 MiB line", peak >> 20);
+}

@@ -15,6 +15,11 @@
 //!   The follow-through at portfolio scale: a playbook applied to every open risk of a synthetic
 //!   portfolio, the first step of every plan overdue, a fifth of the risks resolved with a
 //!   post-mortem; then the lists a team opens every morning, timed over HTTP.
+//! `cargo run --release -p bellwether-bench -- query-cost`
+//!   What hostile and large documents cost the real server over HTTP: fragment bombs of 4 to 10
+//!   levels (time to refusal), the largest legal fragment-heavy document and a document at the
+//!   token limit (time to answer), the standard introspection query, and `/healthz` latency
+//!   while 16 ten-level bombs arrive at once.
 
 use std::time::{Duration, Instant};
 
@@ -83,6 +88,12 @@ enum What {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// What hostile and large documents cost: refusal times, healthz under a bomb storm.
+    QueryCost {
+        /// Timed runs per document.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Health recompute time for one account with a year of daily data on 20 metrics.
     Health {
         #[arg(long, value_enum, default_value = "sqlite")]
@@ -123,7 +134,84 @@ async fn main() -> anyhow::Result<()> {
         What::Risk { backend, accounts, days, trials } => risk(backend.into(), accounts, days, trials).await,
         What::Plugin { accounts, iterations } => plugin(accounts, iterations).await,
         What::Plans { backend, accounts, runs } => plans(backend.into(), accounts, runs).await,
+        What::QueryCost { runs } => query_cost(runs).await,
     }
+}
+
+/// Fragments each spreading the next `fanout` times, `levels` deep.
+fn fragment_bomb(levels: usize, fanout: usize) -> String {
+    let mut q = String::from("query { viewer { ...F0 } }\n");
+    for l in 0..levels {
+        let body = if l + 1 == levels {
+            "id".to_owned()
+        } else {
+            std::iter::repeat_n(format!("...F{}", l + 1), fanout).collect::<Vec<_>>().join(" ")
+        };
+        q.push_str(&format!("fragment F{l} on User {{ {body} }}\n"));
+    }
+    q
+}
+
+/// Median and maximum of timings, in milliseconds.
+fn p50_max(mut t: Vec<Duration>) -> (f64, f64) {
+    t.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    (ms(t[t.len() / 2]), ms(*t.last().unwrap_or(&Duration::ZERO)))
+}
+
+async fn query_cost(runs: usize) -> anyhow::Result<()> {
+    let s = start(Backend::Sqlite).await?;
+    let t = s.tenant("bench").await;
+    let viewer = s.member(&t, "VIEWER", "Bench Viewer").await;
+    let post = |q: String| {
+        let (client, url, token) = (s.client.clone(), s.url.clone(), viewer.token.clone());
+        async move {
+            let started = Instant::now();
+            let res = client.post(url).bearer_auth(token).json(&json!({ "query": q })).send().await?;
+            let body: Value = res.json().await?;
+            anyhow::Ok((started.elapsed(), body))
+        }
+    };
+    println!("document | bytes | outcome | p50 ms | max ms");
+    let mut docs: Vec<(String, String)> =
+        (4..=10).map(|l| (format!("fragment bomb, {l} levels of 10"), fragment_bomb(l, 10))).collect();
+    docs.push(("largest legal bomb (5 levels of 8: 4,096 fields)".into(), fragment_bomb(5, 8)));
+    docs.push(("15,000 tokens of plain fields".into(), format!("{{ viewer {{ {} }} }}", "id ".repeat(14_990))));
+    docs.push((
+        "standard introspection query".into(),
+        include_str!("../../tests/fixtures/introspection.graphql").to_owned(),
+    ));
+    for (name, q) in docs {
+        let mut timings = Vec::new();
+        let mut outcome = String::new();
+        for _ in 0..runs {
+            let (elapsed, body) = post(q.clone()).await?;
+            timings.push(elapsed);
+            outcome = match body["errors"][0]["extensions"]["limit"].as_str() {
+                Some(limit) => format!("refused ({limit})"),
+                None if body["errors"].is_array() => format!("error: {}", body["errors"][0]["message"]),
+                None => "answered".into(),
+            };
+        }
+        let (p50, max) = p50_max(timings);
+        println!("{name} | {} | {outcome} | {p50:.2} | {max:.2}", q.len());
+    }
+    // A storm: 16 ten-level bombs at once, and the liveness probe meanwhile.
+    let bomb = fragment_bomb(10, 10);
+    let mut health = Vec::new();
+    for _ in 0..runs {
+        let storm: Vec<_> = (0..16).map(|_| tokio::spawn(post(bomb.clone()))).collect();
+        let started = Instant::now();
+        s.client.get(format!("{}/healthz", s.base)).send().await?.error_for_status()?;
+        health.push(started.elapsed());
+        for b in storm {
+            b.await??;
+        }
+    }
+    let (p50, max) = p50_max(health);
+    println!("/healthz during 16 concurrent 10-level bombs | | | {p50:.2} | {max:.2}");
+    s.stop().await;
+    Ok(())
 }
 
 async fn start(backend: Backend) -> anyhow::Result<TestServer> {
@@ -180,7 +268,7 @@ async fn ingest(backend: Backend, batches: usize, direct: bool) -> anyhow::Resul
                             i["account"]["id"].as_str().unwrap(),
                         ))),
                         metric: i["metric"].as_str().unwrap().to_owned(),
-                        observed_at: i["observedAt"].as_str().unwrap().parse().unwrap(),
+                        observed_at: Ok(i["observedAt"].as_str().unwrap().parse().unwrap()),
                         value: i["value"].as_f64().unwrap(),
                         source: None,
                     })
@@ -272,7 +360,7 @@ async fn health_recompute(backend: Backend, runs: usize) -> anyhow::Result<()> {
             keys.iter().map(move |k| NewMetricPoint {
                 account: AccountRef::ExternalRef("Y-1".into()),
                 metric: k.clone(),
-                observed_at: Utc::now() - chrono::Duration::days(d),
+                observed_at: Ok(Utc::now() - chrono::Duration::days(d)),
                 value: 100.0 - (d % 30) as f64,
                 source: None,
             })

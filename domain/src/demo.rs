@@ -575,7 +575,7 @@ async fn signals(db: &Db, actor: &Actor) -> Result<()> {
             points.push(NewMetricPoint {
                 account: account.clone(),
                 metric: "usage.active_users".into(),
-                observed_at: now - Duration::days(day),
+                observed_at: Ok(now - Duration::days(day)),
                 value: (level * weekly).round(),
                 source: Some("demo".into()),
             });
@@ -587,8 +587,8 @@ async fn signals(db: &Db, actor: &Actor) -> Result<()> {
                 subject: Some("Service outage in production".into()),
                 priority: TicketPriority::Critical,
                 status: TicketStatus::Open,
-                opened_at: now - Duration::days(1 + t as i64 * 2),
-                first_response_at: Some(now - Duration::days(1 + t as i64 * 2) + Duration::hours(1)),
+                opened_at: Ok(now - Duration::days(1 + t as i64 * 2)),
+                first_response_at: Some(Ok(now - Duration::days(1 + t as i64 * 2) + Duration::hours(1))),
                 resolved_at: None,
             });
         }
@@ -596,21 +596,21 @@ async fn signals(db: &Db, actor: &Actor) -> Result<()> {
         invoices_in.push(InvoiceInput {
             account: account.clone(),
             number: format!("{}-INV-1", story.external_ref),
-            amount_minor: 2_500_000,
+            amount_minor: Ok(2_500_000),
             currency: "EUR".into(),
-            issued_on: today - Duration::days(100),
-            due_on: today - Duration::days(70),
-            paid_at: Some(now - Duration::days(72)),
+            issued_on: Ok(today - Duration::days(100)),
+            due_on: Ok(today - Duration::days(70)),
+            paid_at: Some(Ok(now - Duration::days(72))),
             status: InvoiceStatus::Paid,
         });
         if let Some(days) = story.overdue_days {
             invoices_in.push(InvoiceInput {
                 account: account.clone(),
                 number: format!("{}-INV-2", story.external_ref),
-                amount_minor: 1_800_000,
+                amount_minor: Ok(1_800_000),
                 currency: "EUR".into(),
-                issued_on: today - Duration::days(days + 30),
-                due_on: today - Duration::days(days),
+                issued_on: Ok(today - Duration::days(days + 30)),
+                due_on: Ok(today - Duration::days(days)),
                 paid_at: None,
                 status: InvoiceStatus::Open,
             });
@@ -622,7 +622,7 @@ async fn signals(db: &Db, actor: &Actor) -> Result<()> {
                 score: *score,
                 contact: None,
                 comment: None,
-                responded_at: now - Duration::days(20 + i as i64 * 15),
+                responded_at: Ok(now - Duration::days(20 + i as i64 * 15)),
                 idempotency_key: Some(format!("{}-nps-{i}", story.external_ref)),
             });
         }

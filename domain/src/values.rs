@@ -7,7 +7,17 @@ pub const MAX_LINE: usize = 200;
 /// The longest multi-line text (summaries, reasons) accepted.
 pub const MAX_TEXT: usize = 10_000;
 
-/// A trimmed, non-empty single line of at most `max` characters.
+/// Characters that reorder or hide text without being visible: bidirectional embeddings,
+/// overrides, isolates and marks, the zero-width space, the word joiner and the byte-order mark.
+/// In a name or a title they make one string display as another ("Acme" spelled backwards
+/// under a right-to-left override). The zero-width (non-)joiners are allowed: scripts such as
+/// Persian and the Indic ones need them.
+fn is_invisible_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// A trimmed, non-empty single line of at most `max` characters: no control characters (not
+/// even tab or newline) and no bidirectional or invisible controls.
 pub fn line(value: &str, max: usize) -> Result<String, String> {
     let v = value.trim();
     if v.is_empty() {
@@ -19,7 +29,26 @@ pub fn line(value: &str, max: usize) -> Result<String, String> {
     if v.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
+    if let Some(c) = v.chars().find(|c| is_invisible_control(*c)) {
+        return Err(format!(
+            "must not contain invisible or text-direction control characters (found U+{:04X})",
+            c as u32
+        ));
+    }
     Ok(v.to_owned())
+}
+
+/// Multi-line text: Windows line ends become newlines; control characters other than tab and
+/// newline (NUL, BEL, escape sequences...) are refused.
+fn clean_text(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    let v = if v.contains('\r') { v.replace("\r\n", "\n") } else { v.to_owned() };
+    match v.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n')) {
+        Some(c) => {
+            Err(format!("must not contain control characters other than tab and newline (found U+{:04X})", c as u32))
+        }
+        None => Ok(v),
+    }
 }
 
 /// An optional line: `None` or blank becomes `None`.
@@ -32,23 +61,19 @@ pub fn optional_line(value: Option<&str>, max: usize) -> Result<Option<String>, 
 
 /// Multi-line text of at most `max` characters (may not be blank).
 pub fn text(value: &str, max: usize) -> Result<String, String> {
-    let v = value.trim();
+    let v = text_or_empty(value, max)?;
     if v.is_empty() {
         return Err("must not be blank".into());
     }
-    if v.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    Ok(v.to_owned())
+    Ok(v)
 }
 
 /// Multi-line text of at most `max` characters that may be empty (optional descriptions).
 pub fn text_or_empty(value: &str, max: usize) -> Result<String, String> {
-    let v = value.trim();
-    if v.chars().count() > max {
+    if value.trim().chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    Ok(v.to_owned())
+    clean_text(value)
 }
 
 /// A plausible email address, lower-cased.
@@ -90,10 +115,26 @@ impl Money {
             return Err(("amountMinor", format!("must be between 0 and {}", Self::MAX_MINOR)));
         }
         let c = currency.trim();
-        if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
-            return Err(("currency", format!("'{c}' is not an ISO 4217 code (three capital letters)")));
+        if Self::exponent_of(c).is_none() {
+            return Err((
+                "currency",
+                format!("'{c}' is not an ISO 4217 currency code with a minor unit (such as EUR, USD, JPY)"),
+            ));
         }
         Ok(Self { amount_minor, currency: c.to_owned() })
+    }
+
+    /// Digits of the currency's minor unit (ISO 4217): 2 for EUR, 0 for JPY, 3 for BHD. `None`
+    /// for codes that are not ISO 4217 currencies, and for those without a minor unit (gold,
+    /// special drawing rights, "no currency").
+    pub fn exponent_of(currency: &str) -> Option<u32> {
+        let c = iso_currency::Currency::from_code(currency)?;
+        c.exponent().map(u32::from)
+    }
+
+    /// This amount's minor-unit digits (stored amounts always have a valid currency).
+    pub fn exponent(&self) -> u32 {
+        Self::exponent_of(&self.currency).unwrap_or(2)
     }
 }
 
@@ -123,11 +164,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn currencies_are_iso_4217_with_their_minor_units() {
+        assert_eq!(Money::parse(100, "EUR").unwrap().exponent(), 2);
+        assert_eq!(Money::parse(100, "JPY").unwrap().exponent(), 0);
+        assert_eq!(Money::parse(100, "BHD").unwrap().exponent(), 3);
+        for bad in ["XYZ", "eur", "EURO", "", "XAU", "XXX"] {
+            assert_eq!(Money::parse(100, bad).unwrap_err().0, "currency", "{bad}");
+        }
+    }
+
+    #[test]
     fn lines_are_trimmed_and_bounded() {
         assert_eq!(line("  Acme  ", 10), Ok("Acme".into()));
         assert!(line("   ", 10).is_err());
         assert!(line("abcdefghijk", 10).is_err());
         assert!(line("a\u{0}b", 10).is_err());
+        // Invisible and direction controls in names: "Acme" displayed backwards, hidden spaces.
+        for bad in ["\u{202E}emcA", "Ac\u{200B}me", "Acme\u{2066}", "\u{FEFF}Acme", "A\u{200F}cme"] {
+            assert!(line(bad, 20).unwrap_err().contains("U+"), "{bad:?}");
+        }
+        // Scripts that need the zero-width (non-)joiner keep it.
+        assert!(line("\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645}", 20).is_ok());
+        // Text keeps tabs and newlines (Windows line ends normalised), refuses other controls.
+        assert_eq!(text("a\tb\r\nc", 20), Ok("a\tb\nc".into()));
+        for bad in ["a\u{0}b", "bell\u{7}", "esc\u{1b}[31m", "lone\rcr", "del\u{7f}"] {
+            assert!(text(bad, 20).is_err(), "{bad:?}");
+        }
+        assert_eq!(text_or_empty("", 5), Ok(String::new()));
         assert_eq!(optional_line(Some("  "), 10), Ok(None));
     }
 

@@ -70,6 +70,7 @@ impl Default for Options {
                 issuer: None,
                 audience: None,
                 default_ttl: std::time::Duration::from_secs(3600),
+                max_ttl: bellwether_api::config::DEFAULT_MAX_TTL,
             },
             extra_routes: None,
         }

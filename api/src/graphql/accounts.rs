@@ -25,7 +25,8 @@ use super::signals::{
     self, ContractChange, Invoice, MetricPoint, MetricSeries, RelationshipAssessment, SupportTicket, SurveyResponse,
 };
 use super::support::{
-    GqlResult, Kind, connection, global_id, input_id, outcome, page_cost, page_request, patch, payload, request,
+    GqlResult, Kind, MAX_LIST, connection, global_id, input_id, outcome, page_cost, page_request, patch, payload,
+    request,
 };
 use super::users::{TargetInput, User};
 
@@ -375,7 +376,7 @@ pub struct InvoiceFilter {
 pub struct AccountFilter {
     /// Only these tiers.
     pub tiers: Option<Vec<Tier>>,
-    /// Only these segments.
+    /// Only these segments (at most 100).
     pub segments: Option<Vec<String>>,
     /// Only these statuses.
     pub statuses: Option<Vec<AccountStatus>>,
@@ -433,9 +434,21 @@ impl AccountFilter {
             renewal_to = Some(renewal_to.map_or(limit, |t| t.min(limit)));
             renewal_from = Some(renewal_from.map_or(today, |f| f.max(today)));
         }
+        if let Some(segments) = &self.segments
+            && segments.len() > MAX_LIST
+        {
+            return Err(filter_error(Error::invalid(
+                &["filter", "segments"],
+                format!("takes at most {MAX_LIST} values, got {}", segments.len()),
+            )));
+        }
         Ok(DomainFilter {
             tiers: domain_list(self.tiers),
-            segments: self.segments,
+            segments: self.segments.map(|mut s| {
+                s.sort_unstable();
+                s.dedup();
+                s
+            }),
             statuses: domain_list(self.statuses),
             lifecycle_stages: domain_list(self.lifecycle_stages),
             account_manager: user(self.account_manager_id, "accountManagerId")?,

@@ -4,6 +4,7 @@
 mod accounts;
 mod contacts;
 mod count;
+pub mod document;
 mod health;
 mod interactions;
 mod loaders;
@@ -54,10 +55,11 @@ pub fn schema(
     let mut builder = Schema::build(query::Query::default(), Mutation::default(), EmptySubscription)
         .data(worker)
         .data(engine)
-        .limit_depth(limits.max_depth)
+        // Depth (with its allowance for introspection), aliases, tokens and the expanded size are
+        // checked by `document` before async-graphql sees the document.
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
-        .limit_recursive_depth(32);
+        .limit_recursive_depth(document::MAX_NESTING as usize);
     if production {
         builder = builder.disable_introspection().disable_suggestions();
     }

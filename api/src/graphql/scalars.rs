@@ -46,6 +46,62 @@ impl ScalarType for MinorUnits {
     }
 }
 
+/// A scalar a bulk item may carry malformed: [`Lenient`] keeps the failure for the item.
+pub trait LenientScalar: async_graphql::InputType {
+    /// What a valid value looks like, completing "must be ...".
+    const EXPECTED: &'static str;
+}
+
+impl LenientScalar for chrono::DateTime<chrono::Utc> {
+    const EXPECTED: &'static str = "an RFC 3339 date-time with an offset, e.g. 2026-11-23T09:30:00Z";
+}
+impl LenientScalar for Date {
+    const EXPECTED: &'static str = "a date in the form YYYY-MM-DD";
+}
+impl LenientScalar for MinorUnits {
+    const EXPECTED: &'static str = "an integer between -(2^53 - 1) and 2^53 - 1 (minor units)";
+}
+
+/// A scalar of a bulk item, coerced per item: a malformed value does not fail the whole call
+/// (GraphQL would refuse the whole argument) but rejects its item, with its index and field,
+/// while the other items are written. Registered as `T` itself, so the schema shows `T`.
+pub struct Lenient<T>(pub Result<T, String>);
+
+impl<T: LenientScalar> async_graphql::InputType for Lenient<T> {
+    type RawValueType = T::RawValueType;
+
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    fn parse(value: Option<Value>) -> InputValueResult<Self> {
+        Ok(Lenient(T::parse(value).map_err(|_| format!("must be {}", T::EXPECTED))))
+    }
+
+    fn to_value(&self) -> Value {
+        self.0.as_ref().map_or(Value::Null, async_graphql::InputType::to_value)
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().ok().and_then(async_graphql::InputType::as_raw_value)
+    }
+}
+
+impl<T> Lenient<T> {
+    /// The coerced value for the domain, which rejects the item when it is an error.
+    pub fn into_domain<U>(self, f: impl FnOnce(T) -> U) -> Result<U, String> {
+        self.0.map(f)
+    }
+}
+
 /// An amount of money. Never a float.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Money {
@@ -53,11 +109,15 @@ pub struct Money {
     pub amount_minor: MinorUnits,
     /// ISO 4217 currency code, e.g. `EUR`.
     pub currency: String,
+    /// Digits of the currency's minor unit (ISO 4217): 2 for EUR and USD, 0 for JPY, 3 for BHD.
+    /// The amount in major units is `amountMinor / 10^exponent`.
+    pub exponent: i32,
 }
 
 impl From<d::Money> for Money {
     fn from(m: d::Money) -> Self {
-        Self { amount_minor: MinorUnits(m.amount_minor), currency: m.currency }
+        let exponent = m.exponent() as i32;
+        Self { amount_minor: MinorUnits(m.amount_minor), currency: m.currency, exponent }
     }
 }
 
@@ -232,8 +292,19 @@ mirror_enum!(
 );
 
 /// Maps a list of API enum values to domain values.
-pub fn domain_list<A: Copy + Into<D>, D>(v: Option<Vec<A>>) -> Option<Vec<D>> {
-    v.map(|v| v.into_iter().map(Into::into).collect())
+///
+/// Repeats are dropped, so a list of any length reaches the database as at most one value per
+/// variant (a filter with 32,766 tiers once ran out of SQL parameters).
+pub fn domain_list<A: Copy + PartialEq + Into<D>, D>(v: Option<Vec<A>>) -> Option<Vec<D>> {
+    v.map(|v| {
+        let mut distinct: Vec<A> = Vec::new();
+        for a in v {
+            if !distinct.contains(&a) {
+                distinct.push(a);
+            }
+        }
+        distinct.into_iter().map(Into::into).collect()
+    })
 }
 
 mirror_enum!(

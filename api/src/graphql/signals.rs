@@ -21,7 +21,7 @@ use super::contacts::Contact;
 use super::count::TotalCount;
 use super::loaders::load_error;
 use super::scalars::{
-    Date, InvoiceStatus, MetricAggregation, MetricDirection, MetricUnit, Money, SurveyKind, TicketPriority,
+    Date, InvoiceStatus, Lenient, MetricAggregation, MetricDirection, MetricUnit, Money, SurveyKind, TicketPriority,
     TicketStatus,
 };
 use super::support::{
@@ -575,7 +575,7 @@ pub struct MetricPointInput {
     pub metric: String,
     /// When it was observed (at most an hour ahead). With account and metric, this is the
     /// item's idempotency key.
-    pub observed_at: DateTime<Utc>,
+    pub observed_at: Lenient<DateTime<Utc>>,
     /// The value (finite; constrained by the metric's unit).
     pub value: f64,
     /// Where it came from.
@@ -603,11 +603,11 @@ pub struct SupportTicketInput {
     /// Status.
     pub status: TicketStatus,
     /// When it was opened.
-    pub opened_at: DateTime<Utc>,
+    pub opened_at: Lenient<DateTime<Utc>>,
     /// When support first answered.
-    pub first_response_at: Option<DateTime<Utc>>,
+    pub first_response_at: Option<Lenient<DateTime<Utc>>>,
     /// When it was resolved (required for RESOLVED and CLOSED).
-    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<Lenient<DateTime<Utc>>>,
 }
 
 /// Tickets to upsert.
@@ -625,15 +625,15 @@ pub struct InvoiceInput {
     /// Invoice number (the upsert key).
     pub number: String,
     /// Amount in minor units.
-    pub amount_minor: super::scalars::MinorUnits,
+    pub amount_minor: Lenient<super::scalars::MinorUnits>,
     /// ISO 4217 currency code.
     pub currency: String,
     /// Issue date.
-    pub issued_on: Date,
+    pub issued_on: Lenient<Date>,
     /// Due date.
-    pub due_on: Date,
+    pub due_on: Lenient<Date>,
     /// When it was paid (required for PAID).
-    pub paid_at: Option<DateTime<Utc>>,
+    pub paid_at: Option<Lenient<DateTime<Utc>>>,
     /// Status.
     pub status: InvoiceStatus,
 }
@@ -659,7 +659,7 @@ pub struct SurveyResponseInput {
     /// Their comment.
     pub comment: Option<String>,
     /// When they answered.
-    pub responded_at: DateTime<Utc>,
+    pub responded_at: Lenient<DateTime<Utc>>,
     /// Retrying with the same key is a no-op.
     pub idempotency_key: Option<String>,
 }
@@ -752,7 +752,7 @@ impl SignalMutation {
             .map(|i| NewMetricPoint {
                 account: i.account.into_domain(),
                 metric: i.metric,
-                observed_at: i.observed_at,
+                observed_at: i.observed_at.0,
                 value: i.value,
                 source: i.source,
             })
@@ -776,9 +776,9 @@ impl SignalMutation {
                 subject: t.subject,
                 priority: t.priority.into(),
                 status: t.status.into(),
-                opened_at: t.opened_at,
-                first_response_at: t.first_response_at,
-                resolved_at: t.resolved_at,
+                opened_at: t.opened_at.0,
+                first_response_at: t.first_response_at.map(|l| l.0),
+                resolved_at: t.resolved_at.map(|l| l.0),
             })
             .collect();
         ingest_payload(ctx, tickets::upsert(&r.db, &r.actor, items).await)
@@ -797,11 +797,11 @@ impl SignalMutation {
             .map(|i| DomainInvoice {
                 account: i.account.into_domain(),
                 number: i.number,
-                amount_minor: i.amount_minor.0,
+                amount_minor: i.amount_minor.into_domain(|a| a.0),
                 currency: i.currency,
-                issued_on: i.issued_on.0,
-                due_on: i.due_on.0,
-                paid_at: i.paid_at,
+                issued_on: i.issued_on.into_domain(|d| d.0),
+                due_on: i.due_on.into_domain(|d| d.0),
+                paid_at: i.paid_at.map(|l| l.0),
                 status: i.status.into(),
             })
             .collect();
@@ -825,7 +825,7 @@ impl SignalMutation {
                 // A malformed contact id can never match a contact: the item is rejected as NOT_FOUND.
                 contact: s.contact_id.map(|c| ContactId(input_id(&c, Kind::Contact, &[]).unwrap_or_default())),
                 comment: s.comment,
-                responded_at: s.responded_at,
+                responded_at: s.responded_at.0,
                 idempotency_key: s.idempotency_key,
             })
             .collect();

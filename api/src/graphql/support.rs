@@ -149,6 +149,10 @@ pub fn input_id(id: &ID, kind: Kind, field: &[&str]) -> Result<Uuid, Error> {
     }
 }
 
+/// Most values a list argument that is not an enum list takes (ids, segments); enum lists are
+/// deduplicated instead.
+pub const MAX_LIST: usize = 100;
+
 /// Machine-readable reason of a user error.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserErrorCode {
@@ -200,12 +204,34 @@ pub mod codes {
     pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const INTERNAL: &str = "INTERNAL";
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The document is not valid GraphQL syntax.
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The document is refused: invalid against the schema, or over a limit (`extensions.limit`).
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// `operationName` names no operation of the document, or is missing where it must be given.
+    pub const OPERATION_RESOLUTION_FAILURE: &str = "OPERATION_RESOLUTION_FAILURE";
 }
 
 /// Maps a domain error to a top-level GraphQL error. Internal errors are logged with their
 /// source and shown to the client only as `INTERNAL`.
 pub fn to_graphql(e: Error) -> async_graphql::Error {
     let code = match &e {
+        // Invalid arguments name the argument: `filter.segments: takes at most 100 values`.
+        Error::Invalid(errors) if errors.iter().any(|f| !f.field.is_empty()) => {
+            let message = errors
+                .iter()
+                .map(|f| {
+                    if f.field.is_empty() { f.message.clone() } else { format!("{}: {}", f.field.join("."), f.message) }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let field: Vec<async_graphql::Value> =
+                errors[0].field.iter().map(|p| async_graphql::Value::String(p.clone())).collect();
+            return async_graphql::Error::new(message).extend_with(|_, ext| {
+                ext.set("code", codes::BAD_USER_INPUT);
+                ext.set("field", async_graphql::Value::List(field));
+            });
+        }
         Error::Invalid(_) => codes::BAD_USER_INPUT,
         Error::NotFound { .. } => codes::NOT_FOUND,
         Error::Conflict { .. } => codes::CONFLICT,

@@ -74,11 +74,11 @@ impl Invoice {
 pub struct InvoiceInput {
     pub account: AccountRef,
     pub number: String,
-    pub amount_minor: i64,
+    pub amount_minor: super::Coerced<i64>,
     pub currency: String,
-    pub issued_on: NaiveDate,
-    pub due_on: NaiveDate,
-    pub paid_at: Option<DateTime<Utc>>,
+    pub issued_on: super::Coerced<NaiveDate>,
+    pub due_on: super::Coerced<NaiveDate>,
+    pub paid_at: Option<super::Coerced<DateTime<Utc>>>,
     pub status: InvoiceStatus,
 }
 
@@ -93,20 +93,28 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<InvoiceIn
     let mut valid = Vec::new();
     for (i, v) in items.into_iter().enumerate() {
         let number = out.check(i, &["number"], values::line(&v.number, 200));
-        let amount = match Money::parse(v.amount_minor, &v.currency) {
-            Ok(m) => Some(m),
-            Err((field, message)) => {
+        let amount = match v.amount_minor.map(|a| Money::parse(a, &v.currency)) {
+            Ok(Ok(m)) => Some(m),
+            Ok(Err((field, message))) => {
                 out.reject(i, ErrorCode::Invalid, &[field], message);
                 None
             }
+            Err(message) => {
+                out.reject(i, ErrorCode::Invalid, &["amountMinor"], message);
+                None
+            }
         };
-        if v.due_on < v.issued_on {
+        let issued_on = out.check(i, &["issuedOn"], v.issued_on);
+        let due_on = out.check(i, &["dueOn"], v.due_on);
+        if let (Some(issued_on), Some(due_on)) = (issued_on, due_on)
+            && due_on < issued_on
+        {
             out.reject(i, ErrorCode::Invalid, &["dueOn"], "must not be before issuedOn");
         }
-        if v.issued_on > today + chrono::Duration::days(1) {
+        if issued_on.is_some_and(|d| d > today + chrono::Duration::days(1)) {
             out.reject(i, ErrorCode::Invalid, &["issuedOn"], "must not be in the future");
         }
-        let paid_at = v.paid_at.and_then(|p| out.check(i, &["paidAt"], past_timestamp(p)));
+        let paid_at = v.paid_at.clone().and_then(|p| out.check(i, &["paidAt"], p.and_then(past_timestamp)));
         match (v.status, v.paid_at) {
             (InvoiceStatus::Paid, None) => {
                 out.reject(i, ErrorCode::Invalid, &["paidAt"], "a paid invoice needs paidAt")
@@ -116,8 +124,10 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<InvoiceIn
             }
             _ => {}
         }
-        if let (Some(account), Some(number), Some(amount), true) = (accounts[i], number, amount, out.is_open(i)) {
-            valid.push((i, account, number, amount, v.issued_on, v.due_on, paid_at, v.status));
+        if let (Some(account), Some(number), Some(amount), Some(issued_on), Some(due_on), true) =
+            (accounts[i], number, amount, issued_on, due_on, out.is_open(i))
+        {
+            valid.push((i, account, number, amount, issued_on, due_on, paid_at, v.status));
         }
     }
     super::reject_repeats(valid.iter().map(|v| (v.0, v.2.clone())), &["number"], &mut out);

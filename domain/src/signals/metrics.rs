@@ -204,7 +204,7 @@ pub async fn definitions(db: &DatabaseConnection, org: OrganisationId) -> Result
 pub struct NewMetricPoint {
     pub account: AccountRef,
     pub metric: String,
-    pub observed_at: DateTime<Utc>,
+    pub observed_at: super::Coerced<DateTime<Utc>>,
     pub value: f64,
     pub source: Option<String>,
 }
@@ -241,7 +241,7 @@ pub async fn ingest(db: &DatabaseConnection, actor: &Actor, items: Vec<NewMetric
             );
         }
         let value = def.and_then(|d| out.check(i, &["value"], d.check(item.value)));
-        let at = out.check(i, &["observedAt"], past_timestamp(item.observed_at));
+        let at = out.check(i, &["observedAt"], item.observed_at.and_then(past_timestamp));
         let source = out.check(i, &["source"], values::optional_line(item.source.as_deref(), 100));
         if let (Some(account), Some(def), Some(value), Some(at), Some(source), true) =
             (accounts[i], def, value, at, source, out.is_open(i))

@@ -25,6 +25,11 @@ pub(crate) const INSERT_CHUNK: usize = 1_000;
 /// How far in the future a timestamp may lie (clock skew between systems).
 pub const MAX_FUTURE_SKEW: chrono::Duration = chrono::Duration::hours(1);
 
+/// A field of a bulk item as the client sent it: its value, or why it could not be read (say a
+/// malformed timestamp). One malformed value rejects its own item, with its index and field, and
+/// the rest of the batch is written.
+pub type Coerced<T> = std::result::Result<T, String>;
+
 /// Names an account by its id or by the integrator's external reference.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AccountRef {

@@ -63,7 +63,7 @@ pub struct SurveyInput {
     pub score: i32,
     pub contact: Option<ContactId>,
     pub comment: Option<String>,
-    pub responded_at: DateTime<Utc>,
+    pub responded_at: super::Coerced<DateTime<Utc>>,
     /// Makes a retried item a no-op.
     pub idempotency_key: Option<String>,
 }
@@ -88,7 +88,7 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, items: Vec<SurveyInp
                 format!("a {} score must be between {} and {}", s.kind, range.start(), range.end()),
             );
         }
-        let at = out.check(i, &["respondedAt"], past_timestamp(s.responded_at));
+        let at = out.check(i, &["respondedAt"], s.responded_at.and_then(past_timestamp));
         let comment =
             out.check(i, &["comment"], s.comment.as_deref().map(|c| values::text(c, values::MAX_TEXT)).transpose());
         let key = out.check(i, &["idempotencyKey"], values::idempotency_key(s.idempotency_key.as_deref()));

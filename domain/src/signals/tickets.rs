@@ -69,9 +69,9 @@ pub struct TicketInput {
     pub subject: Option<String>,
     pub priority: TicketPriority,
     pub status: TicketStatus,
-    pub opened_at: DateTime<Utc>,
-    pub first_response_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
+    pub opened_at: super::Coerced<DateTime<Utc>>,
+    pub first_response_at: Option<super::Coerced<DateTime<Utc>>>,
+    pub resolved_at: Option<super::Coerced<DateTime<Utc>>>,
 }
 
 struct Valid {
@@ -108,9 +108,10 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<TicketInp
     for (i, t) in items.into_iter().enumerate() {
         let external_id = out.check(i, &["externalId"], values::line(&t.external_id, 200));
         let subject = out.check(i, &["subject"], values::optional_line(t.subject.as_deref(), values::MAX_LINE));
-        let opened_at = out.check(i, &["openedAt"], past_timestamp(t.opened_at));
-        let first = t.first_response_at.map(|f| out.check(i, &["firstResponseAt"], past_timestamp(f)));
-        let resolved = t.resolved_at.map(|r| out.check(i, &["resolvedAt"], past_timestamp(r)));
+        let has_resolved = t.resolved_at.is_some();
+        let opened_at = out.check(i, &["openedAt"], t.opened_at.and_then(past_timestamp));
+        let first = t.first_response_at.map(|f| out.check(i, &["firstResponseAt"], f.and_then(past_timestamp)));
+        let resolved = t.resolved_at.map(|r| out.check(i, &["resolvedAt"], r.and_then(past_timestamp)));
         if let Some(o) = opened_at {
             if first.flatten().is_some_and(|f| f < o) {
                 out.reject(i, ErrorCode::Invalid, &["firstResponseAt"], "must not be before openedAt");
@@ -120,10 +121,10 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<TicketInp
             }
         }
         let closed = matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed);
-        if closed && t.resolved_at.is_none() {
+        if closed && !has_resolved {
             out.reject(i, ErrorCode::Invalid, &["resolvedAt"], "a resolved or closed ticket needs resolvedAt");
         }
-        if !closed && t.resolved_at.is_some() {
+        if !closed && has_resolved {
             out.reject(i, ErrorCode::Invalid, &["status"], "a ticket with resolvedAt must be RESOLVED or CLOSED");
         }
         if let (Some(account), Some(external_id), Some(subject), Some(opened_at), true) =

@@ -72,6 +72,8 @@ async fn forged_and_stale_tokens_are_refused(backend: Backend) {
     let genuine = claims_of(&t.admin_token);
     accepted(&s, &t.admin_token, "the genuine token").await;
     accepted(&s, &hs(Algorithm::HS256, SECRET.as_bytes(), &genuine), "a re-signed copy with the right key").await;
+    let long = with(genuine.clone(), json!({ "iat": now(), "exp": now() + 29 * 86_400 }));
+    accepted(&s, &hs(Algorithm::HS256, SECRET.as_bytes(), &long), "a lifetime within the 30-day cap").await;
 
     let none = format!(
         "{}.{}.",
@@ -122,6 +124,44 @@ async fn forged_and_stale_tokens_are_refused(backend: Backend) {
                 hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "exp": null })))
             )),
             "no exp",
+        ),
+        (
+            Some(format!("Bearer {}", {
+                // RFC 7515: critical header extensions the server does not understand.
+                let mut header = Header::new(Algorithm::HS256);
+                header.crit = Some(vec!["exp".into()]);
+                encode(&header, &genuine, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+            })),
+            "a crit header",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(Algorithm::HS256, SECRET.as_bytes(), &with(genuine.clone(), json!({ "exp": u64::MAX })))
+            )),
+            "exp 2^64 - 1: a token that never expires",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(
+                    Algorithm::HS256,
+                    SECRET.as_bytes(),
+                    &with(genuine.clone(), json!({ "iat": now(), "exp": now() + 31 * 86_400 }))
+                )
+            )),
+            "a lifetime beyond the 30-day cap",
+        ),
+        (
+            Some(format!(
+                "Bearer {}",
+                hs(
+                    Algorithm::HS256,
+                    SECRET.as_bytes(),
+                    &with(genuine.clone(), json!({ "iat": null, "exp": now() + 31 * 86_400 }))
+                )
+            )),
+            "no iat and an exp beyond the cap from now",
         ),
         (
             Some(format!(

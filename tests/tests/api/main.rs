@@ -1,5 +1,6 @@
 //! Integration tests: the real server over HTTP, on SQLite and PostgreSQL.
 
+mod abuse;
 mod accounts;
 mod audit;
 mod auth;
