@@ -26,6 +26,8 @@ pub struct Application {
     worker: HealthWorker,
     engine: Arc<Engine>,
     risk_sweep_interval: Option<std::time::Duration>,
+    /// What the GraphiQL page prefills (`serve --demo`: the demo admin's token).
+    pub graphiql: crate::graphiql::Prefill,
 }
 
 /// Opens the configured database and applies pending migrations.
@@ -68,14 +70,22 @@ impl Application {
         let auth = Arc::new(Authenticator::new(&config.jwt, &db).await?);
         let worker = HealthWorker::default();
         let engine = Arc::new(engine);
+        let graphiql = crate::graphiql::Prefill::default();
         let state = AppState {
             schema: graphql::schema(&config.limits, config.production, worker.clone(), engine.clone()),
             db: db.clone(),
             auth: auth.clone(),
             limits: config.limits.clone(),
+            production: config.production,
+            graphiql: graphiql.clone(),
+            rate: Arc::new(crate::rate_limit::RateLimits::new(
+                config.limits.rate_requests_per_minute,
+                config.limits.rate_cost_per_minute,
+            )),
         };
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         Ok(Self {
+            graphiql,
             listener,
             routes: routes(state),
             limits: config.limits.clone(),
@@ -116,6 +126,7 @@ impl Application {
                 }
             })
         };
+        let observing = crate::observability::start();
         let worker = tokio::spawn(signal_worker(self.db.clone(), self.worker.clone(), self.engine.clone()));
         let scheduler = self
             .risk_sweep_interval
@@ -123,6 +134,7 @@ impl Application {
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         worker.abort();
         warming.abort();
+        observing.abort();
         if let Some(s) = scheduler {
             s.abort();
         }
@@ -152,7 +164,7 @@ async fn signal_worker(db: Db, worker: HealthWorker, engine: Arc<Engine>) {
         loop {
             match bellwether_domain::health::recompute_dirty(&db, 100).await {
                 Ok(0) => break,
-                Ok(_) => {}
+                Ok(n) => metrics::counter!("bellwether_health_recomputes_total").increment(n as u64),
                 Err(e) => {
                     tracing::error!(error = %e, source = ?std::error::Error::source(&e), "health recompute failed");
                     break;
@@ -162,7 +174,7 @@ async fn signal_worker(db: Db, worker: HealthWorker, engine: Arc<Engine>) {
         loop {
             match engine.evaluate_dirty(&db, RISK_BATCH).await {
                 Ok(0) => break,
-                Ok(_) => {}
+                Ok(n) => metrics::counter!("bellwether_risk_evaluations_total").increment(n as u64),
                 Err(e) => {
                     tracing::error!(error = %e, source = ?std::error::Error::source(&e), "risk evaluation failed");
                     break;
@@ -202,7 +214,9 @@ async fn risk_scheduler(db: Db, engine: Arc<Engine>, every: std::time::Duration)
                 }
             }
             match engine.sweep(&db, org).await {
-                Ok(r) => tracing::info!(
+                Ok(r) => {
+                    crate::observability::sweep_done(&r.record);
+                    tracing::info!(
                     %org,
                     accounts = r.record.accounts,
                     raised = r.record.applied.raised,
@@ -210,7 +224,8 @@ async fn risk_scheduler(db: Db, engine: Arc<Engine>, every: std::time::Duration)
                     failures = r.record.failures,
                     ms = r.record.duration_us / 1000,
                     "risk sweep done"
-                ),
+                    )
+                }
                 Err(e) => tracing::error!(error = %e, %org, "risk sweep failed"),
             }
             let cutoff = now - chrono::Duration::days(RUN_RETENTION_DAYS);

@@ -175,9 +175,11 @@ async fn serve(config: &Config, load_demo: bool) -> anyhow::Result<()> {
     if load_demo {
         let d = demo::load(&app.db).await.map_err(|e| anyhow::anyhow!("loading the demo: {e}"))?;
         let token = app.auth.mint(&d.admin, app.auth.default_ttl)?;
+        app.graphiql.token(&token);
         let what = if d.created { "loaded" } else { "already present" };
         println!("Demo organisation '{}' {what}. Admin: {}", d.organisation.slug, d.admin.email);
         println!("GraphiQL: http://{addr}/graphql");
+        println!("(GraphiQL opens with the demo admin's token in its headers.)");
         println!("Admin token (send as `Authorization: Bearer <token>`):\n{token}");
     }
     tracing::info!(%addr, database = %redact(&config.database_url), "Bellwether is listening; GraphiQL at /graphql");

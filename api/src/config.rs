@@ -110,6 +110,8 @@ struct FileLimits {
     max_selections: Option<u64>,
     max_operations: Option<usize>,
     max_variables: Option<usize>,
+    rate_requests_per_minute: Option<u32>,
+    rate_cost_per_minute: Option<u64>,
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     db_max_connections: Option<u32>,
@@ -160,6 +162,10 @@ pub struct Limits {
     pub max_operations: usize,
     /// Variables of one operation.
     pub max_variables: usize,
+    /// Requests per user and minute on each replica (0: no limit).
+    pub rate_requests_per_minute: u32,
+    /// Query cost (expanded selections) per user and minute on each replica (0: no limit).
+    pub rate_cost_per_minute: u64,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
@@ -193,6 +199,8 @@ impl Default for Limits {
             max_selections: 20_000,
             max_operations: 50,
             max_variables: 100,
+            rate_requests_per_minute: 1_200,
+            rate_cost_per_minute: 600_000,
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             db_max_connections: 10,
@@ -274,6 +282,8 @@ impl Config {
             max_selections: file.limits.max_selections.unwrap_or(defaults.max_selections),
             max_operations: file.limits.max_operations.unwrap_or(defaults.max_operations),
             max_variables: file.limits.max_variables.unwrap_or(defaults.max_variables),
+            rate_requests_per_minute: file.limits.rate_requests_per_minute.unwrap_or(defaults.rate_requests_per_minute),
+            rate_cost_per_minute: file.limits.rate_cost_per_minute.unwrap_or(defaults.rate_cost_per_minute),
             max_body_bytes: file.limits.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             request_timeout: file.limits.request_timeout_secs.map_or(defaults.request_timeout, Duration::from_secs),
             db_max_connections: file.limits.db_max_connections.unwrap_or(defaults.db_max_connections),

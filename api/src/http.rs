@@ -7,25 +7,24 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bellwether_domain::{Db, db};
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::{AuthError, Authenticator};
 use crate::config::Limits;
 use crate::graphql::document::{self, Refusal};
 use crate::graphql::support::codes;
 use crate::graphql::{AppSchema, RequestContext};
+use crate::rate_limit::Verdict;
 
 /// Shared, read-only state of the HTTP layer.
 #[derive(Clone)]
@@ -34,6 +33,12 @@ pub struct AppState {
     pub db: Db,
     pub auth: Arc<Authenticator>,
     pub limits: Limits,
+    /// Introspection off; without a token nothing is answered.
+    pub production: bool,
+    /// Headers the GraphiQL page starts with.
+    pub graphiql: crate::graphiql::Prefill,
+    /// Per-user request and cost budgets of this replica.
+    pub rate: Arc<crate::rate_limit::RateLimits>,
 }
 
 /// The media type of GraphQL responses (GraphQL-over-HTTP).
@@ -46,6 +51,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::observability::metrics))
+        // Browsers ask for it on every page; nothing to show, nothing to log as missing.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .merge(crate::graphiql::routes())
         .with_state(state)
 }
 
@@ -59,7 +68,7 @@ pub fn with_layers(routes: Router, limits: &Limits) -> Router {
             tracing::error!("a request handler panicked; the server carries on");
             error_response(StatusCode::INTERNAL_SERVER_ERROR, JSON, "internal error", codes::INTERNAL)
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::observability::request_scope))
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -240,8 +249,7 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
     let params: HashMap<String, String> = raw.as_deref().map(url_params).unwrap_or_default();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_html && !params.contains_key("query") {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("Bellwether GraphiQL").finish())
-            .into_response();
+        return crate::graphiql::page(&state.graphiql);
     }
     let media = match response_media(&headers) {
         Ok(m) => m,
@@ -312,12 +320,14 @@ fn unauthorized(media: &'static str, e: &AuthError) -> Response {
 
 /// A request error (nothing executed) as a complete response.
 fn request_error(status: StatusCode, media: &'static str, error: async_graphql::ServerError) -> Response {
+    crate::observability::count_errors(std::slice::from_ref(&error));
     let body = ResponseBody { data: None, errors: std::slice::from_ref(&error), extensions: None };
     json_response(status, media, &body)
 }
 
 /// A refused document as a GraphQL error naming the limit.
 fn refusal_error(refusal: &Refusal) -> async_graphql::ServerError {
+    metrics::counter!("bellwether_graphql_refusals_total", "limit" => refusal.limit).increment(1);
     let mut e = async_graphql::ServerError::new(refusal.message.clone(), None);
     let ext = e.extensions.get_or_insert_with(Default::default);
     ext.set("code", codes::GRAPHQL_VALIDATION_FAILED);
@@ -372,6 +382,7 @@ fn finish_errors(errors: &mut Vec<async_graphql::ServerError>) {
     }
 }
 
+/// Executes a request; the response carries what the request scope logs and counts.
 async fn execute(
     state: AppState,
     headers: &HeaderMap,
@@ -379,17 +390,27 @@ async fn execute(
     incoming: Incoming,
     method: Method,
 ) -> Response {
-    let Some(token) = bearer(headers) else {
-        return unauthorized(media, &AuthError::Missing);
+    let mut handled = crate::observability::Handled {
+        operation: crate::observability::operation_label(incoming.operation_name.as_deref()),
+        organisation: None,
     };
-    let (actor, _user) = match state.auth.authenticate(&state.db, token).await {
-        Ok(a) => a,
-        Err(AuthError::Internal) => {
-            return error_response(StatusCode::SERVICE_UNAVAILABLE, media, "internal error", codes::INTERNAL);
-        }
-        Err(e) => return unauthorized(media, &e),
-    };
+    let mut response = execute_inner(state, headers, media, incoming, method, &mut handled).await;
+    response.extensions_mut().insert(handled);
+    response
+}
 
+async fn execute_inner(
+    state: AppState,
+    headers: &HeaderMap,
+    media: &'static str,
+    incoming: Incoming,
+    method: Method,
+    handled: &mut crate::observability::Handled,
+) -> Response {
+    let token = bearer(headers);
+    if token.is_none() && state.production {
+        return unauthorized(media, &AuthError::Missing);
+    }
     let request_error_status = if media == GRAPHQL_RESPONSE { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     // The document's cost is known before anything expands it: tokens and nesting on the text,
     // then the expanded size, depth and aliases on the parsed document, each fragment measured
@@ -409,6 +430,23 @@ async fn execute(
     let analysis = match document::analyse(&doc, incoming.operation_name.as_deref(), &limits) {
         Ok(a) => a,
         Err(refusal) => return request_error(request_error_status, media, refusal_error(&refusal)),
+    };
+    if analysis.operation_name.is_some() {
+        handled.operation = crate::observability::operation_label(analysis.operation_name.as_deref());
+    }
+    // Without a token only introspection is answered (not in production, where it is off): the
+    // schema is public, and GraphiQL's docs, code generators and schema checkers read it before
+    // anyone has pasted a token.
+    let actor = match token {
+        None if analysis.introspection_only => None,
+        None => return unauthorized(media, &AuthError::Missing),
+        Some(token) => match state.auth.authenticate(&state.db, token).await {
+            Ok((actor, _user)) => Some(actor),
+            Err(AuthError::Internal) => {
+                return error_response(StatusCode::SERVICE_UNAVAILABLE, media, "internal error", codes::INTERNAL);
+            }
+            Err(e) => return unauthorized(media, &e),
+        },
     };
     if method == Method::GET && analysis.operation_type == Some(OperationType::Mutation) {
         let mut r = error_response(
@@ -436,9 +474,36 @@ async fn execute(
             }
         }
     }
-    let request = request.data(RequestContext::new(actor, state.db.clone()));
+    let mut budget_headers = None;
+    if let Some(actor) = &actor
+        && state.rate.enabled()
+    {
+        match state.rate.check(actor.user, analysis.selections, std::time::Instant::now()) {
+            Verdict::Allowed { limit, remaining, reset } => budget_headers = Some((limit, remaining, reset)),
+            Verdict::Limited { limit, retry_after } => {
+                metrics::counter!("bellwether_rate_limited_total").increment(1);
+                let mut error =
+                    async_graphql::ServerError::new(format!("rate limit reached: try again in {retry_after} s"), None);
+                let ext = error.extensions.get_or_insert_with(Default::default);
+                ext.set("code", codes::RATE_LIMITED);
+                ext.set("retryAfter", retry_after);
+                let mut r = request_error(StatusCode::TOO_MANY_REQUESTS, media, error);
+                let h = r.headers_mut();
+                h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                h.insert("ratelimit-limit", HeaderValue::from(limit));
+                h.insert("ratelimit-remaining", HeaderValue::from(0));
+                h.insert("ratelimit-reset", HeaderValue::from(retry_after));
+                return r;
+            }
+        }
+    }
+    if let Some(actor) = actor {
+        handled.organisation = Some(actor.organisation.to_string());
+        request = request.data(RequestContext::new(actor, state.db.clone()));
+    }
     let mut response = state.schema.execute(request).await;
     finish_errors(&mut response.errors);
+    crate::observability::count_errors(&response.errors);
     if let async_graphql::Value::Object(root) = &mut response.data {
         let mut rest = std::mem::take(root);
         for key in &analysis.root_keys {
@@ -460,7 +525,14 @@ async fn execute(
         extensions: (!response.extensions.is_empty()).then_some(&response.extensions),
     };
     let status = if request_failed { request_error_status } else { StatusCode::OK };
-    json_response(status, media, &body)
+    let mut r = json_response(status, media, &body);
+    if let Some((limit, remaining, reset)) = budget_headers {
+        let h = r.headers_mut();
+        h.insert("ratelimit-limit", HeaderValue::from(limit));
+        h.insert("ratelimit-remaining", HeaderValue::from(remaining));
+        h.insert("ratelimit-reset", HeaderValue::from(reset));
+    }
+    r
 }
 
 #[cfg(test)]

@@ -101,6 +101,10 @@ async fn serve_demo_is_ready_to_explore_and_idempotent() {
         data["postMortems"]["nodes"],
         json!([{ "outcome": "MITIGATED", "feedbackItems": [{ "team": "FINANCE" }] }])
     );
+    // GraphiQL opens with the demo admin's token in its headers.
+    let page = reqwest::Client::new().get(&url).header("accept", "text/html").send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("Bearer {token}")), "GraphiQL is not prefilled with the demo token");
     child.kill().unwrap();
     child.wait().unwrap();
 

@@ -52,6 +52,32 @@ pub async fn ping(db: &DatabaseConnection) -> Result<()> {
     Ok(())
 }
 
+/// The connection pool's use: connections open and, of those, idle.
+pub fn pool_use(db: &DatabaseConnection) -> (u32, u32) {
+    use sea_orm::DatabaseConnectionType as T;
+    match &db.inner {
+        T::SqlxSqlitePoolConnection(_) => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle() as u32)
+        }
+        T::SqlxPostgresPoolConnection(_) => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle() as u32)
+        }
+        _ => (0, 0),
+    }
+}
+
+/// Accounts waiting for the background worker, across organisations: (health recomputes,
+/// rule evaluations). For operators' metrics; reveals no tenant's data.
+pub async fn queue_depths(db: &DatabaseConnection) -> Result<(u64, u64)> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    // Deliberately across organisations: the depth of the shared work queues.
+    let health = crate::entities::health_dirty::Entity::find().count(db).await?;
+    let risks = crate::entities::risk_dirty::Entity::find().count(db).await?;
+    Ok((health, risks))
+}
+
 /// Starts a transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write lock
 /// up front (waiting for it under the busy timeout): a deferred transaction that reads first
 /// holds a snapshot and cannot upgrade to a writer once another connection has committed since

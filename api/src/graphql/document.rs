@@ -168,6 +168,8 @@ pub struct Analysis {
     pub selections: u64,
     /// Whether the operation that would run selects only introspection fields.
     pub introspection_only: bool,
+    /// The name of the operation that would run, if it has one.
+    pub operation_name: Option<String>,
     /// The response keys of the operation's root selection set, in order (fragments expanded).
     /// async-graphql answers the root fields of a merged object grouped by the part that
     /// resolves them; the HTTP layer restores this order, as the GraphQL spec requires.
@@ -398,7 +400,7 @@ pub fn analyse(
         if selected {
             let mut keys = Vec::new();
             response_keys(doc, &op.selection_set.node, &mut Vec::new(), &mut keys);
-            chosen = Some((op.ty, introspection_only, keys));
+            chosen = Some((op.ty, introspection_only, keys, name.map(|n| n.to_string())));
         }
     }
     // Fragment definitions are validated on their own too (unused ones included), each
@@ -408,11 +410,11 @@ pub fn analyse(
         selections = selections.saturating_add(cost.selections);
         check_total(selections)?;
     }
-    let (operation_type, introspection_only, root_keys) = match chosen {
-        Some((t, i, keys)) => (Some(t), i, keys),
-        None => (None, false, Vec::new()),
+    let (operation_type, introspection_only, root_keys, operation_name) = match chosen {
+        Some((t, i, keys, name)) => (Some(t), i, keys, name),
+        None => (None, false, Vec::new(), None),
     };
-    Ok(Analysis { operation_type, selections, introspection_only, root_keys })
+    Ok(Analysis { operation_type, selections, introspection_only, operation_name, root_keys })
 }
 
 #[cfg(test)]

@@ -208,6 +208,8 @@ pub mod codes {
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     /// The document is refused: invalid against the schema, or over a limit (`extensions.limit`).
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The caller's per-minute budget of requests or query cost is spent (HTTP 429).
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// `operationName` names no operation of the document, or is missing where it must be given.
     pub const OPERATION_RESOLUTION_FAILURE: &str = "OPERATION_RESOLUTION_FAILURE";
 }
