@@ -178,6 +178,7 @@ impl Limits {
             max_tokens: self.max_tokens,
             max_brackets: 64,
             max_selections: self.max_selections,
+            max_complexity: self.max_complexity as u64,
             max_depth: u32::try_from(self.max_depth).unwrap_or(u32::MAX),
             max_introspection_depth: u32::try_from(self.max_introspection_depth).unwrap_or(u32::MAX),
             max_aliases: self.max_aliases as u64,

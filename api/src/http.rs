@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
@@ -339,6 +339,26 @@ fn refusal_error(refusal: &Refusal) -> async_graphql::ServerError {
     e
 }
 
+/// Documents up to this size are prepared on the request's own thread (microseconds).
+const PREPARE_INLINE_BYTES: usize = 8 * 1024;
+
+/// Scans, parses and measures a document: the work before async-graphql sees it, bounded by
+/// the limits and linear in the text.
+fn prepare(
+    query: &str,
+    operation_name: Option<&str>,
+    limits: &document::DocumentLimits,
+) -> Result<(ExecutableDocument, document::Analysis), async_graphql::ServerError> {
+    document::scan(query, limits).map_err(|r| refusal_error(&r))?;
+    let doc = async_graphql::parser::parse_query(query).map_err(|e| {
+        let mut error = async_graphql::ServerError::new(e.to_string(), e.positions().next());
+        error.extensions.get_or_insert_with(Default::default).set("code", codes::GRAPHQL_PARSE_FAILED);
+        error
+    })?;
+    let analysis = document::analyse(&doc, operation_name, limits).map_err(|r| refusal_error(&r))?;
+    Ok((doc, analysis))
+}
+
 /// The response body, serialised as it is: `data` keeps the order of the selection set.
 #[derive(serde::Serialize)]
 struct ResponseBody<'a> {
@@ -379,6 +399,10 @@ fn finish_errors(errors: &mut Vec<async_graphql::ServerError>) {
             codes::GRAPHQL_VALIDATION_FAILED
         };
         ext.set("code", code);
+        // async-graphql's own limit, named like the document limits.
+        if e.message == "Query is too complex." {
+            ext.set("limit", "complexity");
+        }
     }
 }
 
@@ -416,21 +440,31 @@ async fn execute_inner(
     // then the expanded size, depth and aliases on the parsed document, each fragment measured
     // once (see `graphql::document`). Only then does async-graphql validate it.
     let limits = state.limits.document();
-    if let Err(refusal) = document::scan(&incoming.query, &limits) {
-        return request_error(request_error_status, media, refusal_error(&refusal));
-    }
-    let doc = match async_graphql::parser::parse_query(&incoming.query) {
-        Ok(doc) => doc,
-        Err(e) => {
-            let mut error = async_graphql::ServerError::new(e.to_string(), e.positions().next());
-            error.extensions.get_or_insert_with(Default::default).set("code", codes::GRAPHQL_PARSE_FAILED);
-            return request_error(request_error_status, media, error);
+    let Incoming { query, operation_name, variables, extensions } = incoming;
+    // Large documents are read on the blocking pool: at the token limit parsing takes
+    // milliseconds, which would otherwise hold one of the few async worker threads.
+    let (query, prepared) = if query.len() > PREPARE_INLINE_BYTES {
+        let name = operation_name.clone();
+        match tokio::task::spawn_blocking(move || {
+            let prepared = prepare(&query, name.as_deref(), &limits);
+            (query, prepared)
+        })
+        .await
+        {
+            Ok(done) => done,
+            Err(_) => {
+                return error_response(StatusCode::INTERNAL_SERVER_ERROR, media, "internal error", codes::INTERNAL);
+            }
         }
+    } else {
+        let prepared = prepare(&query, operation_name.as_deref(), &limits);
+        (query, prepared)
     };
-    let analysis = match document::analyse(&doc, incoming.operation_name.as_deref(), &limits) {
-        Ok(a) => a,
-        Err(refusal) => return request_error(request_error_status, media, refusal_error(&refusal)),
+    let (doc, analysis) = match prepared {
+        Ok(p) => p,
+        Err(error) => return request_error(request_error_status, media, error),
     };
+    let incoming = Incoming { query, operation_name, variables, extensions };
     if analysis.operation_name.is_some() {
         handled.operation = crate::observability::operation_label(analysis.operation_name.as_deref());
     }

@@ -30,6 +30,10 @@ pub struct DocumentLimits {
     /// Selections once every fragment spread is replaced by its fragment, counting every
     /// operation and every fragment definition.
     pub max_selections: u64,
+    /// async-graphql's complexity limit. Every field costs at least 1, so an operation that
+    /// selects more fields than this once expanded is too complex whatever its arguments:
+    /// refused here before async-graphql spends time computing it.
+    pub max_complexity: u64,
     /// Field depth of an operation.
     pub max_depth: u32,
     /// Field depth of an operation that selects only introspection (`__schema`, `__type`,
@@ -354,6 +358,17 @@ pub fn analyse(
             ));
         }
         let cost = walker.set(&op.selection_set.node, 1)?;
+        if cost.selections > limits.max_complexity {
+            return Err(Refusal {
+                limit: "complexity",
+                max: limits.max_complexity,
+                actual: None,
+                message: format!(
+                    "the operation selects {} fields once its fragments are expanded, more than its complexity limit of {} allows",
+                    cost.selections, limits.max_complexity
+                ),
+            });
+        }
         selections = selections.saturating_add(cost.selections);
         check_total(selections)?;
         let introspection_only = op.ty == OperationType::Query
@@ -426,6 +441,7 @@ mod tests {
             max_tokens: 1_000,
             max_brackets: 20,
             max_selections: 1_000,
+            max_complexity: 600,
             max_depth: 6,
             max_introspection_depth: 12,
             max_aliases: 5,
@@ -477,7 +493,10 @@ mod tests {
         let doc = async_graphql::parser::parse_query(&q).unwrap();
         let big = DocumentLimits { max_tokens: 10_000, max_depth: 100, ..limits() };
         let refusal = analyse(&doc, None, &big).unwrap_err();
-        assert_eq!(refusal.limit, "selections", "{refusal}");
+        assert_eq!(refusal.limit, "complexity", "{refusal}");
+        // Without the complexity shortcut the total is what refuses it.
+        let loose = DocumentLimits { max_complexity: u64::MAX, ..big };
+        assert_eq!(analyse(&doc, None, &loose).unwrap_err().limit, "selections");
         // A small one passes, with its expansion counted exactly: viewer + 3^2 ids.
         let q = bomb(3, 3);
         let a = check(&q).unwrap();

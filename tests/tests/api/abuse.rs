@@ -53,7 +53,7 @@ async fn documents_are_costed_before_they_expand(backend: Backend) {
     let t = s.tenant("bombs").await;
     let viewer = s.member(&t, "VIEWER", "Vera Viewer").await;
 
-    // Ten levels of ten: 10^10 selections once expanded, 920 bytes of text. Refused, naming
+    // Ten levels of ten: 10^9 selections once expanded, 810 bytes of text. Refused, naming
     // the limit, by any signed-in user, without expanding anything.
     let q = bomb(10, 10);
     assert!(q.len() < 1_000);
@@ -62,7 +62,7 @@ async fn documents_are_costed_before_they_expand(backend: Backend) {
     assert_eq!(status, 200);
     assert!(body.get("data").is_none(), "{body}");
     assert_eq!(error_codes(&body), ["GRAPHQL_VALIDATION_FAILED"], "{body}");
-    assert_eq!(limit_of(&body), "selections", "{body}");
+    assert_eq!(limit_of(&body), "complexity", "{body}");
 
     // Sixteen at once, while the probes keep answering; memory stays flat.
     let bombs: Vec<_> = (0..16)
@@ -78,7 +78,7 @@ async fn documents_are_costed_before_they_expand(backend: Backend) {
     assert_eq!(health.status().as_u16(), 200);
     for b in bombs {
         let (status, body) = b.await.unwrap();
-        assert_eq!((status, limit_of(&body)), (200, "selections"), "{body}");
+        assert_eq!((status, limit_of(&body)), (200, "complexity"), "{body}");
     }
     let grown = resident_bytes().saturating_sub(before);
     assert!(grown < 200 << 20, "memory grew by {} MiB answering fragment bombs", grown >> 20);
