@@ -159,6 +159,39 @@ async fn create_org_then_mint_a_token() {
     assert!(schema.contains("type Query"));
 }
 
+/// Adds a key account with `external_ref` to the sandbox's organisation `slug`, as its admin
+/// `admin` (straight through the domain: what an import needs to find); returns the organisation.
+async fn add_account(
+    sandbox: &Sandbox,
+    slug: &str,
+    admin: &str,
+    external_ref: &str,
+) -> bellwether_domain::organisations::Organisation {
+    let url = format!("sqlite://{}?mode=rwc", sandbox.dir.join("bellwether.db").display());
+    let db = bellwether_domain::db::connect(&url, 1).await.unwrap();
+    let org = bellwether_domain::organisations::by_slug(&db, slug).await.unwrap().unwrap();
+    let admin = bellwether_domain::users::by_email(&db, org.id, admin).await.unwrap().unwrap();
+    let actor =
+        bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role, time_zone: org.time_zone };
+    let new = bellwether_domain::accounts::NewAccount {
+        name: format!("Account {external_ref}"),
+        external_ref: Some(external_ref.into()),
+        segment: None,
+        industry: None,
+        tier: bellwether_domain::Tier::Key,
+        lifecycle_stage: None,
+        annual_value: None,
+        contract_start: None,
+        renewal_date: None,
+        account_manager: None,
+        sales_owner: None,
+        parent: None,
+    };
+    bellwether_domain::accounts::create(&db, &actor, new).await.unwrap();
+    db.close().await.unwrap();
+    org
+}
+
 #[tokio::test]
 async fn import_streams_files_and_reruns_are_no_ops() {
     let sandbox = Sandbox::new();
@@ -175,29 +208,8 @@ async fn import_streams_files_and_reruns_are_no_ops() {
         "--time-zone",
         "Australia/Sydney",
     ]);
-    let url = format!("sqlite://{}?mode=rwc", sandbox.dir.join("bellwether.db").display());
-    let db = bellwether_domain::db::connect(&url, 1).await.unwrap();
-    let org = bellwether_domain::organisations::by_slug(&db, "imp").await.unwrap().unwrap();
+    let org = add_account(&sandbox, "imp", "ops@imp.example", "CRM-1").await;
     assert_eq!(org.time_zone, bellwether_domain::Tz::Australia__Sydney);
-    let admin = bellwether_domain::users::by_email(&db, org.id, "ops@imp.example").await.unwrap().unwrap();
-    let actor =
-        bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role, time_zone: org.time_zone };
-    let new = bellwether_domain::accounts::NewAccount {
-        name: "Imported".into(),
-        external_ref: Some("CRM-1".into()),
-        segment: None,
-        industry: None,
-        tier: bellwether_domain::Tier::Key,
-        lifecycle_stage: None,
-        annual_value: None,
-        contract_start: None,
-        renewal_date: None,
-        account_manager: None,
-        sales_owner: None,
-        parent: None,
-    };
-    bellwether_domain::accounts::create(&db, &actor, new).await.unwrap();
-    db.close().await.unwrap();
 
     let mut jsonl = String::new();
     for d in 1..=5 {
@@ -275,28 +287,7 @@ async fn import_skips_a_huge_line_from_a_pipe_without_holding_it() {
         "--admin-name",
         "Ops",
     ]);
-    let url = format!("sqlite://{}?mode=rwc", sandbox.dir.join("bellwether.db").display());
-    let db = bellwether_domain::db::connect(&url, 1).await.unwrap();
-    let org = bellwether_domain::organisations::by_slug(&db, "pipe").await.unwrap().unwrap();
-    let admin = bellwether_domain::users::by_email(&db, org.id, "ops@pipe.example").await.unwrap().unwrap();
-    let actor =
-        bellwether_domain::Actor { organisation: org.id, user: admin.id, role: admin.role, time_zone: org.time_zone };
-    let new = bellwether_domain::accounts::NewAccount {
-        name: "Piped".into(),
-        external_ref: Some("CRM-1".into()),
-        segment: None,
-        industry: None,
-        tier: bellwether_domain::Tier::Key,
-        lifecycle_stage: None,
-        annual_value: None,
-        contract_start: None,
-        renewal_date: None,
-        account_manager: None,
-        sales_owner: None,
-        parent: None,
-    };
-    bellwether_domain::accounts::create(&db, &actor, new).await.unwrap();
-    db.close().await.unwrap();
+    add_account(&sandbox, "pipe", "ops@pipe.example", "CRM-1").await;
 
     let mut child = sandbox
         .command()

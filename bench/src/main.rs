@@ -28,7 +28,7 @@ use bellwether_domain::health::{self, scorecard};
 use bellwether_domain::signals::AccountRef;
 use bellwether_domain::signals::metrics::{self, MetricSpec, NewMetricPoint};
 use bellwether_domain::{AccountId, Actor, MetricAggregation, MetricDirection, MetricUnit, OrganisationId, Role};
-use bellwether_tests::{Backend, TestServer, global_uuid};
+use bellwether_tests::{Backend, TestServer, fragment_bomb, global_uuid};
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
@@ -136,20 +136,6 @@ async fn main() -> anyhow::Result<()> {
         What::Plans { backend, accounts, runs } => plans(backend.into(), accounts, runs).await,
         What::QueryCost { runs } => query_cost(runs).await,
     }
-}
-
-/// Fragments each spreading the next `fanout` times, `levels` deep.
-fn fragment_bomb(levels: usize, fanout: usize) -> String {
-    let mut q = String::from("query { viewer { ...F0 } }\n");
-    for l in 0..levels {
-        let body = if l + 1 == levels {
-            "id".to_owned()
-        } else {
-            std::iter::repeat_n(format!("...F{}", l + 1), fanout).collect::<Vec<_>>().join(" ")
-        };
-        q.push_str(&format!("fragment F{l} on User {{ {body} }}\n"));
-    }
-    q
 }
 
 /// Median and maximum of timings, in milliseconds.

@@ -363,3 +363,18 @@ pub fn global_uuid(id: &str) -> uuid::Uuid {
     let text = String::from_utf8(raw).expect("utf-8");
     text.split_once(':').expect("Kind:uuid").1.parse().expect("a uuid")
 }
+
+/// A fragment bomb: fragments each spreading the next `fanout` times, `levels` deep, a few
+/// hundred bytes that expand to `fanout^(levels - 1)` selections.
+pub fn fragment_bomb(levels: usize, fanout: usize) -> String {
+    let mut q = String::from("query { viewer { ...F0 } }\n");
+    for l in 0..levels {
+        let body = if l + 1 == levels {
+            "id".to_owned()
+        } else {
+            std::iter::repeat_n(format!("...F{}", l + 1), fanout).collect::<Vec<_>>().join(" ")
+        };
+        q.push_str(&format!("fragment F{l} on User {{ {body} }}\n"));
+    }
+    q
+}

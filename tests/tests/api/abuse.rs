@@ -2,7 +2,7 @@
 //! lists, malformed bulk items, control characters, oversized bodies. Each gets a clear, coded
 //! error and changes nothing; the server stays responsive.
 
-use bellwether_tests::{Backend, Options, TestServer, error_codes, on_every_backend};
+use bellwether_tests::{Backend, Options, TestServer, error_codes, fragment_bomb, on_every_backend};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
@@ -13,21 +13,6 @@ on_every_backend!(
     control_characters_and_currencies_are_refused,
     errors_carry_codes_and_responses_keep_field_order
 );
-
-/// Fragments each spreading the next `fanout` times, `levels` deep: a few hundred bytes that
-/// expand to `fanout^levels` selections.
-fn bomb(levels: usize, fanout: usize) -> String {
-    let mut q = String::from("query { viewer { ...F0 } }\n");
-    for l in 0..levels {
-        let body = if l + 1 == levels {
-            "id".to_owned()
-        } else {
-            std::iter::repeat_n(format!("...F{}", l + 1), fanout).collect::<Vec<_>>().join(" ")
-        };
-        q.push_str(&format!("fragment F{l} on User {{ {body} }}\n"));
-    }
-    q
-}
 
 /// The resident memory of this process (the test server runs in it).
 fn resident_bytes() -> u64 {
@@ -55,7 +40,7 @@ async fn documents_are_costed_before_they_expand(backend: Backend) {
 
     // Ten levels of ten: 10^9 selections once expanded, 810 bytes of text. Refused, naming
     // the limit, by any signed-in user, without expanding anything.
-    let q = bomb(10, 10);
+    let q = fragment_bomb(10, 10);
     assert!(q.len() < 1_000);
     let before = resident_bytes();
     let (status, body) = s.post(Some(&viewer.token), &q, json!({})).await;
