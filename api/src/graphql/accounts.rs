@@ -30,17 +30,17 @@ use super::support::{
 };
 use super::users::{TargetInput, User};
 
-/// A client account: a customer the organisation looks after.
 #[derive(Clone)]
 pub struct Account(pub d::Account);
 
+/// A client account: a customer the organisation looks after.
 #[Object]
 impl Account {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::Account, self.0.id.0)
     }
-    /// Display name.
+    /// The name people see for the account in lists and reports.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -52,7 +52,7 @@ impl Account {
     async fn segment(&self) -> Option<&str> {
         self.0.segment.as_deref()
     }
-    /// Industry.
+    /// The client's industry, in your own words (e.g. `insurance`).
     async fn industry(&self) -> Option<&str> {
         self.0.industry.as_deref()
     }
@@ -114,7 +114,7 @@ impl Account {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Further conditions; `parentId` is ignored here.")] filter: Option<AccountFilter>,
-        order_by: Option<AccountOrder>,
+        #[graphql(desc = "Ordering (default by name).")] order_by: Option<AccountOrder>,
         #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
         #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
@@ -474,19 +474,19 @@ impl AccountFilter {
 /// What to order accounts by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum AccountOrderField {
-    /// Name.
+    /// Alphabetically by name.
     Name,
     /// Renewal date; accounts without one come last.
     RenewalDate,
     /// Annual contract value (minor units; currencies are not converted).
     AnnualValue,
-    /// Creation time.
+    /// When the account was created in Bellwether.
     CreatedAt,
     /// Current default health score; accounts without one come last.
     HealthScore,
 }
 
-/// Sort direction.
+/// Whether a list runs from the smallest value up or from the largest down.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OrderDirection {
     /// Smallest first.
@@ -534,16 +534,16 @@ payload!(
     AccountPayload { account: Account }
 );
 
-/// A new account.
+/// A client account to create.
 #[derive(InputObject)]
 pub struct CreateAccountInput {
-    /// Display name.
+    /// The name people will see for the account in lists and reports.
     pub name: String,
     /// Your own id for the account (e.g. the CRM id), unique in the organisation.
     pub external_ref: Option<String>,
-    /// Market segment.
+    /// Market segment, e.g. `banks` or `government`.
     pub segment: Option<String>,
-    /// Industry.
+    /// The client's industry, in your own words (e.g. `insurance`).
     pub industry: Option<String>,
     /// How important the account is.
     pub tier: Tier,
@@ -557,9 +557,9 @@ pub struct CreateAccountInput {
     pub renewal_date: Option<Date>,
     /// The account manager (a user with role ACCOUNT_MANAGER, MANAGER or ADMIN).
     pub account_manager_id: Option<ID>,
-    /// The sales owner.
+    /// The sales owner (a user with role SALES, ACCOUNT_MANAGER, MANAGER or ADMIN).
     pub sales_owner_id: Option<ID>,
-    /// The parent account.
+    /// The parent account, e.g. the group a subsidiary belongs to.
     pub parent_id: Option<ID>,
 }
 
@@ -568,37 +568,29 @@ pub struct CreateAccountInput {
 pub struct UpdateAccountInput {
     /// The account to change.
     pub id: ID,
-    /// New name.
+    /// The name people will see for the account from now on.
     pub name: Option<String>,
-    /// New external reference.
-    #[graphql(default)]
+    /// Your own id for the account (e.g. the CRM id), unique in the organisation; `null` clears it.
     pub external_ref: MaybeUndefined<String>,
-    /// New segment.
-    #[graphql(default)]
+    /// Market segment; `null` clears it.
     pub segment: MaybeUndefined<String>,
-    /// New industry.
-    #[graphql(default)]
+    /// The client's industry; `null` clears it.
     pub industry: MaybeUndefined<String>,
-    /// New tier.
+    /// How important the account is from now on.
     pub tier: Option<Tier>,
-    /// New lifecycle stage.
+    /// Where the account is in its life with you from now on.
     pub lifecycle_stage: Option<LifecycleStage>,
-    /// New annual contract value.
+    /// Annual contract value from now on.
     pub annual_value: Option<MoneyInput>,
-    /// New contract start.
-    #[graphql(default)]
+    /// When the current contract started; `null` clears it.
     pub contract_start: MaybeUndefined<Date>,
-    /// New renewal date.
-    #[graphql(default)]
+    /// When the contract is up for renewal; `null` clears it.
     pub renewal_date: MaybeUndefined<Date>,
-    /// New account manager.
-    #[graphql(default)]
+    /// The account manager responsible for retention; `null` leaves the account without one.
     pub account_manager_id: MaybeUndefined<ID>,
-    /// New sales owner.
-    #[graphql(default)]
+    /// The sales owner responsible for growth; `null` leaves the account without one.
     pub sales_owner_id: MaybeUndefined<ID>,
-    /// New parent account.
-    #[graphql(default)]
+    /// The parent account; `null` makes it a top-level account.
     pub parent_id: MaybeUndefined<ID>,
     /// Fail with a CONFLICT user error unless the account still has this version.
     pub expected_version: Option<i32>,
@@ -607,7 +599,7 @@ pub struct UpdateAccountInput {
 /// Records that an account was lost.
 #[derive(InputObject)]
 pub struct MarkAccountChurnedInput {
-    /// The account.
+    /// The account that was lost.
     pub id: ID,
     /// The day it was lost (not in the future).
     pub churned_on: Date,
@@ -635,6 +627,7 @@ impl AccountMutation {
     async fn create_account(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The account to create: its name and tier, optionally its contract, owners and parent.")]
         input: CreateAccountInput,
     ) -> async_graphql::Result<AccountPayload> {
         let r = request(ctx);
@@ -659,10 +652,11 @@ impl AccountMutation {
         outcome(result, Account).map(Into::into)
     }
 
-    /// Changes an account.
+    /// Changes an account's details; omitted fields stay as they are.
     async fn update_account(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The account and the fields to change; omitted fields stay as they are, `null` clears one.")]
         input: UpdateAccountInput,
     ) -> async_graphql::Result<AccountPayload> {
         let r = request(ctx);
@@ -697,7 +691,7 @@ impl AccountMutation {
     async fn mark_account_churned(
         &self,
         ctx: &Context<'_>,
-        input: MarkAccountChurnedInput,
+        #[graphql(desc = "The account, the day it was lost and why.")] input: MarkAccountChurnedInput,
     ) -> async_graphql::Result<AccountPayload> {
         let r = request(ctx);
         let result = async {
@@ -710,7 +704,11 @@ impl AccountMutation {
     }
 
     /// Marks a churned account as a customer again.
-    async fn reactivate_account(&self, ctx: &Context<'_>, input: TargetInput) -> async_graphql::Result<AccountPayload> {
+    async fn reactivate_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The churned account to make a customer again.")] input: TargetInput,
+    ) -> async_graphql::Result<AccountPayload> {
         let r = request(ctx);
         let result = async {
             let id = AccountId(input_id(&input.id, Kind::Account, &["id"])?);
@@ -721,7 +719,11 @@ impl AccountMutation {
     }
 
     /// Archives an account: it becomes read-only and leaves lists unless `includeArchived` is set.
-    async fn archive_account(&self, ctx: &Context<'_>, input: TargetInput) -> async_graphql::Result<AccountPayload> {
+    async fn archive_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account to archive.")] input: TargetInput,
+    ) -> async_graphql::Result<AccountPayload> {
         let r = request(ctx);
         let result = async {
             let id = AccountId(input_id(&input.id, Kind::Account, &["id"])?);

@@ -13,13 +13,13 @@ use super::scalars::{ContactLevel, ContactRole, Date, Sentiment, domain_list};
 use super::support::{GqlResult, Kind, connection, global_id, input_id, internal, outcome, patch, payload, request};
 use super::users::TargetInput;
 
-/// A stakeholder at a client account.
 #[derive(Clone)]
 pub struct Contact(pub d::Contact);
 
+/// A stakeholder at a client account.
 #[Object]
 impl Contact {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::Contact, self.0.id.0)
     }
@@ -27,23 +27,23 @@ impl Contact {
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         request(ctx).loader.load_one(self.0.account).await.map_err(load_error)?.map(Account).ok_or_else(internal)
     }
-    /// Full name.
+    /// The person's full name.
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// Job title.
+    /// Their job title at the client, e.g. `Head of Procurement`.
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
     }
-    /// Email address.
+    /// Their email address, as entered.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
-    /// Phone number.
+    /// Their phone number, as entered.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
-    /// Seniority.
+    /// How senior they are at the client.
     async fn level(&self) -> ContactLevel {
         self.0.level.into()
     }
@@ -118,20 +118,20 @@ payload!(
     ContactPayload { contact: Contact }
 );
 
-/// A new stakeholder.
+/// A stakeholder at a client account to add.
 #[derive(InputObject)]
 pub struct CreateContactInput {
     /// The account they work at.
     pub account_id: ID,
-    /// Full name.
+    /// The person's full name.
     pub name: String,
-    /// Job title.
+    /// Their job title at the client.
     pub title: Option<String>,
-    /// Email address.
+    /// Their email address.
     pub email: Option<String>,
-    /// Phone number.
+    /// Their phone number.
     pub phone: Option<String>,
-    /// Seniority.
+    /// How senior they are at the client.
     pub level: ContactLevel,
     /// The part they play.
     pub role: ContactRole,
@@ -150,27 +150,23 @@ pub struct CreateContactInput {
 pub struct UpdateContactInput {
     /// The contact to change.
     pub id: ID,
-    /// New name.
+    /// The person's full name from now on.
     pub name: Option<String>,
-    /// New title.
-    #[graphql(default)]
+    /// Their job title; `null` clears it.
     pub title: MaybeUndefined<String>,
-    /// New email.
-    #[graphql(default)]
+    /// Their email address; `null` clears it.
     pub email: MaybeUndefined<String>,
-    /// New phone.
-    #[graphql(default)]
+    /// Their phone number; `null` clears it.
     pub phone: MaybeUndefined<String>,
-    /// New level.
+    /// How senior they are at the client from now on.
     pub level: Option<ContactLevel>,
-    /// New role.
+    /// The part they play in the relationship from now on.
     pub role: Option<ContactRole>,
-    /// New sentiment.
+    /// The account team's read of their attitude from now on.
     pub sentiment: Option<Sentiment>,
-    /// Still engaged.
+    /// Whether they are still at the client and engaged.
     pub active: Option<bool>,
-    /// When they left the client; setting it makes the contact inactive.
-    #[graphql(default)]
+    /// When they left the client; setting it makes the contact inactive, `null` clears it.
     pub departed_on: MaybeUndefined<Date>,
     /// Fail with a CONFLICT user error unless the contact still has this version.
     pub expected_version: Option<i32>,
@@ -185,7 +181,7 @@ impl ContactMutation {
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
-        input: CreateContactInput,
+        #[graphql(desc = "The stakeholder to add and the account they work at.")] input: CreateContactInput,
     ) -> async_graphql::Result<ContactPayload> {
         let r = request(ctx);
         let result = async {
@@ -209,10 +205,11 @@ impl ContactMutation {
         outcome(result, Contact).map(Into::into)
     }
 
-    /// Changes a stakeholder.
+    /// Changes a stakeholder's details, or records that they left (`departedOn`).
     async fn update_contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The contact and the fields to change; omitted fields stay as they are, `null` clears one.")]
         input: UpdateContactInput,
     ) -> async_graphql::Result<ContactPayload> {
         let r = request(ctx);
@@ -239,7 +236,11 @@ impl ContactMutation {
     }
 
     /// Archives a contact entered by mistake. For someone who left, set `departedOn` instead.
-    async fn archive_contact(&self, ctx: &Context<'_>, input: TargetInput) -> async_graphql::Result<ContactPayload> {
+    async fn archive_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contact entered by mistake.")] input: TargetInput,
+    ) -> async_graphql::Result<ContactPayload> {
         let r = request(ctx);
         let result = async {
             let id = ContactId(input_id(&input.id, Kind::Contact, &["id"])?);

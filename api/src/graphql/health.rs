@@ -68,7 +68,7 @@ pub struct HealthMeasure {
     pub kind: HealthMeasureKind,
     /// The metric, for usage trends.
     pub metric: Option<String>,
-    /// Display label.
+    /// The measure's name as people see it.
     pub label: String,
     /// The headline raw value (e.g. -0.18 for an 18% usage drop); null without data.
     pub value: Option<f64>,
@@ -89,7 +89,7 @@ pub struct HealthMeasure {
 /// How one measure moved since the previous score.
 #[derive(SimpleObject)]
 pub struct HealthMeasureChange {
-    /// The measure.
+    /// The name of the measure that moved.
     pub label: String,
     /// Its previous score.
     pub previous_score: Option<f64>,
@@ -112,12 +112,12 @@ pub struct HealthChange {
     pub measures: Vec<HealthMeasureChange>,
 }
 
-/// An account's health with one scorecard at one moment, explained.
 pub struct HealthScore(pub health::HealthScore);
 
+/// An account's health with one scorecard at one moment, explained.
 #[Object]
 impl HealthScore {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::HealthScore, self.0.id.0)
     }
@@ -137,7 +137,7 @@ impl HealthScore {
     async fn trigger(&self) -> &str {
         &self.0.trigger
     }
-    /// The scorecard.
+    /// The scorecard the score was computed with.
     async fn scorecard(&self, ctx: &Context<'_>) -> async_graphql::Result<HealthScorecard> {
         let loaded = request(ctx).loader.load_one(self.0.scorecard).await.map_err(super::loaders::load_error)?;
         loaded.map(HealthScorecard).ok_or_else(internal)
@@ -206,12 +206,12 @@ pub struct HealthBands {
     pub watch: f64,
 }
 
-/// A named, weighted set of health measures with bands.
 pub struct HealthScorecard(pub health::Scorecard);
 
+/// A named, weighted set of health measures with bands.
 #[Object]
 impl HealthScorecard {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::HealthScorecard, self.0.id.0)
     }
@@ -223,7 +223,7 @@ impl HealthScorecard {
     async fn is_default(&self) -> bool {
         self.0.is_default
     }
-    /// The measures.
+    /// What the scorecard weighs, with each measure's weight and windows.
     async fn measures(&self) -> Vec<HealthMeasureSpec> {
         self.0
             .definition
@@ -238,7 +238,7 @@ impl HealthScorecard {
             })
             .collect()
     }
-    /// The bands.
+    /// The score thresholds between GOOD, WATCH and POOR.
     async fn bands(&self) -> HealthBands {
         HealthBands { good: self.0.definition.bands.good, watch: self.0.definition.bands.watch }
     }
@@ -271,7 +271,7 @@ pub struct HealthMeasureInput {
     pub baseline_days: Option<i32>,
 }
 
-/// Bands as input.
+/// The score thresholds of a scorecard, as input.
 #[derive(InputObject)]
 pub struct HealthBandsInput {
     /// Scores at least this are GOOD.
@@ -283,9 +283,9 @@ pub struct HealthBandsInput {
 /// A scorecard definition as input.
 #[derive(InputObject)]
 pub struct HealthScorecardDefinitionInput {
-    /// The measures (1-32).
+    /// What the scorecard weighs (1-32 measures).
     pub measures: Vec<HealthMeasureInput>,
-    /// The bands.
+    /// The score thresholds between GOOD, WATCH and POOR.
     pub bands: HealthBandsInput,
 }
 
@@ -308,7 +308,7 @@ impl From<HealthScorecardDefinitionInput> for Definition {
     }
 }
 
-/// A new scorecard.
+/// A scorecard to create: its name, measures and bands.
 #[derive(InputObject)]
 pub struct CreateHealthScorecardInput {
     /// Name, unique in your organisation.
@@ -323,9 +323,9 @@ pub struct CreateHealthScorecardInput {
 /// Changes to a scorecard; omitted fields stay.
 #[derive(InputObject)]
 pub struct UpdateHealthScorecardInput {
-    /// The scorecard.
+    /// The scorecard to change.
     pub id: ID,
-    /// New name.
+    /// Its name from now on, unique in your organisation.
     pub name: Option<String>,
     /// New measures and bands.
     pub definition: Option<HealthScorecardDefinitionInput>,
@@ -350,6 +350,7 @@ impl HealthMutation {
     async fn create_health_scorecard(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The scorecard's name, measures and bands, and whether it becomes the default.")]
         input: CreateHealthScorecardInput,
     ) -> async_graphql::Result<HealthScorecardPayload> {
         let r = request(ctx);
@@ -366,6 +367,7 @@ impl HealthMutation {
     async fn update_health_scorecard(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The scorecard and what to change; omitted fields stay as they are.")]
         input: UpdateHealthScorecardInput,
     ) -> async_graphql::Result<HealthScorecardPayload> {
         let r = request(ctx);

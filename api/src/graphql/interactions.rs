@@ -14,13 +14,13 @@ use super::scalars::{Direction, InteractionKind, domain_list};
 use super::support::{GqlResult, Kind, connection, global_id, input_id, internal, outcome, payload, request};
 use super::users::{TargetInput, User};
 
-/// A touchpoint with a client account.
 #[derive(Clone)]
 pub struct Interaction(pub d::Interaction);
 
+/// A touchpoint with a client account.
 #[Object]
 impl Interaction {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::Interaction, self.0.id.0)
     }
@@ -141,13 +141,13 @@ pub struct LogInteractionInput {
 pub struct UpdateInteractionInput {
     /// The interaction to change.
     pub id: ID,
-    /// New kind.
+    /// What kind of touchpoint it was.
     pub kind: Option<InteractionKind>,
-    /// New direction.
+    /// Who started it.
     pub direction: Option<Direction>,
-    /// New time.
+    /// When it happened (at most a day ahead).
     pub occurred_at: Option<DateTime<Utc>>,
-    /// New summary.
+    /// What happened, replacing the old summary.
     pub summary: Option<String>,
     /// New list of client participants.
     pub contact_ids: Option<Vec<ID>>,
@@ -170,6 +170,7 @@ impl InteractionMutation {
     async fn log_interaction(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The touchpoint: its account, kind, time and summary, and who took part.")]
         input: LogInteractionInput,
     ) -> async_graphql::Result<InteractionPayload> {
         let r = request(ctx);
@@ -195,6 +196,7 @@ impl InteractionMutation {
     async fn update_interaction(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The interaction and the fields to change; a participant list given replaces the old one.")]
         input: UpdateInteractionInput,
     ) -> async_graphql::Result<InteractionPayload> {
         let r = request(ctx);
@@ -223,7 +225,7 @@ impl InteractionMutation {
     async fn archive_interaction(
         &self,
         ctx: &Context<'_>,
-        input: TargetInput,
+        #[graphql(desc = "The interaction logged by mistake.")] input: TargetInput,
     ) -> async_graphql::Result<InteractionPayload> {
         let r = request(ctx);
         let result = async {

@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use super::scalars::Date;
 use super::support::{Kind, global_id, outcome, payload, request};
 
-/// An organisation using Bellwether; everything you can see belongs to yours.
 pub struct Organisation(pub d::Organisation);
 
+/// An organisation using Bellwether; everything you can see belongs to yours.
 #[Object]
 impl Organisation {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::Organisation, self.0.id.0)
     }
@@ -21,7 +21,7 @@ impl Organisation {
     async fn slug(&self) -> &str {
         &self.0.slug
     }
-    /// Display name.
+    /// The organisation's name as its users see it.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -52,7 +52,7 @@ payload!(
 /// Changes to your organisation; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateOrganisationInput {
-    /// New display name.
+    /// The organisation's name as its users will see it.
     pub name: Option<String>,
     /// New IANA time zone, such as `Europe/Paris` or `America/New_York`. Deadlines already set
     /// keep their dates; what is overdue follows the new calendar at once.
@@ -70,7 +70,7 @@ impl OrganisationMutation {
     async fn update_organisation(
         &self,
         ctx: &Context<'_>,
-        input: UpdateOrganisationInput,
+        #[graphql(desc = "The settings to change; omitted fields stay as they are.")] input: UpdateOrganisationInput,
     ) -> async_graphql::Result<OrganisationPayload> {
         let r = request(ctx);
         let patch = OrganisationPatch {

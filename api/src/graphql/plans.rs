@@ -46,7 +46,7 @@ pub struct PlaybookStep {
     pub index: i32,
     /// What to do.
     pub title: String,
-    /// How.
+    /// How to go about it, in more detail.
     pub description: String,
     /// Who does it.
     pub owner_role: PlaybookRole,
@@ -71,9 +71,9 @@ fn steps(c: &Content) -> Vec<PlaybookStep> {
         .collect()
 }
 
-/// How well a playbook worked: its plans and what became of their risks.
 pub struct PlaybookEffectiveness(pub domain::Effectiveness);
 
+/// How well a playbook worked: its plans and what became of their risks.
 #[Object]
 impl PlaybookEffectiveness {
     /// Plans made from it.
@@ -110,12 +110,12 @@ pub(super) fn clamp(n: u64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// A template for answering a kind of risk: a desired outcome and ordered steps.
 pub struct Playbook(pub playbooks::Playbook);
 
+/// A template for answering a kind of risk: a desired outcome and ordered steps.
 #[Object]
 impl Playbook {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::Playbook, self.0.id.0)
     }
@@ -123,7 +123,7 @@ impl Playbook {
     async fn key(&self) -> &str {
         &self.0.key
     }
-    /// Display name.
+    /// The name people see for the playbook.
     async fn name(&self) -> &str {
         &self.0.content.name
     }
@@ -201,16 +201,16 @@ impl Playbook {
     }
 }
 
-/// One immutable version of a playbook.
 pub struct PlaybookVersion(pub playbooks::PlaybookVersion);
 
+/// One immutable version of a playbook.
 #[Object]
 impl PlaybookVersion {
-    /// 1, 2, ...
+    /// The version's number: 1 for the first, then 2, 3...
     async fn number(&self) -> i32 {
         self.0.number
     }
-    /// Display name.
+    /// The name people see for the playbook.
     async fn name(&self) -> &str {
         &self.0.content.name
     }
@@ -238,7 +238,7 @@ impl PlaybookVersion {
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         optional_user(ctx, self.0.created_by).await
     }
-    /// When.
+    /// When this version was made.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -250,7 +250,7 @@ impl PlaybookVersion {
 pub struct CommunicationProtocol {
     /// Who hears about progress.
     pub audience: UpdateAudience,
-    /// How.
+    /// How updates are given (email, call, meeting...).
     pub channel: UpdateChannel,
     /// An update is due this many days after the previous one (1-90).
     pub cadence_days: i32,
@@ -259,24 +259,24 @@ pub struct CommunicationProtocol {
 /// Counts of a plan's actions.
 #[derive(SimpleObject)]
 pub struct PlanProgress {
-    /// All actions.
+    /// All of the plan's actions, whatever their state.
     pub total: i32,
     /// Still to do.
     pub open: i32,
-    /// Done.
+    /// Actions carried out.
     pub done: i32,
-    /// Cancelled.
+    /// Actions cancelled as no longer needed.
     pub cancelled: i32,
     /// Open and past their deadline.
     pub overdue: i32,
 }
 
-/// A playbook applied to a risk: the SMART plan to mitigate it.
 pub struct ActionPlan(pub domain::ActionPlan);
 
+/// A playbook applied to a risk: the SMART plan to mitigate it.
 #[Object]
 impl ActionPlan {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::ActionPlan, self.0.id.0)
     }
@@ -284,7 +284,7 @@ impl ActionPlan {
     async fn risk(&self, ctx: &Context<'_>) -> async_graphql::Result<Risk> {
         risk(ctx, self.0.risk).await
     }
-    /// The account.
+    /// The client account the risk is on.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         account(ctx, self.0.account).await
     }
@@ -378,16 +378,16 @@ async fn next_update_due(ctx: &Context<'_>, plan: &domain::ActionPlan) -> async_
     Ok(since.date_naive() + chrono::Duration::days(i64::from(plan.communication.cadence_days)))
 }
 
-/// One action of a plan, with its owner and deadline.
 pub struct PlanAction(pub domain::PlanAction);
 
+/// One action of a plan, with its owner and deadline.
 #[Object]
 impl PlanAction {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::PlanAction, self.0.id.0)
     }
-    /// The plan.
+    /// The action plan the action belongs to.
     async fn plan(&self, ctx: &Context<'_>) -> async_graphql::Result<ActionPlan> {
         request(ctx).loader.load_one(self.0.plan).await.map_err(load_error)?.map(ActionPlan).ok_or_else(internal)
     }
@@ -395,7 +395,7 @@ impl PlanAction {
     async fn risk(&self, ctx: &Context<'_>) -> async_graphql::Result<Risk> {
         risk(ctx, self.0.risk).await
     }
-    /// The account.
+    /// The client account the risk is on.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         account(ctx, self.0.account).await
     }
@@ -407,7 +407,7 @@ impl PlanAction {
     async fn title(&self) -> &str {
         &self.0.title
     }
-    /// How.
+    /// How to go about it, in more detail.
     async fn description(&self) -> &str {
         &self.0.description
     }
@@ -466,16 +466,16 @@ impl PlanAction {
     }
 }
 
-/// One entry of a risk's communication log.
 pub struct RiskUpdate(pub updates::RiskUpdate);
 
+/// One entry of a risk's communication log.
 #[Object]
 impl RiskUpdate {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::RiskUpdate, self.0.id.0)
     }
-    /// The risk.
+    /// The risk the update is about.
     async fn risk(&self, ctx: &Context<'_>) -> async_graphql::Result<Risk> {
         risk(ctx, self.0.risk).await
     }
@@ -505,12 +505,12 @@ impl RiskUpdate {
     }
 }
 
-/// Overdue actions of one owner.
 pub struct OwnerOverdueActions(domain::OwnerOverdue);
 
+/// Overdue actions of one owner.
 #[Object]
 impl OwnerOverdueActions {
-    /// The owner.
+    /// The user who owns the overdue actions.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         user(ctx, self.0.owner).await
     }
@@ -594,7 +594,12 @@ impl PlanQuery {
     }
 
     /// The playbook with this key (e.g. a risk's `suggestedPlaybookKey`).
-    async fn playbook(&self, ctx: &Context<'_>, key: String) -> async_graphql::Result<Option<Playbook>> {
+    async fn playbook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The playbook's stable key, e.g. `proactive_check_in` (a risk's `suggestedPlaybookKey`).")]
+        key: String,
+    ) -> async_graphql::Result<Option<Playbook>> {
         let r = request(ctx);
         Ok(playbooks::by_key(&r.db, r.actor.organisation, &key).await.gql()?.map(Playbook))
     }
@@ -660,7 +665,7 @@ payload!(
 pub struct PlaybookStepInput {
     /// What to do (at most 300 characters).
     pub title: String,
-    /// How.
+    /// How to go about it, in more detail.
     #[graphql(default)]
     pub description: String,
     /// Who does it.
@@ -689,7 +694,7 @@ impl From<PlaybookStepInput> for Step {
 pub struct CreatePlaybookInput {
     /// Stable key: lowercase letters, digits and '_' (what rules suggest).
     pub key: String,
-    /// Display name.
+    /// The name people will see for the playbook.
     pub name: String,
     /// When to use it.
     #[graphql(default)]
@@ -712,9 +717,9 @@ pub struct CreatePlaybookInput {
 /// rule keys, desired outcome or steps makes a new version (plans keep theirs).
 #[derive(InputObject)]
 pub struct UpdatePlaybookInput {
-    /// The playbook.
+    /// The playbook to change.
     pub id: ID,
-    /// Display name.
+    /// The name people will see for the playbook.
     pub name: Option<String>,
     /// When to use it.
     pub description: Option<String>,
@@ -750,7 +755,7 @@ pub struct StepAssignmentInput {
 pub struct ApplyPlaybookInput {
     /// The risk (identified, validated or mitigating).
     pub risk_id: ID,
-    /// The playbook.
+    /// The playbook to apply (not archived).
     pub playbook_id: ID,
     /// What success looks like (default: the playbook's desired outcome for the account).
     pub desired_outcome: Option<String>,
@@ -774,7 +779,7 @@ pub struct ApplyPlaybookInput {
 /// replaces the current one.
 #[derive(InputObject)]
 pub struct UpdateActionPlanInput {
-    /// The plan.
+    /// The plan to change.
     pub id: ID,
     /// What success looks like.
     pub desired_outcome: Option<String>,
@@ -791,11 +796,11 @@ pub struct UpdateActionPlanInput {
 /// Adds an action to a plan. An action needs an owner and a deadline.
 #[derive(InputObject)]
 pub struct AddPlanActionInput {
-    /// The plan.
+    /// The plan to add the action to.
     pub plan_id: ID,
     /// What to do (at most 300 characters).
     pub title: String,
-    /// How.
+    /// How to go about it, in more detail.
     #[graphql(default)]
     pub description: String,
     /// Who does it (required; refused with a user error when missing).
@@ -810,7 +815,7 @@ pub struct AddPlanActionInput {
 /// Gives an open action another owner and/or deadline.
 #[derive(InputObject)]
 pub struct ReassignPlanActionInput {
-    /// The action.
+    /// The open action to reassign.
     pub id: ID,
     /// The new owner.
     pub owner_id: Option<ID>,
@@ -823,7 +828,7 @@ pub struct ReassignPlanActionInput {
 /// Marks an open action done.
 #[derive(InputObject)]
 pub struct CompletePlanActionInput {
-    /// The action.
+    /// The open action that was done.
     pub id: ID,
     /// What was done.
     pub note: Option<String>,
@@ -834,7 +839,7 @@ pub struct CompletePlanActionInput {
 /// Cancels an open action.
 #[derive(InputObject)]
 pub struct CancelPlanActionInput {
-    /// The action.
+    /// The open action to cancel.
     pub id: ID,
     /// Why it is no longer needed.
     pub note: Option<String>,
@@ -845,7 +850,7 @@ pub struct CancelPlanActionInput {
 /// Logs an update about a risk.
 #[derive(InputObject)]
 pub struct PostRiskUpdateInput {
-    /// The risk.
+    /// The risk the update is about.
     pub risk_id: ID,
     /// Internal or client.
     pub audience: UpdateAudience,
@@ -898,7 +903,7 @@ impl PlanMutation {
     async fn create_playbook(
         &self,
         ctx: &Context<'_>,
-        input: CreatePlaybookInput,
+        #[graphql(desc = "The playbook's key, content and steps.")] input: CreatePlaybookInput,
     ) -> async_graphql::Result<PlaybookPayload> {
         let r = request(ctx);
         let content = Content {
@@ -917,6 +922,7 @@ impl PlanMutation {
     async fn update_playbook(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The playbook and what to change; omitted fields stay as they are.")]
         input: UpdatePlaybookInput,
     ) -> async_graphql::Result<PlaybookPayload> {
         let r = request(ctx);
@@ -948,6 +954,7 @@ impl PlanMutation {
     async fn apply_playbook(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The risk and the playbook, with the plan's stakeholders, communication and step owners.")]
         input: ApplyPlaybookInput,
     ) -> async_graphql::Result<ApplyPlaybookPayload> {
         let r = request(ctx);
@@ -985,7 +992,7 @@ impl PlanMutation {
     async fn update_action_plan(
         &self,
         ctx: &Context<'_>,
-        input: UpdateActionPlanInput,
+        #[graphql(desc = "The plan and what to change; omitted fields stay as they are.")] input: UpdateActionPlanInput,
     ) -> async_graphql::Result<UpdateActionPlanPayload> {
         let r = request(ctx);
         let result = async {
@@ -1013,7 +1020,7 @@ impl PlanMutation {
     async fn add_plan_action(
         &self,
         ctx: &Context<'_>,
-        input: AddPlanActionInput,
+        #[graphql(desc = "The plan and the action to add, with its owner and deadline.")] input: AddPlanActionInput,
     ) -> async_graphql::Result<PlanActionPayload> {
         let r = request(ctx);
         let result = async {
@@ -1035,7 +1042,7 @@ impl PlanMutation {
     async fn reassign_plan_action(
         &self,
         ctx: &Context<'_>,
-        input: ReassignPlanActionInput,
+        #[graphql(desc = "The action and its new owner and/or deadline.")] input: ReassignPlanActionInput,
     ) -> async_graphql::Result<PlanActionPayload> {
         let change = optional_user_id(input.owner_id.as_ref(), &["ownerId"])
             .map(|owner| ActionChange::Reassign { owner, due_on: input.due_on.map(|d| d.0) });
@@ -1046,6 +1053,7 @@ impl PlanMutation {
     async fn complete_plan_action(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The action that was done, optionally with a note on what was done.")]
         input: CompletePlanActionInput,
     ) -> async_graphql::Result<PlanActionPayload> {
         let change = Ok(ActionChange::Complete { note: input.note });
@@ -1056,7 +1064,7 @@ impl PlanMutation {
     async fn cancel_plan_action(
         &self,
         ctx: &Context<'_>,
-        input: CancelPlanActionInput,
+        #[graphql(desc = "The action no longer needed, optionally with a note on why.")] input: CancelPlanActionInput,
     ) -> async_graphql::Result<PlanActionPayload> {
         let change = Ok(ActionChange::Cancel { note: input.note });
         change_action(ctx, &input.id, change, input.expected_version).await
@@ -1066,7 +1074,7 @@ impl PlanMutation {
     async fn post_risk_update(
         &self,
         ctx: &Context<'_>,
-        input: PostRiskUpdateInput,
+        #[graphql(desc = "The risk, who was updated, how, when and what was said.")] input: PostRiskUpdateInput,
     ) -> async_graphql::Result<PostRiskUpdatePayload> {
         let r = request(ctx);
         let result = async {

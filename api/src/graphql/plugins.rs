@@ -27,16 +27,14 @@ pub enum RulePluginStatus {
     Tripped,
 }
 
-/// A risk rule your organisation wrote, as a WebAssembly component.
 pub struct RulePlugin(pub domain::Plugin);
 
-/// One uploaded version of a plugin.
 pub struct RulePluginVersion(domain::PluginVersion, i32);
 
 /// How a plugin fared in one evaluation run.
 #[derive(SimpleObject)]
 pub struct RulePluginRun {
-    /// The run.
+    /// The evaluation run.
     pub run: RuleRun,
     /// The plugin's figures in it: evaluations, findings, failures, time, instructions,
     /// memory, log lines.
@@ -45,6 +43,7 @@ pub struct RulePluginRun {
     pub failures: Vec<RuleFailure>,
 }
 
+/// One uploaded version of a plugin.
 #[Object]
 impl RulePluginVersion {
     /// 1 for the first upload, then 2, 3...
@@ -76,15 +75,16 @@ impl RulePluginVersion {
     async fn uploaded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         super::risks::optional_user(ctx, self.0.uploaded_by).await
     }
-    /// When.
+    /// When this version was uploaded.
     async fn uploaded_at(&self) -> DateTime<Utc> {
         self.0.uploaded_at
     }
 }
 
+/// A risk rule your organisation wrote, as a WebAssembly component.
 #[Object]
 impl RulePlugin {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::RulePlugin, self.0.id.0)
     }
@@ -92,7 +92,7 @@ impl RulePlugin {
     async fn key(&self) -> &str {
         &self.0.key
     }
-    /// Its name.
+    /// The rule's name, from the component's metadata.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -186,9 +186,12 @@ impl RulePlugin {
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the first version was uploaded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the plugin last changed: a new version, another version made current, switched on
+    /// or off, or tripped.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -224,7 +227,7 @@ payload!(
 /// Switches a plugin on or off.
 #[derive(InputObject)]
 pub struct SetRulePluginEnabledInput {
-    /// The plugin.
+    /// The plugin to switch on or off.
     pub id: ID,
     /// On (also resets the circuit breaker) or off.
     pub enabled: bool,
@@ -240,7 +243,7 @@ payload!(
 /// Makes another uploaded version of a plugin the one that runs.
 #[derive(InputObject)]
 pub struct ActivateRulePluginVersionInput {
-    /// The plugin.
+    /// The plugin whose version to run.
     pub id: ID,
     /// The version's `number`.
     pub number: i32,
@@ -265,7 +268,7 @@ impl PluginMutation {
     async fn upload_rule_plugin(
         &self,
         ctx: &Context<'_>,
-        input: UploadRulePluginInput,
+        #[graphql(desc = "The WebAssembly component, base64-encoded.")] input: UploadRulePluginInput,
     ) -> async_graphql::Result<UploadRulePluginPayload> {
         let r = request(ctx);
         let result = async {
@@ -299,6 +302,7 @@ impl PluginMutation {
     async fn activate_rule_plugin_version(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The plugin and the number of the uploaded version to run.")]
         input: ActivateRulePluginVersionInput,
     ) -> async_graphql::Result<ActivateRulePluginVersionPayload> {
         let r = request(ctx);
@@ -314,7 +318,7 @@ impl PluginMutation {
     async fn set_rule_plugin_enabled(
         &self,
         ctx: &Context<'_>,
-        input: SetRulePluginEnabledInput,
+        #[graphql(desc = "The plugin and whether it should run.")] input: SetRulePluginEnabledInput,
     ) -> async_graphql::Result<SetRulePluginEnabledPayload> {
         let r = request(ctx);
         let result = async {

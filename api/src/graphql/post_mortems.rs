@@ -29,7 +29,6 @@ use super::support::{
 };
 use super::users::User;
 
-/// The review of a resolved or materialized risk, or of a churn.
 pub struct PostMortem {
     pm: domain::PostMortem,
     assembly: OnceCell<Assembly>,
@@ -71,12 +70,12 @@ pub enum TimelineEntryKind {
     Churn,
 }
 
-/// One entry of a post-mortem's timeline.
 pub struct TimelineEntry(domain::TimelineEntry);
 
+/// One entry of a post-mortem's timeline.
 #[Object]
 impl TimelineEntry {
-    /// When.
+    /// When it happened.
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
     }
@@ -128,13 +127,14 @@ impl TimelineEntry {
     }
 }
 
+/// The review of a resolved or materialized risk, or of a churn.
 #[Object]
 impl PostMortem {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::PostMortem, self.pm.id.0)
     }
-    /// The account.
+    /// The client account reviewed.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         request(ctx).loader.load_one(self.pm.account).await.map_err(load_error)?.map(Account).ok_or_else(internal)
     }
@@ -162,7 +162,7 @@ impl PostMortem {
     async fn root_cause(&self) -> RootCause {
         self.pm.root_cause.into()
     }
-    /// In short.
+    /// The review in a few sentences.
     async fn summary(&self) -> &str {
         &self.pm.summary
     }
@@ -223,12 +223,12 @@ impl PostMortem {
     }
 }
 
-/// A lesson of a post-mortem routed to a team.
 pub struct FeedbackItem(pub domain::FeedbackItem);
 
+/// A lesson of a post-mortem routed to a team.
 #[Object]
 impl FeedbackItem {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::FeedbackItem, self.0.id.0)
     }
@@ -279,12 +279,12 @@ impl FeedbackItem {
     }
 }
 
-/// Post-mortems of one group, by outcome.
 pub struct LessonTally(domain::Tally);
 
+/// Post-mortems of one group, by outcome.
 #[Object]
 impl LessonTally {
-    /// Post-mortems.
+    /// Post-mortems in the group.
     async fn count(&self) -> i32 {
         clamp(self.0.count)
     }
@@ -302,9 +302,9 @@ impl LessonTally {
     }
 }
 
-/// Post-mortems of one root cause.
 pub struct RootCauseLesson(RootCause, LessonTally);
 
+/// Post-mortems of one root cause.
 #[Object]
 impl RootCauseLesson {
     /// The root cause.
@@ -317,9 +317,9 @@ impl RootCauseLesson {
     }
 }
 
-/// Post-mortems of one risk category.
 pub struct CategoryLesson(Option<RiskCategory>, LessonTally);
 
+/// Post-mortems of one risk category.
 #[Object]
 impl CategoryLesson {
     /// The category; null for post-mortems without one (churns).
@@ -332,12 +332,12 @@ impl CategoryLesson {
     }
 }
 
-/// Effectiveness of one playbook.
 pub struct PlaybookLesson(d::plans::Effectiveness);
 
+/// Effectiveness of one playbook.
 #[Object]
 impl PlaybookLesson {
-    /// The playbook.
+    /// The playbook, as it is now.
     async fn playbook(&self, ctx: &Context<'_>) -> async_graphql::Result<super::plans::Playbook> {
         let r = request(ctx);
         d::playbooks::get(&r.db, r.actor.organisation, self.0.playbook)
@@ -352,12 +352,12 @@ impl PlaybookLesson {
     }
 }
 
-/// What the post-mortems teach.
 pub struct Lessons {
     lessons: domain::Lessons,
     since: Option<DateTime<Utc>>,
 }
 
+/// What the post-mortems teach.
 #[Object]
 impl Lessons {
     /// All post-mortems matching the filter.
@@ -541,13 +541,13 @@ pub struct RecordPostMortemInput {
 /// Edits a post-mortem; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdatePostMortemInput {
-    /// The post-mortem.
+    /// The post-mortem to edit.
     pub id: ID,
     /// The risk category (null: none).
     pub category: MaybeUndefined<RiskCategory>,
     /// The underlying cause.
     pub root_cause: Option<RootCause>,
-    /// In short.
+    /// The review in a few sentences.
     pub summary: Option<String>,
     /// What happened.
     pub what_happened: Option<String>,
@@ -562,7 +562,7 @@ pub struct UpdatePostMortemInput {
 /// Routes a lesson of a post-mortem to a team.
 #[derive(InputObject)]
 pub struct AddFeedbackItemInput {
-    /// The post-mortem.
+    /// The post-mortem the lesson comes from.
     pub post_mortem_id: ID,
     /// The team it is for.
     pub team: FeedbackTeam,
@@ -576,7 +576,7 @@ pub struct AddFeedbackItemInput {
 /// Moves or edits a feedback item; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateFeedbackItemInput {
-    /// The item.
+    /// The feedback item to move or edit.
     pub id: ID,
     /// Another team.
     pub team: Option<FeedbackTeam>,
@@ -600,6 +600,7 @@ impl PostMortemMutation {
     async fn record_post_mortem(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The resolved or materialized risk, or the churned account, with its root cause and review.")]
         input: RecordPostMortemInput,
     ) -> async_graphql::Result<PostMortemPayload> {
         let r = request(ctx);
@@ -626,10 +627,11 @@ impl PostMortemMutation {
         outcome(result, PostMortem::new).map(Into::into)
     }
 
-    /// Edits a post-mortem.
+    /// Edits a post-mortem's category, root cause or review.
     async fn update_post_mortem(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The post-mortem and what to change; omitted fields stay as they are.")]
         input: UpdatePostMortemInput,
     ) -> async_graphql::Result<PostMortemPayload> {
         let r = request(ctx);
@@ -658,7 +660,7 @@ impl PostMortemMutation {
     async fn add_feedback_item(
         &self,
         ctx: &Context<'_>,
-        input: AddFeedbackItemInput,
+        #[graphql(desc = "The post-mortem, the team and the lesson for it.")] input: AddFeedbackItemInput,
     ) -> async_graphql::Result<FeedbackItemPayload> {
         let r = request(ctx);
         let result = async {
@@ -673,6 +675,7 @@ impl PostMortemMutation {
     async fn update_feedback_item(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The item and what to change; omitted fields stay as they are.")]
         input: UpdateFeedbackItemInput,
     ) -> async_graphql::Result<FeedbackItemPayload> {
         let r = request(ctx);

@@ -34,7 +34,11 @@ pub const MAX_NODES: usize = 100;
 
 /// An object with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Opaque global id: pass it to `node(id:)` or wherever an input asks for this object."
+))]
 pub enum Node {
     Organisation(Organisation),
     User(User),
@@ -106,6 +110,9 @@ async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>
             health::score(&r.db, org, HealthScoreId(uuid)).await.gql()?.map(|h| Node::HealthScore(HealthScore(h)))
         }
         Kind::Risk => risks::get(&r.db, org, RiskId(uuid)).await.gql()?.map(|x| Node::Risk(Risk(x))),
+        // Audit entries are read through their risk (`Risk.events`); their id only lets clients
+        // tell them apart.
+        Kind::RiskEvent => None,
         Kind::RuleRun => risks::runs::get(&r.db, org, RuleRunId(uuid)).await.gql()?.map(|x| Node::RuleRun(RuleRun(x))),
         // Plugins are admin business: other roles do not see them, not even by id.
         Kind::RulePlugin if r.actor.require_admin().is_ok() => {
@@ -149,20 +156,29 @@ impl CoreQuery {
         r.loader.load_one(r.actor.user).await.map_err(load_error)?.map(User).ok_or_else(internal)
     }
 
-    /// Your organisation.
+    /// The organisation you belong to, with its settings.
     async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Organisation> {
         let r = request(ctx);
         organisations::get(&r.db, r.actor.organisation).await.gql()?.map(Organisation).ok_or_else(internal)
     }
 
-    /// Any object by global id; null when it does not exist or is not yours.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    /// Any object by global id; null when it does not exist, is not yours, or is not a `Node`
+    /// (risk events and metric points have ids but are read through their risk or account).
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The object's `id`, as read from any earlier answer.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         node(ctx, &id).await
     }
 
     /// Several objects by global id, in the order asked (null for each unknown one); at most 100.
     #[graphql(complexity = "1 + ids.len() * child_complexity")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The objects' ids (at most 100); the answer keeps their order.")] ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(async_graphql::Error::new(format!("at most {MAX_NODES} ids per call"))
                 .extend_with(|_, e| e.set("code", codes::BAD_USER_INPUT)));
@@ -194,7 +210,7 @@ impl CoreQuery {
     async fn account_by_external_ref(
         &self,
         ctx: &Context<'_>,
-        external_ref: String,
+        #[graphql(desc = "Your reference for the account, as set in its `externalRef`.")] external_ref: String,
     ) -> async_graphql::Result<Option<Account>> {
         let r = request(ctx);
         Ok(accounts::by_external_ref(&r.db, r.actor.organisation, &external_ref).await.gql()?.map(Account))

@@ -76,11 +76,16 @@ pub struct EvidenceInput {
     pub text: Option<String>,
 }
 
-/// An entry of a risk's audit trail.
 pub struct RiskEvent(pub domain::RiskEvent);
 
+/// An entry of a risk's audit trail.
 #[Object]
 impl RiskEvent {
+    /// Opaque global id of the entry. Entries are reached through their risk's `events`, so
+    /// `node(id:)` answers null for it.
+    async fn id(&self) -> ID {
+        global_id(Kind::RiskEvent, self.0.id.0)
+    }
     /// When it happened.
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
@@ -107,12 +112,12 @@ impl RiskEvent {
     }
 }
 
-/// A potential future problem with an account, with its evidence, priority and lifecycle.
 pub struct Risk(pub domain::Risk);
 
+/// A potential future problem with an account, with its evidence, priority and lifecycle.
 #[Object]
 impl Risk {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::Risk, self.0.id.0)
     }
@@ -136,7 +141,7 @@ impl Risk {
     async fn category(&self) -> RiskCategory {
         self.0.category.into()
     }
-    /// One line.
+    /// A one-line summary, as shown in lists.
     async fn title(&self) -> &str {
         &self.0.title
     }
@@ -473,7 +478,7 @@ pub struct RiskMatrix {
 /// Open risks and value at risk of one category.
 #[derive(SimpleObject)]
 pub struct CategoryExposure {
-    /// The category.
+    /// The kind of harm the risks threaten.
     pub category: RiskCategory,
     /// Open risks.
     pub count: i32,
@@ -481,13 +486,13 @@ pub struct CategoryExposure {
     pub value_at_risk: Vec<Money>,
 }
 
-/// Open risks and value at risk of one owner.
 pub struct OwnerExposure {
     owner: Option<UserId>,
     count: i32,
     value_at_risk: Vec<d::Money>,
 }
 
+/// Open risks and value at risk of one owner.
 #[Object]
 impl OwnerExposure {
     /// The owner; null for unowned risks.
@@ -525,7 +530,6 @@ fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// A parameter of a rule, with the organisation's value.
 pub struct RuleParam {
     spec: bellwether_rules::ParamSpec,
     value: ParamValue,
@@ -558,9 +562,10 @@ fn param_value(v: &ParamValue) -> RuleParamValue {
     }
 }
 
+/// A parameter of a rule, with the organisation's value.
 #[Object]
 impl RuleParam {
-    /// Its key.
+    /// The key to set it by in `configureRiskRule` or `backtestRule`.
     async fn key(&self) -> &str {
         &self.spec.key
     }
@@ -596,16 +601,16 @@ impl RuleParam {
     }
 }
 
-/// A risk rule and how your organisation runs it.
 pub struct RiskRule(pub Configured);
 
+/// A risk rule and how your organisation runs it.
 #[Object]
 impl RiskRule {
-    /// Stable key.
+    /// The rule's stable key, as in `Risk.ruleKey`, `configureRiskRule` and `backtestRule`.
     async fn key(&self) -> &str {
         &self.0.rule.meta().key
     }
-    /// Display name.
+    /// The name people see for the rule.
     async fn name(&self) -> &str {
         &self.0.rule.meta().name
     }
@@ -670,7 +675,7 @@ fn input_name(i: Input) -> &'static str {
 /// One rule's figures in a run.
 #[derive(SimpleObject)]
 pub struct RuleRunStat {
-    /// The rule.
+    /// Key of the rule.
     pub rule_key: String,
     /// Accounts it evaluated.
     pub evaluations: i32,
@@ -712,16 +717,16 @@ impl From<&runs::RuleStat> for RuleRunStat {
     }
 }
 
-/// A rule that failed on an account.
 pub struct RuleFailure(pub runs::Failure);
 
+/// A rule that failed on an account.
 #[Object]
 impl RuleFailure {
-    /// The rule.
+    /// Key of the rule that failed.
     async fn rule_key(&self) -> &str {
         &self.0.rule_key
     }
-    /// The account.
+    /// The account it failed on.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
         Ok(request(ctx).loader.load_one(self.0.account).await.map_err(load_error)?.map(Account))
     }
@@ -731,12 +736,12 @@ impl RuleFailure {
     }
 }
 
-/// One evaluation pass of the risk rules.
 pub struct RuleRun(pub runs::RuleRun);
 
+/// One evaluation pass of the risk rules.
 #[Object]
 impl RuleRun {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::RuleRun, self.0.id.0)
     }
@@ -808,7 +813,7 @@ impl RuleRun {
     }
 }
 
-/// Conditions on runs.
+/// Conditions on rule evaluation runs; all given must hold.
 #[derive(InputObject, Default)]
 pub struct RuleRunFilter {
     /// Only runs started this way.
@@ -823,7 +828,7 @@ pub struct RuleRunFilter {
 /// A finding: what a rule reports about an account.
 #[derive(SimpleObject)]
 pub struct RiskFinding {
-    /// The rule.
+    /// Key of the rule that reports it.
     pub rule_key: String,
     /// Identifies the finding within the rule.
     pub key: String,
@@ -831,7 +836,7 @@ pub struct RiskFinding {
     pub fingerprint: String,
     /// What kind of harm.
     pub category: RiskCategory,
-    /// One line.
+    /// A one-line summary, as shown in lists.
     pub title: String,
     /// The explanation.
     pub detail: String,
@@ -874,7 +879,7 @@ pub struct RiskPreview {
 /// A rule that failed in a preview.
 #[derive(SimpleObject)]
 pub struct RulePreviewFailure {
-    /// The rule.
+    /// Key of the rule that failed.
     pub rule_key: String,
     /// What went wrong.
     pub message: String,
@@ -895,7 +900,6 @@ pub struct RuleParamInput {
     /// The parameter's key.
     pub key: String,
     /// Its new value; omit or `null` to restore the default.
-    #[graphql(default)]
     pub value: MaybeUndefined<RuleParamInputValue>,
 }
 
@@ -906,10 +910,10 @@ fn param_input(v: RuleParamInputValue) -> ParamValue {
     }
 }
 
-/// What to backtest.
+/// A rule to replay over past dates for some accounts, optionally with other parameters.
 #[derive(InputObject)]
 pub struct BacktestRuleInput {
-    /// The rule.
+    /// Key of the rule to replay.
     pub rule_key: String,
     /// Parameters to try instead of the current ones.
     #[graphql(default)]
@@ -934,12 +938,12 @@ pub struct BacktestFiring {
     pub findings: Vec<RiskFinding>,
 }
 
-/// A backtest's result for one account.
 pub struct BacktestAccount(engine::BacktestAccount, String);
 
+/// A backtest's result for one account.
 #[Object]
 impl BacktestAccount {
-    /// The account.
+    /// The account the rule was replayed for.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         request(ctx).loader.load_one(self.0.account).await.map_err(load_error)?.map(Account).ok_or_else(internal)
     }
@@ -968,12 +972,12 @@ impl BacktestAccount {
     }
 }
 
-/// When a rule would have fired over past dates.
 pub struct Backtest(engine::Backtest);
 
+/// When a rule would have fired over past dates.
 #[Object]
 impl Backtest {
-    /// The rule.
+    /// Key of the rule replayed.
     async fn rule_key(&self) -> &str {
         &self.0.rule_key
     }
@@ -985,7 +989,7 @@ impl Backtest {
     async fn dates(&self) -> Vec<Date> {
         self.0.dates.iter().map(|d| Date(*d)).collect()
     }
-    /// Per account.
+    /// The outcome for each account, in the order asked.
     async fn accounts(&self) -> Vec<BacktestAccount> {
         self.0.accounts.iter().map(|a| BacktestAccount(a.clone(), self.0.rule_key.clone())).collect()
     }
@@ -1027,7 +1031,7 @@ impl RiskQuery {
     async fn risk_matrix(
         &self,
         ctx: &Context<'_>,
-        filter: Option<RiskMatrixFilter>,
+        #[graphql(desc = "Which open risks to count (default: all).")] filter: Option<RiskMatrixFilter>,
     ) -> async_graphql::Result<RiskMatrix> {
         let r = request(ctx);
         let f = filter.unwrap_or_default().into_domain().gql()?;
@@ -1056,7 +1060,7 @@ impl RiskQuery {
     async fn risk_portfolio(
         &self,
         ctx: &Context<'_>,
-        filter: Option<RiskMatrixFilter>,
+        #[graphql(desc = "Which open risks to count (default: all).")] filter: Option<RiskMatrixFilter>,
     ) -> async_graphql::Result<RiskPortfolio> {
         let r = request(ctx);
         let f = filter.unwrap_or_default().into_domain().gql()?;
@@ -1132,7 +1136,7 @@ impl RiskQuery {
     async fn preview_risks(
         &self,
         ctx: &Context<'_>,
-        account_id: ID,
+        #[graphql(desc = "The account to evaluate.")] account_id: ID,
         #[graphql(desc = "The moment to evaluate (default now); not in the future.")] as_of: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Option<RiskPreview>> {
         let r = request(ctx);
@@ -1159,7 +1163,12 @@ impl RiskQuery {
     /// When a rule would have fired over past dates for some accounts, optionally with other
     /// parameters: tune a threshold against history before switching it on. Nothing is stored.
     /// Admins and managers.
-    async fn backtest_rule(&self, ctx: &Context<'_>, input: BacktestRuleInput) -> async_graphql::Result<Backtest> {
+    async fn backtest_rule(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The rule, the accounts, the range of past dates and, optionally, parameters to try.")]
+        input: BacktestRuleInput,
+    ) -> async_graphql::Result<Backtest> {
         let r = request(ctx);
         r.actor.require_manager().gql()?;
         let mut accounts = Vec::with_capacity(input.account_ids.len());
@@ -1211,7 +1220,7 @@ pub struct CreateRiskInput {
     pub likelihood: i32,
     /// Who owns it.
     pub owner_id: Option<ID>,
-    /// Supporting values.
+    /// Named values that support it, e.g. a competitor's offer.
     #[graphql(default)]
     pub evidence: Vec<EvidenceInput>,
     /// A note for the audit trail.
@@ -1221,7 +1230,7 @@ pub struct CreateRiskInput {
 /// Moves a risk to another state.
 #[derive(InputObject)]
 pub struct TransitionRiskInput {
-    /// The risk.
+    /// The risk to move.
     pub risk_id: ID,
     /// The new state; see `Risk.allowedTransitions`.
     pub to: RiskStatus,
@@ -1234,7 +1243,7 @@ pub struct TransitionRiskInput {
 /// Gives a risk an owner.
 #[derive(InputObject)]
 pub struct AssignRiskInput {
-    /// The risk.
+    /// The risk to assign.
     pub risk_id: ID,
     /// The new owner; null to leave it unowned.
     pub owner_id: Option<ID>,
@@ -1245,7 +1254,7 @@ pub struct AssignRiskInput {
 /// A person's assessment of impact and likelihood.
 #[derive(InputObject)]
 pub struct AssessRiskInput {
-    /// The risk.
+    /// The risk to assess.
     pub risk_id: ID,
     /// Impact, 1-5.
     pub impact: i32,
@@ -1260,7 +1269,7 @@ pub struct AssessRiskInput {
 /// Changes how your organisation runs a rule. Omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct ConfigureRiskRuleInput {
-    /// The rule.
+    /// Key of the rule to configure.
     pub rule_key: String,
     /// Run it or not.
     pub enabled: Option<bool>,
@@ -1279,7 +1288,7 @@ pub struct ConfigureRiskRuleInput {
 /// Evaluates the rules on one account now.
 #[derive(InputObject)]
 pub struct EvaluateAccountRisksInput {
-    /// The account.
+    /// The account to evaluate.
     pub account_id: ID,
 }
 
@@ -1300,7 +1309,12 @@ pub struct RiskMutation;
 #[Object]
 impl RiskMutation {
     /// Raises a risk by hand on an account you may write.
-    async fn create_risk(&self, ctx: &Context<'_>, input: CreateRiskInput) -> async_graphql::Result<RiskPayload> {
+    async fn create_risk(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account, the threat to it, and a first estimate of impact and likelihood.")]
+        input: CreateRiskInput,
+    ) -> async_graphql::Result<RiskPayload> {
         let r = request(ctx);
         let result = async {
             let new = NewRisk {
@@ -1328,7 +1342,7 @@ impl RiskMutation {
     async fn transition_risk(
         &self,
         ctx: &Context<'_>,
-        input: TransitionRiskInput,
+        #[graphql(desc = "The risk and the lifecycle state to move it to.")] input: TransitionRiskInput,
     ) -> async_graphql::Result<RiskPayload> {
         let r = request(ctx);
         let result = async {
@@ -1340,7 +1354,11 @@ impl RiskMutation {
     }
 
     /// Gives a risk an owner (or none).
-    async fn assign_risk(&self, ctx: &Context<'_>, input: AssignRiskInput) -> async_graphql::Result<RiskPayload> {
+    async fn assign_risk(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The risk and its new owner (or none).")] input: AssignRiskInput,
+    ) -> async_graphql::Result<RiskPayload> {
         let r = request(ctx);
         let result = async {
             let id = RiskId(input_id(&input.risk_id, Kind::Risk, &["riskId"])?);
@@ -1352,7 +1370,11 @@ impl RiskMutation {
     }
 
     /// Sets a risk's impact and likelihood (validation and prioritisation).
-    async fn assess_risk(&self, ctx: &Context<'_>, input: AssessRiskInput) -> async_graphql::Result<RiskPayload> {
+    async fn assess_risk(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The risk and your assessment of its impact and likelihood.")] input: AssessRiskInput,
+    ) -> async_graphql::Result<RiskPayload> {
         let r = request(ctx);
         let result = async {
             let id = RiskId(input_id(&input.risk_id, Kind::Risk, &["riskId"])?);
@@ -1367,6 +1389,7 @@ impl RiskMutation {
     async fn configure_risk_rule(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The rule and the settings to change; omitted fields stay as they are.")]
         input: ConfigureRiskRuleInput,
     ) -> async_graphql::Result<ConfigureRiskRulePayload> {
         let r = request(ctx);
@@ -1395,7 +1418,7 @@ impl RiskMutation {
     async fn evaluate_account_risks(
         &self,
         ctx: &Context<'_>,
-        input: EvaluateAccountRisksInput,
+        #[graphql(desc = "The account to evaluate.")] input: EvaluateAccountRisksInput,
     ) -> async_graphql::Result<EvaluateAccountRisksPayload> {
         let r = request(ctx);
         let result = async {

@@ -4,11 +4,13 @@ use async_graphql::{Enum, InputValueError, InputValueResult, Scalar, ScalarType,
 use bellwether_domain as d;
 use chrono::NaiveDate;
 
-/// A calendar date, `YYYY-MM-DD` (ISO 8601).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Date(pub NaiveDate);
 
-#[Scalar(name = "Date")]
+/// A calendar day without a time or time zone, as a string `YYYY-MM-DD` (RFC 3339 `full-date`,
+/// the ISO 8601 extended calendar date), e.g. `2026-11-23`. Days such as deadlines and
+/// renewals are read on the organisation's calendar (`Organisation.timeZone`).
+#[Scalar(name = "Date", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -24,11 +26,13 @@ impl ScalarType for Date {
     }
 }
 
-/// An amount in the currency's minor unit (e.g. cents), as a JSON integer. Exact for every
-/// value up to 2^53 - 1, the largest integer JavaScript clients represent exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MinorUnits(pub i64);
 
+/// An amount of money in the currency's minor unit (cents for EUR and USD, yen for JPY; see
+/// `Money.exponent`), as a JSON integer, never a string or a fraction: `1999` is 19.99 EUR.
+/// At most 2^53 - 1 (9007199254740991) in absolute value, the largest integer JavaScript
+/// clients hold exactly; larger values are refused.
 #[Scalar(name = "MinorUnits")]
 impl ScalarType for MinorUnits {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -362,11 +366,11 @@ mirror_enum!(
 mirror_enum!(
     /// Urgency of a support ticket.
     TicketPriority => TicketPriority {
-        /// Low.
+        /// Least urgent: little effect on the client's work.
         Low,
-        /// Normal.
+        /// The usual urgency.
         Normal,
-        /// High.
+        /// Urgent: the client's work is seriously hampered.
         High,
         /// Critical: business stopped.
         Critical,
@@ -380,9 +384,9 @@ mirror_enum!(
         Open,
         /// Waiting for the client or a third party.
         Pending,
-        /// Solved.
+        /// Solved by support.
         Resolved,
-        /// Closed.
+        /// Finished: no further work expected.
         Closed,
     }
 );
@@ -394,7 +398,7 @@ mirror_enum!(
         Open,
         /// Paid (see `paidAt`).
         Paid,
-        /// Cancelled.
+        /// Cancelled: nothing is owed.
         Void,
     }
 );
@@ -496,9 +500,9 @@ mirror_enum!(
         SalesOwner,
         /// The risk's owner (the person applying the playbook when the risk has none).
         RiskOwner,
-        /// The support lead.
+        /// The lead of your support team, assigned by whoever applies the playbook.
         SupportLead,
-        /// Finance.
+        /// Someone in your finance team, assigned by whoever applies the playbook.
         Finance,
         /// An executive of your organisation.
         Executive,
@@ -510,7 +514,7 @@ mirror_enum!(
     ActionStatus => ActionStatus {
         /// To do.
         Open,
-        /// Done.
+        /// Carried out.
         Done,
         /// No longer needed.
         Cancelled,
@@ -588,15 +592,15 @@ mirror_enum!(
     FeedbackTeam => FeedbackTeam {
         /// Product management and engineering.
         Product,
-        /// Service delivery.
+        /// Service delivery: projects, consulting and account management.
         ServiceDelivery,
-        /// Support.
+        /// The support team: tickets and responsiveness.
         Support,
-        /// Marketing.
+        /// Marketing: positioning and messaging.
         Marketing,
-        /// Sales.
+        /// Sales: what was sold and promised.
         Sales,
-        /// Finance.
+        /// Finance: invoicing, pricing and payment terms.
         Finance,
     }
 );

@@ -25,7 +25,8 @@ use super::scalars::{
     TicketStatus,
 };
 use super::support::{
-    GqlResult, Kind, UserError, UserErrorCode, codes, global_id, input_id, internal, outcome, payload, request,
+    GqlResult, Kind, UserError, UserErrorCode, codes, global_id, input_id, internal, metric_point_id, outcome, payload,
+    request,
 };
 use super::users::User;
 
@@ -40,12 +41,12 @@ pub fn wake(ctx: &Context<'_>) {
     }
 }
 
-/// A metric your organisation tracks.
 pub struct MetricDefinition(pub metrics::MetricDefinition);
 
+/// A metric your organisation tracks.
 #[Object]
 impl MetricDefinition {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::MetricDefinition, self.0.id.0)
     }
@@ -53,7 +54,7 @@ impl MetricDefinition {
     async fn key(&self) -> &str {
         &self.0.key
     }
-    /// Display name.
+    /// The name people see for the metric, e.g. `Active users`.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -86,9 +87,12 @@ impl MetricDefinition {
 /// One observation of a metric.
 #[derive(SimpleObject)]
 pub struct MetricPoint {
+    /// Opaque id, derived from the account, the metric and `observedAt` (a point has no other
+    /// identity); the same each time the point is read. `node(id:)` does not fetch points.
+    pub id: ID,
     /// When it was observed.
     pub observed_at: DateTime<Utc>,
-    /// The value.
+    /// The observed value, in the metric's unit.
     pub value: f64,
     /// Where it came from, if the integrator said.
     pub source: Option<String>,
@@ -112,7 +116,7 @@ pub struct MetricBucket {
 /// A metric's series for charts: equal time buckets over a range (empty buckets omitted).
 #[derive(SimpleObject)]
 pub struct MetricSeries {
-    /// The metric.
+    /// The metric the series is of.
     pub metric: MetricDefinition,
     /// Start of the range.
     pub from: DateTime<Utc>,
@@ -174,6 +178,7 @@ pub async fn points(
     let Some(def) = metrics::definition_by_key(&r.db, org, metric).await.gql()? else { return Ok(None) };
     let page = metrics::points(&r.db, org, account, def.id, from, to, &page).await.gql()?;
     Ok(Some(super::support::connection(page, TotalCount::MetricPoints(account, def.id, from, to), |p| MetricPoint {
+        id: metric_point_id(account, p.metric, p.observed_at),
         observed_at: p.observed_at,
         value: p.value,
         source: p.source,
@@ -184,16 +189,16 @@ async fn load_account(ctx: &Context<'_>, id: AccountId) -> async_graphql::Result
     request(ctx).loader.load_one(id).await.map_err(load_error)?.map(Account).ok_or_else(internal)
 }
 
-/// A support ticket of a client account.
 pub struct SupportTicket(pub tickets::Ticket);
 
+/// A support ticket of a client account.
 #[Object]
 impl SupportTicket {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::SupportTicket, self.0.id.0)
     }
-    /// The account.
+    /// The client account it belongs to.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         load_account(ctx, self.0.account).await
     }
@@ -201,11 +206,11 @@ impl SupportTicket {
     async fn external_id(&self) -> &str {
         &self.0.external_id
     }
-    /// Subject line.
+    /// The ticket's subject line, as in your support system.
     async fn subject(&self) -> Option<&str> {
         self.0.subject.as_deref()
     }
-    /// Urgency.
+    /// How urgent the ticket is, as set in your support system.
     async fn priority(&self) -> TicketPriority {
         self.0.priority.into()
     }
@@ -244,16 +249,16 @@ impl SupportTicket {
     }
 }
 
-/// An invoice sent to a client account.
 pub struct Invoice(pub invoices::Invoice);
 
+/// An invoice sent to a client account.
 #[Object]
 impl Invoice {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::Invoice, self.0.id.0)
     }
-    /// The account.
+    /// The client account it belongs to.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         load_account(ctx, self.0.account).await
     }
@@ -261,15 +266,15 @@ impl Invoice {
     async fn number(&self) -> &str {
         &self.0.number
     }
-    /// Amount.
+    /// How much the invoice is for.
     async fn amount(&self) -> Money {
         self.0.amount.clone().into()
     }
-    /// Issue date.
+    /// The day the invoice was issued.
     async fn issued_on(&self) -> Date {
         Date(self.0.issued_on)
     }
-    /// Due date.
+    /// The day payment is due; overdue days count from the day after.
     async fn due_on(&self) -> Date {
         Date(self.0.due_on)
     }
@@ -283,7 +288,11 @@ impl Invoice {
     }
     /// Days past due while unpaid on `asOf` (default: today on the organisation's calendar); 0
     /// when not overdue.
-    async fn days_overdue(&self, ctx: &Context<'_>, as_of: Option<Date>) -> i32 {
+    async fn days_overdue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The day to count to (default: today on the organisation's calendar).")] as_of: Option<Date>,
+    ) -> i32 {
         self.0.days_overdue(as_of.map_or(request(ctx).today, |d| d.0)) as i32
     }
     /// Days after the due date it was paid (0 if on time or unpaid).
@@ -304,16 +313,16 @@ impl Invoice {
     }
 }
 
-/// One NPS or CSAT survey answer.
 pub struct SurveyResponse(pub surveys::SurveyResponse);
 
+/// One NPS or CSAT survey answer.
 #[Object]
 impl SurveyResponse {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::SurveyResponse, self.0.id.0)
     }
-    /// The account.
+    /// The client account it belongs to.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         load_account(ctx, self.0.account).await
     }
@@ -344,16 +353,16 @@ impl SurveyResponse {
     }
 }
 
-/// An account manager's assessment of the relationship (the Relationship Health Score).
 pub struct RelationshipAssessment(pub assessments::Assessment);
 
+/// An account manager's assessment of the relationship (the Relationship Health Score).
 #[Object]
 impl RelationshipAssessment {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::RelationshipAssessment, self.0.id.0)
     }
-    /// The account.
+    /// The client account it belongs to.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         load_account(ctx, self.0.account).await
     }
@@ -361,7 +370,7 @@ impl RelationshipAssessment {
     async fn assessed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         request(ctx).loader.load_one(self.0.assessed_by).await.map_err(load_error)?.map(User).ok_or_else(internal)
     }
-    /// When.
+    /// When the assessment was made.
     async fn assessed_at(&self) -> DateTime<Utc> {
         self.0.assessed_at
     }
@@ -377,7 +386,7 @@ impl RelationshipAssessment {
     async fn strategic_alignment(&self) -> i32 {
         self.0.strategic_alignment.into()
     }
-    /// Notes.
+    /// What the assessor noted, in their words.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
@@ -387,16 +396,16 @@ impl RelationshipAssessment {
     }
 }
 
-/// A change of an account's contract value or renewal date.
 pub struct ContractChange(pub contracts::ContractChange);
 
+/// A change of an account's contract value or renewal date.
 #[Object]
 impl ContractChange {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::ContractChange, self.0.id.0)
     }
-    /// The account.
+    /// The client account it belongs to.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
         load_account(ctx, self.0.account).await
     }
@@ -412,7 +421,7 @@ impl ContractChange {
     async fn renewal_date(&self) -> Option<Date> {
         self.0.renewal_date.map(Date)
     }
-    /// Notes.
+    /// A note from whoever recorded the change, e.g. the reason for it.
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
@@ -476,12 +485,12 @@ pub struct ItemResult {
     pub errors: Vec<UserError>,
 }
 
-/// The outcome of a bulk write: valid items were written, invalid ones reported.
 pub struct IngestPayload {
     report: Option<BatchReport>,
     user_errors: Vec<UserError>,
 }
 
+/// The outcome of a bulk write: valid items were written, invalid ones reported.
 #[Object]
 impl IngestPayload {
     /// Items written as new.
@@ -501,7 +510,11 @@ impl IngestPayload {
         self.count(DomainStatus::Rejected)
     }
     /// One result per item, in order; `statuses` keeps only those (e.g. `[REJECTED]`).
-    async fn results(&self, statuses: Option<Vec<ItemStatus>>) -> Vec<ItemResult> {
+    async fn results(
+        &self,
+        #[graphql(desc = "Only results with one of these statuses, e.g. `[REJECTED]` (default: all).")]
+        statuses: Option<Vec<ItemStatus>>,
+    ) -> Vec<ItemResult> {
         let Some(report) = &self.report else { return Vec::new() };
         report
             .items
@@ -551,7 +564,7 @@ fn ingest_payload(ctx: &Context<'_>, result: Result<BatchReport, Error>) -> asyn
 pub struct DefineMetricInput {
     /// Key integrators send, e.g. `usage.active_users`.
     pub key: String,
-    /// Display name.
+    /// The name people will see for the metric, e.g. `Active users`.
     pub name: String,
     /// What it measures.
     pub unit: MetricUnit,
@@ -569,7 +582,7 @@ payload!(
 /// One observation to ingest.
 #[derive(InputObject)]
 pub struct MetricPointInput {
-    /// The account.
+    /// The client account, by id or by your external reference.
     pub account: AccountRefInput,
     /// The metric key.
     pub metric: String,
@@ -582,7 +595,7 @@ pub struct MetricPointInput {
     pub source: Option<String>,
 }
 
-/// Observations to ingest.
+/// A batch of metric observations to record.
 #[derive(InputObject)]
 pub struct IngestMetricPointsInput {
     /// Up to 5,000 observations.
@@ -592,15 +605,15 @@ pub struct IngestMetricPointsInput {
 /// A support ticket to create or update (by `externalId`).
 #[derive(InputObject)]
 pub struct SupportTicketInput {
-    /// The account.
+    /// The client account, by id or by your external reference.
     pub account: AccountRefInput,
     /// The ticket's id in your support system (the upsert key).
     pub external_id: String,
-    /// Subject line.
+    /// The ticket's subject line.
     pub subject: Option<String>,
-    /// Urgency.
+    /// How urgent the ticket is, as set in your support system.
     pub priority: TicketPriority,
-    /// Status.
+    /// Where the ticket is in your support system.
     pub status: TicketStatus,
     /// When it was opened.
     pub opened_at: Lenient<DateTime<Utc>>,
@@ -610,7 +623,7 @@ pub struct SupportTicketInput {
     pub resolved_at: Option<Lenient<DateTime<Utc>>>,
 }
 
-/// Tickets to upsert.
+/// A batch of support tickets to create or update by `externalId`.
 #[derive(InputObject)]
 pub struct UpsertSupportTicketsInput {
     /// Up to 5,000 tickets.
@@ -620,7 +633,7 @@ pub struct UpsertSupportTicketsInput {
 /// An invoice to create or update (by `number`).
 #[derive(InputObject)]
 pub struct InvoiceInput {
-    /// The account.
+    /// The client account, by id or by your external reference.
     pub account: AccountRefInput,
     /// Invoice number (the upsert key).
     pub number: String,
@@ -628,17 +641,17 @@ pub struct InvoiceInput {
     pub amount_minor: Lenient<super::scalars::MinorUnits>,
     /// ISO 4217 currency code.
     pub currency: String,
-    /// Issue date.
+    /// The day the invoice was issued.
     pub issued_on: Lenient<Date>,
-    /// Due date.
+    /// The day payment is due.
     pub due_on: Lenient<Date>,
     /// When it was paid (required for PAID).
     pub paid_at: Option<Lenient<DateTime<Utc>>>,
-    /// Status.
+    /// Where the invoice is: open, paid (give `paidAt`) or void.
     pub status: InvoiceStatus,
 }
 
-/// Invoices to upsert.
+/// A batch of invoices to create or update by `number`.
 #[derive(InputObject)]
 pub struct UpsertInvoicesInput {
     /// Up to 5,000 invoices.
@@ -648,7 +661,7 @@ pub struct UpsertInvoicesInput {
 /// A survey response to record.
 #[derive(InputObject)]
 pub struct SurveyResponseInput {
-    /// The account.
+    /// The client account, by id or by your external reference.
     pub account: AccountRefInput,
     /// Which survey.
     pub kind: SurveyKind,
@@ -674,9 +687,9 @@ pub struct RecordSurveyResponsesInput {
 /// A relationship assessment by the signed-in user.
 #[derive(InputObject)]
 pub struct RecordRelationshipAssessmentInput {
-    /// The account.
+    /// The account whose relationship you assess.
     pub account_id: ID,
-    /// When (default now).
+    /// When you made the assessment (default now).
     pub assessed_at: Option<DateTime<Utc>>,
     /// Stakeholder sentiment, 1 (hostile) to 5 (enthusiastic).
     pub stakeholder_sentiment: i32,
@@ -684,7 +697,7 @@ pub struct RecordRelationshipAssessmentInput {
     pub competitive_pressure: i32,
     /// Strategic alignment, 1 (diverging) to 5 (fully aligned).
     pub strategic_alignment: i32,
-    /// Notes.
+    /// What you noted, in your words.
     pub notes: Option<String>,
 }
 
@@ -696,7 +709,7 @@ payload!(
 /// A contract change to record.
 #[derive(InputObject)]
 pub struct RecordContractChangeInput {
-    /// The account.
+    /// The account whose contract changed.
     pub account_id: ID,
     /// When it takes effect.
     pub effective_on: Date,
@@ -704,7 +717,7 @@ pub struct RecordContractChangeInput {
     pub annual_value: super::scalars::MoneyInput,
     /// Renewal date from then on.
     pub renewal_date: Option<Date>,
-    /// Notes.
+    /// A note on the change, e.g. the reason for it.
     pub note: Option<String>,
     /// Retrying with the same key is a no-op.
     pub idempotency_key: Option<String>,
@@ -724,6 +737,7 @@ impl SignalMutation {
     async fn define_metric(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The metric's key and how its values are read: name, unit, direction and aggregation.")]
         input: DefineMetricInput,
     ) -> async_graphql::Result<MetricDefinitionPayload> {
         let r = request(ctx);
@@ -743,6 +757,7 @@ impl SignalMutation {
     async fn ingest_metric_points(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The observations (at most 5,000); each is written or rejected on its own.")]
         input: IngestMetricPointsInput,
     ) -> async_graphql::Result<IngestPayload> {
         let r = request(ctx);
@@ -764,6 +779,9 @@ impl SignalMutation {
     async fn upsert_support_tickets(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The tickets (at most 5,000), matched by `externalId`; each is written or rejected on its own."
+        )]
         input: UpsertSupportTicketsInput,
     ) -> async_graphql::Result<IngestPayload> {
         let r = request(ctx);
@@ -788,6 +806,7 @@ impl SignalMutation {
     async fn upsert_invoices(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The invoices (at most 5,000), matched by `number`; each is written or rejected on its own.")]
         input: UpsertInvoicesInput,
     ) -> async_graphql::Result<IngestPayload> {
         let r = request(ctx);
@@ -812,6 +831,7 @@ impl SignalMutation {
     async fn record_survey_responses(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The responses (at most 5,000); each is written or rejected on its own.")]
         input: RecordSurveyResponsesInput,
     ) -> async_graphql::Result<IngestPayload> {
         let r = request(ctx);
@@ -836,6 +856,7 @@ impl SignalMutation {
     async fn record_relationship_assessment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The account and your three ratings of the relationship.")]
         input: RecordRelationshipAssessmentInput,
     ) -> async_graphql::Result<RelationshipAssessmentPayload> {
         let r = request(ctx);
@@ -861,6 +882,9 @@ impl SignalMutation {
     async fn record_contract_change(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The account, the day the change takes effect, and the contract value and renewal date from then on."
+        )]
         input: RecordContractChangeInput,
     ) -> async_graphql::Result<ContractChangePayload> {
         let r = request(ctx);

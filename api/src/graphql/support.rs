@@ -7,8 +7,8 @@ use async_graphql::{Context, Enum, ErrorExtensions, ID, OutputType, SimpleObject
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bellwether_domain::page::MAX_PAGE_SIZE;
-use bellwether_domain::{Actor, Db, Error, ErrorCode, Page, PageRequest};
-use chrono::NaiveDate;
+use bellwether_domain::{AccountId, Actor, Db, Error, ErrorCode, MetricId, Page, PageRequest};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::loaders::TenantLoader;
@@ -60,6 +60,7 @@ pub enum Kind {
     HealthScorecard,
     HealthScore,
     Risk,
+    RiskEvent,
     RuleRun,
     RulePlugin,
     Playbook,
@@ -71,7 +72,7 @@ pub enum Kind {
 }
 
 /// Every kind, for parsing.
-const KINDS: [Kind; 22] = [
+const KINDS: [Kind; 23] = [
     Kind::Organisation,
     Kind::User,
     Kind::Account,
@@ -86,6 +87,7 @@ const KINDS: [Kind; 22] = [
     Kind::HealthScorecard,
     Kind::HealthScore,
     Kind::Risk,
+    Kind::RiskEvent,
     Kind::RuleRun,
     Kind::RulePlugin,
     Kind::Playbook,
@@ -113,6 +115,7 @@ impl Kind {
             Kind::HealthScorecard => "HealthScorecard",
             Kind::HealthScore => "HealthScore",
             Kind::Risk => "Risk",
+            Kind::RiskEvent => "RiskEvent",
             Kind::RuleRun => "RuleRun",
             Kind::RulePlugin => "RulePlugin",
             Kind::Playbook => "Playbook",
@@ -132,6 +135,13 @@ impl Kind {
 /// An opaque global id: base64url of `Kind:uuid`.
 pub fn global_id(kind: Kind, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.prefix(), id)))
+}
+
+/// The id of a metric observation. Points have no row id: their key is account, metric and
+/// time (stored to the microsecond), so the id is derived from that key and is the same
+/// whenever the point is read. It is not a [`Kind`]: `node(id:)` does not fetch points.
+pub fn metric_point_id(account: AccountId, metric: MetricId, observed_at: DateTime<Utc>) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("MetricPoint:{}:{}:{}", account.0, metric.0, observed_at.timestamp_micros())))
 }
 
 /// Reads a global id of any kind.
@@ -332,6 +342,10 @@ pub fn connection<T, N: OutputType, F: async_graphql::ObjectType>(
 }
 
 /// Converts a patch field: absent -> unchanged, `null` -> clear, value -> set.
+///
+/// Patch fields carry no `#[graphql(default)]`: `MaybeUndefined` already reads an absent field
+/// as undefined, and a default would be printed as `= null` in the schema, telling clients that
+/// leaving a field out clears it.
 pub fn patch<T, U>(
     m: async_graphql::MaybeUndefined<T>,
     f: impl FnOnce(T) -> Result<U, Error>,
@@ -364,6 +378,20 @@ mod tests {
         for bad in ["", "abc", "QWNjb3VudDpub3QtYS11dWlk", "!!!"] {
             assert_eq!(parse_global_id(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn metric_point_ids_follow_the_key() {
+        let (account, metric) = (AccountId(Uuid::now_v7()), MetricId(Uuid::now_v7()));
+        let at = DateTime::from_timestamp_micros(1_795_426_200_123_456).unwrap();
+        let id = metric_point_id(account, metric, at);
+        assert_eq!(id, metric_point_id(account, metric, at));
+        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(id.as_str()).unwrap()).unwrap();
+        assert_eq!(raw, format!("MetricPoint:{}:{}:1795426200123456", account.0, metric.0));
+        assert_ne!(id, metric_point_id(account, metric, at + chrono::Duration::microseconds(1)));
+        assert_ne!(id, metric_point_id(AccountId(Uuid::now_v7()), metric, at));
+        // Not a node id: `node(id:)` answers null for it rather than guessing a kind.
+        assert_eq!(parse_global_id(&id), None);
     }
 
     #[test]

@@ -12,13 +12,13 @@ use super::loaders::{ManagedCount, load_error};
 use super::scalars::{Role, domain_list};
 use super::support::{GqlResult, Kind, global_id, input_id, outcome, page_cost, page_request, patch, payload, request};
 
-/// A person in your organisation who uses Bellwether.
 #[derive(Clone)]
 pub struct User(pub d::User);
 
+/// A person in your organisation who uses Bellwether.
 #[Object]
 impl User {
-    /// Global id.
+    /// Opaque global id: pass it to `node(id:)` or wherever an input asks for this object.
     pub async fn id(&self) -> ID {
         global_id(Kind::User, self.0.id.0)
     }
@@ -26,7 +26,7 @@ impl User {
     async fn email(&self) -> &str {
         &self.0.email
     }
-    /// Display name.
+    /// The name other users see, e.g. as an account's manager.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -49,7 +49,7 @@ impl User {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Further conditions; `accountManagerId` is ignored here.")] filter: Option<AccountFilter>,
-        order_by: Option<AccountOrder>,
+        #[graphql(desc = "Ordering (default by name).")] order_by: Option<AccountOrder>,
         #[graphql(desc = "Return the first n items after `after` (1-100; default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor from a previous page's `pageInfo.endCursor`.")] after: Option<String>,
         #[graphql(desc = "Return the last n items before `before` (1-100).")] last: Option<i32>,
@@ -87,7 +87,7 @@ pub struct UserFilter {
     pub include_archived: bool,
 }
 
-/// Orderings for users.
+/// The order users are listed in.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
 pub enum UserOrder {
     /// By name, A to Z.
@@ -114,16 +114,16 @@ pub async fn list_users(
 }
 
 payload!(
-    /// Result of an user mutation.
+    /// Result of a user mutation.
     UserPayload { user: User }
 );
 
-/// A new user.
+/// A person to add to your organisation, with what they may do.
 #[derive(InputObject)]
 pub struct CreateUserInput {
     /// Sign-in email, unique in the organisation.
     pub email: String,
-    /// Display name.
+    /// The name other users will see.
     pub name: String,
     /// What the user may do.
     pub role: Role,
@@ -136,12 +136,11 @@ pub struct CreateUserInput {
 pub struct UpdateUserInput {
     /// The user to change.
     pub id: ID,
-    /// New display name.
+    /// The name other users will see from now on.
     pub name: Option<String>,
-    /// New role.
+    /// What the user may do from now on.
     pub role: Option<Role>,
     /// New capacity; `null` clears it.
-    #[graphql(default)]
     pub capacity: MaybeUndefined<i32>,
     /// Fail with a CONFLICT user error unless the user still has this version.
     pub expected_version: Option<i32>,
@@ -150,7 +149,7 @@ pub struct UpdateUserInput {
 /// Names one object to act on, optionally at a known version.
 #[derive(InputObject)]
 pub struct TargetInput {
-    /// The object.
+    /// The id of the object to act on.
     pub id: ID,
     /// Fail with a CONFLICT user error unless the object still has this version.
     pub expected_version: Option<i32>,
@@ -162,14 +161,22 @@ pub struct UserMutation;
 #[Object]
 impl UserMutation {
     /// Adds a user to your organisation. Admins only.
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<UserPayload> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to add: sign-in email, name, role and capacity.")] input: CreateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
         let r = request(ctx);
         let new = NewUser { email: input.email, name: input.name, role: input.role.into(), capacity: input.capacity };
         outcome(users::create(&r.db, &r.actor, new).await, User).map(Into::into)
     }
 
     /// Changes a user's name, role or capacity. Admins only.
-    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> async_graphql::Result<UserPayload> {
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user and the fields to change; omitted fields stay as they are.")] input: UpdateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
         let r = request(ctx);
         let result = async {
             let id = UserId(input_id(&input.id, Kind::User, &["id"])?);
@@ -186,7 +193,11 @@ impl UserMutation {
     }
 
     /// Archives a user: they can no longer sign in. Admins only.
-    async fn archive_user(&self, ctx: &Context<'_>, input: TargetInput) -> async_graphql::Result<UserPayload> {
+    async fn archive_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user who should no longer sign in.")] input: TargetInput,
+    ) -> async_graphql::Result<UserPayload> {
         let r = request(ctx);
         let result = async {
             let id = UserId(input_id(&input.id, Kind::User, &["id"])?);

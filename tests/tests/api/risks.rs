@@ -325,6 +325,16 @@ async fn the_lifecycle_allows_only_its_transitions_and_audits_each(backend: Back
             json!(["ASSIGNED", null, null, "assigned to Ann Manager", t.admin_id]),
         ]
     );
+    // Each audit entry has its own id, for client caches; they are not nodes.
+    let q = "query($id: ID!) { node(id: $id) { ... on Risk { events { nodes { id } } } } }";
+    let data = s.gql(token, q, json!({ "id": id })).await;
+    let mut ids: Vec<&str> =
+        data["node"]["events"]["nodes"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 5);
+    let data = s.gql(token, "query($id: ID!) { node(id: $id) { __typename } }", json!({ "id": ids[0] })).await;
+    assert_eq!(data["node"], Value::Null);
     s.stop().await;
 }
 

@@ -119,6 +119,20 @@ async fn metric_batches_report_each_item(backend: Backend) {
     assert_eq!(node["logins"]["metric"], json!({ "key": "usage.logins", "aggregation": "SUM" }));
     assert_eq!(node["logins"]["buckets"], json!([{ "value": 12.0, "count": 1 }]));
     assert_eq!(node["unknown"], Value::Null);
+    // Points have ids for client caches: one per point, the same on every read; not nodes.
+    let q = r#"query($id: ID!) { node(id: $id) { ... on Account {
+        metricPoints(metric: "usage.active_users") { nodes { id } }
+    } } }"#;
+    let point_ids = |data: Value| -> Vec<String> {
+        let nodes = data["node"]["metricPoints"]["nodes"].as_array().unwrap().clone();
+        nodes.iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let ids = point_ids(s.gql(token, q, json!({ "id": acme["id"] })).await);
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(ids, point_ids(s.gql(token, q, json!({ "id": acme["id"] })).await));
+    let data = s.gql(token, "query($id: ID!) { node(id: $id) { __typename } }", json!({ "id": ids[0] })).await;
+    assert_eq!(data["node"], Value::Null);
 
     // A custom metric with a ratio unit.
     s.mutate(token, "defineMetric", "metric", "key unit", json!({ "key": "adoption.reports", "name": "Reports adoption", "unit": "RATIO", "direction": "HIGHER_IS_BETTER", "aggregation": "AVERAGE" })).await;
