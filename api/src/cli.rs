@@ -95,7 +95,8 @@ pub enum Command {
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
-    telemetry::init(config.log_format);
+    // Held until the command ends: dropping it sends the traces still buffered.
+    let _telemetry = telemetry::init(config.log_format, config.otlp_endpoint.as_deref())?;
     match cli.command {
         Command::Serve { demo } => serve(&config, demo).await,
         Command::Plugin { command } => crate::plugin_cli::run(command, config.plugins.clone()),

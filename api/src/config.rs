@@ -45,6 +45,10 @@ pub struct ConfigArgs {
     /// Disable introspection and "did you mean" suggestions (recommended in production).
     #[arg(long, env = "BELLWETHER_PRODUCTION", global = true)]
     pub production: Option<bool>,
+    /// OTLP/HTTP endpoint receiving traces, the full URL (e.g.
+    /// `http://collector:4318/v1/traces`); none: no trace export.
+    #[arg(long, env = "BELLWETHER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
     /// How often every organisation's accounts are swept by the risk rules (e.g. `1h`, `15m`),
     /// or `off`. Replicas share one schedule.
     #[arg(long, env = "BELLWETHER_RISK_SWEEP_INTERVAL", global = true)]
@@ -77,6 +81,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     production: Option<bool>,
     risk_sweep_interval: Option<String>,
+    otlp_endpoint: Option<String>,
     #[serde(default)]
     jwt: FileJwt,
     #[serde(default)]
@@ -223,6 +228,8 @@ pub struct Config {
     pub risk_sweep_interval: Option<Duration>,
     /// What rule plugins may use.
     pub plugins: bellwether_rules::plugin::Limits,
+    /// Where traces go (OTLP over HTTP); `None`: nowhere.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The longest a token may live unless configured otherwise.
@@ -303,6 +310,7 @@ impl Config {
                 Some("off") => None,
                 Some(t) => Some(parse_duration(t).context("risk_sweep_interval (a duration like 15m or 1h, or off)")?),
             },
+            otlp_endpoint: args.otlp_endpoint.clone().or(file.otlp_endpoint),
             jwt,
             limits,
             plugins: {

@@ -167,6 +167,7 @@ impl TestServer {
             limits: options.limits,
             risk_sweep_interval: options.risk_sweep_interval,
             plugins: Default::default(),
+            otlp_endpoint: None,
         };
         let db = bellwether_api::app::open_database(&config).await.expect("opening the database");
         let engine = match options.engine {

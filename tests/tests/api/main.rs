@@ -16,5 +16,6 @@ mod robustness;
 mod roles;
 mod schema;
 mod signals;
+mod traces;
 mod transport;
 mod validation;
