@@ -74,9 +74,14 @@ fn attribute(value: &str) -> String {
     out
 }
 
-/// The page at `GET /graphql` for browsers.
-pub fn page(prefill: &Prefill) -> Response {
-    let headers = prefill.0.get().map(|h| format!(" data-headers=\"{}\"", attribute(h))).unwrap_or_default();
+/// The page at `GET /graphql` for browsers; the prefilled headers only for a loopback host.
+pub fn page(prefill: &Prefill, loopback_host: bool) -> Response {
+    let headers = prefill
+        .0
+        .get()
+        .filter(|_| loopback_host)
+        .map(|h| format!(" data-headers=\"{}\"", attribute(h)))
+        .unwrap_or_default();
     let base = format!("/graphiql/{VERSION}");
     let body = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\

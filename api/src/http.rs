@@ -114,6 +114,8 @@ struct Incoming {
     query: String,
     operation_name: Option<String>,
     variables: Option<async_graphql::Variables>,
+    /// The variables' size as sent (JSON bytes): validation clones them at every reference.
+    variables_bytes: usize,
     extensions: Option<Value>,
 }
 
@@ -150,6 +152,7 @@ impl Body {
         }
         let mut incoming = read_params(params, media)?;
         incoming.variables = variables;
+        incoming.variables_bytes = self.variables.as_ref().map_or(0, |raw| raw.get().len());
         Ok(incoming)
     }
 }
@@ -177,9 +180,11 @@ fn read_params(mut params: serde_json::Map<String, Value>, media: &'static str) 
         Some(v @ Value::Object(_)) => Ok(Some(v)),
         Some(_) => Err(bad_request(media, &format!("`{name}` must be an object or null"))),
     };
-    let variables = object("variables")?.map(async_graphql::Variables::from_json);
+    let variables = object("variables")?;
+    let variables_bytes = variables.as_ref().map_or(0, |v| v.to_string().len());
+    let variables = variables.map(async_graphql::Variables::from_json);
     let extensions = object("extensions")?;
-    Ok(Incoming { query, operation_name, variables, extensions })
+    Ok(Incoming { query, operation_name, variables, variables_bytes, extensions })
 }
 
 async fn graphql_post(
@@ -249,7 +254,14 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
     let params: HashMap<String, String> = raw.as_deref().map(url_params).unwrap_or_default();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_html && !params.contains_key("query") {
-        return crate::graphiql::page(&state.graphiql);
+        // The demo token only goes to pages asked for by this machine's own name: a page on
+        // another site that rebinds its name to 127.0.0.1 must not read it.
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let loopback = host
+            .rsplit_once(':')
+            .map_or(host, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { host });
+        let local = matches!(loopback, "127.0.0.1" | "localhost" | "[::1]");
+        return crate::graphiql::page(&state.graphiql, local);
     }
     let media = match response_media(&headers) {
         Ok(m) => m,
@@ -339,6 +351,10 @@ fn refusal_error(refusal: &Refusal) -> async_graphql::ServerError {
     e
 }
 
+/// Variable bytes times their references (fragments expanded) a document may make validation
+/// check: a 1 MiB bulk input referenced once is 1 MiB.
+const MAX_VARIABLE_WORK: u64 = 64 << 20;
+
 /// Documents up to this size are prepared on the request's own thread (microseconds).
 const PREPARE_INLINE_BYTES: usize = 8 * 1024;
 
@@ -392,7 +408,15 @@ fn finish_errors(errors: &mut Vec<async_graphql::ServerError>) {
             continue;
         }
         let code = if !e.path.is_empty() {
-            codes::BAD_USER_INPUT
+            // During execution async-graphql raises uncoded errors only for arguments it could
+            // not read; anything else uncoded is a resolver that forgot to map its error.
+            if e.message.starts_with("Failed to parse") || e.message.starts_with("Invalid value for argument") {
+                codes::BAD_USER_INPUT
+            } else {
+                tracing::error!(message = %e.message, path = ?e.path, "a resolver error without a code");
+                e.message = "internal error".into();
+                codes::INTERNAL
+            }
         } else if e.message.starts_with("Unknown operation named") || e.message.starts_with("Operation name required") {
             codes::OPERATION_RESOLUTION_FAILURE
         } else {
@@ -414,10 +438,7 @@ async fn execute(
     incoming: Incoming,
     method: Method,
 ) -> Response {
-    let mut handled = crate::observability::Handled {
-        operation: crate::observability::operation_label(incoming.operation_name.as_deref()),
-        organisation: None,
-    };
+    let mut handled = crate::observability::Handled::default();
     let mut response = execute_inner(state, headers, media, incoming, method, &mut handled).await;
     response.extensions_mut().insert(handled);
     response
@@ -439,8 +460,20 @@ async fn execute_inner(
     // The document's cost is known before anything expands it: tokens and nesting on the text,
     // then the expanded size, depth and aliases on the parsed document, each fragment measured
     // once (see `graphql::document`). Only then does async-graphql validate it.
+    // A token is checked before any work on the document: only tokenless introspection is
+    // prepared for an unknown caller.
+    let actor = match token {
+        None => None,
+        Some(token) => match state.auth.authenticate(&state.db, token).await {
+            Ok((actor, _user)) => Some(actor),
+            Err(AuthError::Internal) => {
+                return error_response(StatusCode::SERVICE_UNAVAILABLE, media, "internal error", codes::INTERNAL);
+            }
+            Err(e) => return unauthorized(media, &e),
+        },
+    };
     let limits = state.limits.document();
-    let Incoming { query, operation_name, variables, extensions } = incoming;
+    let Incoming { query, operation_name, variables, variables_bytes, extensions } = incoming;
     // Large documents are read on the blocking pool: at the token limit parsing takes
     // milliseconds, which would otherwise hold one of the few async worker threads.
     let (query, prepared) = if query.len() > PREPARE_INLINE_BYTES {
@@ -464,24 +497,32 @@ async fn execute_inner(
         Ok(p) => p,
         Err(error) => return request_error(request_error_status, media, error),
     };
-    let incoming = Incoming { query, operation_name, variables, extensions };
-    if analysis.operation_name.is_some() {
-        handled.operation = crate::observability::operation_label(analysis.operation_name.as_deref());
-    }
     // Without a token only introspection is answered (not in production, where it is off): the
     // schema is public, and GraphiQL's docs, code generators and schema checkers read it before
     // anyone has pasted a token.
-    let actor = match token {
-        None if analysis.introspection_only => None,
-        None => return unauthorized(media, &AuthError::Missing),
-        Some(token) => match state.auth.authenticate(&state.db, token).await {
-            Ok((actor, _user)) => Some(actor),
-            Err(AuthError::Internal) => {
-                return error_response(StatusCode::SERVICE_UNAVAILABLE, media, "internal error", codes::INTERNAL);
-            }
-            Err(e) => return unauthorized(media, &e),
-        },
-    };
+    if actor.is_none() && !analysis.introspection_only {
+        return unauthorized(media, &AuthError::Missing);
+    }
+    // Validation clones a variable's value at each reference, fragments expanded: a large
+    // variable referenced from a fragment spread thousands of times is refused here.
+    let variable_work = analysis.variable_uses.saturating_mul(variables_bytes as u64);
+    if variable_work > MAX_VARIABLE_WORK {
+        let refusal = Refusal {
+            limit: "variableUses",
+            max: MAX_VARIABLE_WORK,
+            actual: Some(variable_work),
+            message: format!(
+                "the document references its variables {} times once fragments are expanded, with {} bytes of \
+                 variables: more than {MAX_VARIABLE_WORK} bytes of variable values to check",
+                analysis.variable_uses, variables_bytes
+            ),
+        };
+        return request_error(request_error_status, media, refusal_error(&refusal));
+    }
+    // Operation names become metrics labels only for callers that got this far.
+    handled.operation =
+        crate::observability::operation_label(analysis.operation_name.as_deref().or(operation_name.as_deref()));
+    let incoming = Incoming { query, operation_name, variables, variables_bytes, extensions };
     if method == Method::GET && analysis.operation_type == Some(OperationType::Mutation) {
         let mut r = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -560,7 +601,7 @@ async fn execute_inner(
     };
     let status = if request_failed { request_error_status } else { StatusCode::OK };
     let mut r = json_response(status, media, &body);
-    if let Some((limit, remaining, reset)) = budget_headers {
+    if let Some((limit, remaining, reset)) = budget_headers.filter(|(limit, _, _)| *limit > 0) {
         let h = r.headers_mut();
         h.insert("ratelimit-limit", HeaderValue::from(limit));
         h.insert("ratelimit-remaining", HeaderValue::from(remaining));

@@ -262,7 +262,8 @@ impl<R: BufRead> Lines<R> {
             let newline = chunk.iter().position(|b| *b == b'\n');
             let take = newline.unwrap_or(chunk.len());
             if !over {
-                if self.buf.len() + take > self.max {
+                // One byte of slack for the `\r` of a CRLF line end, checked once it is gone.
+                if self.buf.len() + take > self.max + 1 {
                     over = true;
                     self.buf = Vec::new();
                 } else {
@@ -274,11 +275,12 @@ impl<R: BufRead> Lines<R> {
                 break;
             }
         }
-        if over {
-            return Ok(Some(Line::TooLong));
-        }
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
+        }
+        if over || self.buf.len() > self.max {
+            self.buf = Vec::new();
+            return Ok(Some(Line::TooLong));
         }
         Ok(Some(match String::from_utf8(std::mem::take(&mut self.buf)) {
             Ok(s) => Line::Text(s),
@@ -379,6 +381,8 @@ pub async fn run(
         }
     };
     let mut headers: Option<csv::StringRecord> = None;
+    // A CSV record whose quoted field goes on past a line break: (first line, text so far).
+    let mut open_record: Option<(usize, String)> = None;
     let mut number = 0;
     while let Some(line) = lines.next_line().with_context(|| format!("reading line {}", number + 1))? {
         number += 1;
@@ -401,6 +405,29 @@ pub async fn run(
                 continue;
             }
         };
+        // A quoted CSV field may hold line breaks: lines are joined while a quote is open
+        // (an odd number of `"` so far), within the same byte limit as one line.
+        let (line_number, text) = match open_record.take() {
+            Some((first, mut record)) => {
+                record.push('\n');
+                record.push_str(&text);
+                (first, record)
+            }
+            None => (number, text),
+        };
+        if csv_format && text.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
+            if text.len() > max_line_bytes {
+                summary.rejected += 1;
+                on_problem(Problem {
+                    line: line_number,
+                    message: format!("a quoted field runs past {max_line_bytes} bytes (--max-line-bytes); skipped"),
+                });
+            } else {
+                open_record = Some((line_number, text));
+            }
+            continue;
+        }
+        let number = line_number;
         if text.trim().is_empty() {
             continue;
         }
@@ -410,7 +437,13 @@ pub async fn run(
                     headers = Some(csv_record(&text).map_err(anyhow::Error::msg).context("reading the CSV header")?);
                     continue;
                 }
-                Some(h) => csv_record(&text).and_then(|r| from_csv(kind, &r, h)),
+                Some(h) => csv_record(&text).and_then(|r| {
+                    if r.len() == h.len() {
+                        from_csv(kind, &r, h)
+                    } else {
+                        Err(format!("has {} fields; the header has {}", r.len(), h.len()))
+                    }
+                }),
             }
         } else {
             from_json(kind, &text)
@@ -425,6 +458,10 @@ pub async fn run(
         if batch.len() == batch_size {
             flush(&mut batch, &mut summary, &mut on_problem).await?;
         }
+    }
+    if let Some((first, _)) = open_record {
+        summary.rejected += 1;
+        on_problem(Problem { line: first, message: "a quoted field is never closed".into() });
     }
     flush(&mut batch, &mut summary, &mut on_problem).await?;
     bar.finish_and_clear();
@@ -452,7 +489,7 @@ mod tests {
 
     #[test]
     fn lines_longer_than_the_limit_are_skipped_without_being_held() {
-        let mut bytes = format!("short\r\n{}\nafter\n", "x".repeat(100)).into_bytes();
+        let mut bytes = format!("short\r\n{}\nafter\n0123456789\r\n", "x".repeat(100)).into_bytes();
         bytes.extend_from_slice(&[0xff, b'\n']);
         bytes.extend_from_slice(b"last");
         // A tiny buffer, so lines span many reads.
@@ -466,7 +503,7 @@ mod tests {
             });
             assert!(lines.buf.capacity() <= 16, "a long line was held");
         }
-        assert_eq!(seen, ["short", "<too long>", "after", "<not utf-8>", "last"]);
+        assert_eq!(seen, ["short", "<too long>", "after", "0123456789", "<not utf-8>", "last"]);
     }
 
     #[test]

@@ -93,12 +93,24 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let (open, idle) = bellwether_domain::db::pool_use(&state.db);
     metrics::gauge!("bellwether_db_pool_connections", "state" => "idle").set(f64::from(idle));
     metrics::gauge!("bellwether_db_pool_connections", "state" => "in_use").set(f64::from(open.saturating_sub(idle)));
-    match bellwether_domain::db::queue_depths(&state.db).await {
-        Ok((health, risks)) => {
-            metrics::gauge!("bellwether_worker_queue_depth", "queue" => "health").set(health as f64);
-            metrics::gauge!("bellwether_worker_queue_depth", "queue" => "risk_rules").set(risks as f64);
+    // The queue depths cost two counts: read at most every few seconds, however often scraped.
+    static READ_AT: Mutex<Option<Instant>> = Mutex::new(None);
+    let due = {
+        let mut at = READ_AT.lock().unwrap_or_else(|p| p.into_inner());
+        let due = at.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(5));
+        if due {
+            *at = Some(Instant::now());
         }
-        Err(e) => tracing::warn!(error = %e, "reading the worker queues for /metrics failed"),
+        due
+    };
+    if due {
+        match bellwether_domain::db::queue_depths(&state.db).await {
+            Ok((health, risks)) => {
+                metrics::gauge!("bellwether_worker_queue_depth", "queue" => "health").set(health as f64);
+                metrics::gauge!("bellwether_worker_queue_depth", "queue" => "risk_rules").set(risks as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the worker queues for /metrics failed"),
+        }
     }
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], handle.render())
         .into_response()

@@ -248,6 +248,19 @@ async fn import_streams_files_and_reruns_are_no_ops() {
         run(&["import", file.to_str().unwrap(), "--kind", "metrics", "--org", "imp", "--user", "ops@imp.example"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1 accepted, 0 updated, 0 duplicates, 1 rejected");
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 3: value: must be a finite number"));
+    // A quoted comment over two lines is one record; a row with a field too many is refused.
+    let surveys = "account,kind,score,comment,respondedAt,idempotencyKey\nCRM-1,nps,9,\"Great service,\nthanks\",2026-01-02T00:00:00Z,s-1\nCRM-1,nps,3,slow, very slow,2026-01-03T00:00:00Z,s-2\n";
+    let file = sandbox.dir.join("surveys.csv");
+    std::fs::write(&file, surveys).unwrap();
+    let out =
+        run(&["import", file.to_str().unwrap(), "--kind", "surveys", "--org", "imp", "--user", "ops@imp.example"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1 accepted, 0 updated, 0 duplicates, 1 rejected",
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 4: has 7 fields; the header has 6"), "{stderr}");
     let tickets = "account,externalId,subject,priority,status,openedAt,firstResponseAt,resolvedAt\nCRM-1,T-1,Login broken,critical,open,2026-01-02T08:00:00Z,,\n";
     let file = sandbox.dir.join("tickets.csv");
     std::fs::write(&file, tickets).unwrap();

@@ -13,7 +13,19 @@ pub const MAX_TEXT: usize = 10_000;
 /// under a right-to-left override). The zero-width (non-)joiners are allowed: scripts such as
 /// Persian and the Indic ones need them.
 fn is_invisible_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    is_direction_override(c)
+        || matches!(
+            c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2060}'..='\u{2064}'
+                | '\u{206A}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+/// Embeddings, overrides and isolates: they reorder what follows them, in any text ("Trojan
+/// source"). The direction marks (LRM, RLM, ALM) stay allowed in multi-line text: right-to-left
+/// writers use them.
+fn is_direction_override(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A trimmed, non-empty single line of at most `max` characters: no control characters (not
@@ -43,10 +55,11 @@ pub fn line(value: &str, max: usize) -> Result<String, String> {
 fn clean_text(value: &str) -> Result<String, String> {
     let v = value.trim();
     let v = if v.contains('\r') { v.replace("\r\n", "\n") } else { v.to_owned() };
-    match v.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n')) {
-        Some(c) => {
-            Err(format!("must not contain control characters other than tab and newline (found U+{:04X})", c as u32))
-        }
+    match v.chars().find(|c| (c.is_control() && !matches!(c, '\t' | '\n')) || is_direction_override(*c)) {
+        Some(c) => Err(format!(
+            "must not contain control characters other than tab and newline, nor text-direction overrides (found U+{:04X})",
+            c as u32
+        )),
         None => Ok(v),
     }
 }
@@ -180,14 +193,22 @@ mod tests {
         assert!(line("abcdefghijk", 10).is_err());
         assert!(line("a\u{0}b", 10).is_err());
         // Invisible and direction controls in names: "Acme" displayed backwards, hidden spaces.
-        for bad in ["\u{202E}emcA", "Ac\u{200B}me", "Acme\u{2066}", "\u{FEFF}Acme", "A\u{200F}cme"] {
+        for bad in [
+            "\u{202E}emcA",
+            "Ac\u{200B}me",
+            "Acme\u{2066}",
+            "\u{FEFF}Acme",
+            "A\u{200F}cme",
+            "Ac\u{AD}me",
+            "A\u{E0041}cme",
+        ] {
             assert!(line(bad, 20).unwrap_err().contains("U+"), "{bad:?}");
         }
         // Scripts that need the zero-width (non-)joiner keep it.
         assert!(line("\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645}", 20).is_ok());
         // Text keeps tabs and newlines (Windows line ends normalised), refuses other controls.
         assert_eq!(text("a\tb\r\nc", 20), Ok("a\tb\nc".into()));
-        for bad in ["a\u{0}b", "bell\u{7}", "esc\u{1b}[31m", "lone\rcr", "del\u{7f}"] {
+        for bad in ["a\u{0}b", "bell\u{7}", "esc\u{1b}[31m", "lone\rcr", "del\u{7f}", "pay \u{202E}0001 EUR"] {
             assert!(text(bad, 20).is_err(), "{bad:?}");
         }
         assert_eq!(text_or_empty("", 5), Ok(String::new()));

@@ -18,7 +18,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{Directive, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql_value::Value;
 
 /// Bounds on a document; see [`crate::config::Limits`] for the defaults.
 #[derive(Clone, Debug)]
@@ -147,13 +149,36 @@ pub fn scan(text: &str, limits: &DocumentLimits) -> Result<(), Refusal> {
                 i += 1;
             }
             b'.' if bytes[i..].starts_with(b"...") => i += 3,
-            b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' => {
-                // A name or a number: one token however long (the body limit bounds the length).
+            b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
+                // A name: [_A-Za-z][_0-9A-Za-z]*, exactly as the parser reads it (a looser rule
+                // let `id...X...X` or `0-0-0` count as one token).
                 i += 1;
-                while i < bytes.len()
-                    && matches!(bytes[i], b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'+' | b'-')
-                {
+                while i < bytes.len() && matches!(bytes[i], b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9') {
                     i += 1;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                // A number: -?digits(.digits)?([eE][+-]?digits)?
+                let digits = |i: &mut usize| {
+                    while *i < bytes.len() && bytes[*i].is_ascii_digit() {
+                        *i += 1;
+                    }
+                };
+                i += 1;
+                digits(&mut i);
+                if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1].is_ascii_digit() {
+                    i += 1;
+                    digits(&mut i);
+                }
+                if i < bytes.len() && matches!(bytes[i], b'e' | b'E') {
+                    let mut j = i + 1;
+                    if j < bytes.len() && matches!(bytes[j], b'+' | b'-') {
+                        j += 1;
+                    }
+                    if j < bytes.len() && bytes[j].is_ascii_digit() {
+                        i = j;
+                        digits(&mut i);
+                    }
                 }
             }
             _ => i += 1,
@@ -172,6 +197,10 @@ pub struct Analysis {
     pub selections: u64,
     /// Whether the operation that would run selects only introspection fields.
     pub introspection_only: bool,
+    /// Variable references once fragments are expanded, over the whole document: validation
+    /// clones a variable's value at each, so their product with the variables' size is bounded
+    /// by the HTTP layer, which knows that size.
+    pub variable_uses: u64,
     /// The name of the operation that would run, if it has one.
     pub operation_name: Option<String>,
     /// The response keys of the operation's root selection set, in order (fragments expanded).
@@ -222,12 +251,19 @@ struct Cost {
     nesting: u32,
     /// Introspection list fields nested along the deepest such path.
     lists: u32,
+    /// Argument and directive values (each list item and object field one), expanded:
+    /// validation walks and clones them at every use of their fragment.
+    values: u64,
+    /// Variable references, expanded: validation clones the variable's value at each.
+    variable_uses: u64,
 }
 
 impl Cost {
     fn add(&mut self, other: Cost) {
         self.selections = self.selections.saturating_add(other.selections);
         self.aliases = self.aliases.saturating_add(other.aliases);
+        self.values = self.values.saturating_add(other.values);
+        self.variable_uses = self.variable_uses.saturating_add(other.variable_uses);
         self.depth = self.depth.max(other.depth);
         self.nesting = self.nesting.max(other.nesting);
         self.lists = self.lists.max(other.lists);
@@ -253,6 +289,26 @@ fn nesting_refusal() -> Refusal {
     }
 }
 
+/// Counts the nodes of a value and the variables it references.
+fn weigh(value: &Value, values: &mut u64, variables: &mut u64) {
+    *values = values.saturating_add(1);
+    match value {
+        Value::Variable(_) => *variables = variables.saturating_add(1),
+        Value::List(items) => items.iter().for_each(|v| weigh(v, values, variables)),
+        Value::Object(fields) => fields.values().for_each(|v| weigh(v, values, variables)),
+        _ => {}
+    }
+}
+
+/// The weight of some directives' arguments.
+fn weigh_directives(directives: &[Positioned<Directive>], values: &mut u64, variables: &mut u64) {
+    for d in directives {
+        for (_, v) in &d.node.arguments {
+            weigh(&v.node, values, variables);
+        }
+    }
+}
+
 impl<'a> Walker<'a> {
     /// Measures a selection set found `level` sets deep. Recursion is bounded by [`MAX_NESTING`].
     fn set(&mut self, set: &'a SelectionSet, level: u32) -> Result<Cost, Refusal> {
@@ -271,22 +327,35 @@ impl<'a> Walker<'a> {
                     };
                     let list =
                         matches!(field.name.node.as_str(), "fields" | "inputFields" | "interfaces" | "possibleTypes");
+                    let (mut values, mut variables) = (inner.values, inner.variable_uses);
+                    for (_, v) in &field.arguments {
+                        weigh(&v.node, &mut values, &mut variables);
+                    }
+                    weigh_directives(&field.directives, &mut values, &mut variables);
                     Cost {
                         selections: inner.selections.saturating_add(1),
                         aliases: inner.aliases.saturating_add(u64::from(field.alias.is_some())),
                         depth: inner.depth + 1,
                         nesting: inner.nesting + u32::from(!field.selection_set.node.items.is_empty()),
                         lists: inner.lists + u32::from(list),
+                        values,
+                        variable_uses: variables,
                     }
                 }
+                // Spreads and inline fragments are work of their own for async-graphql's walks
+                // (a fragment of nothing but spreads expands all the same).
                 Selection::InlineFragment(inline) => {
                     let mut c = self.set(&inline.node.selection_set.node, level + 1)?;
                     c.nesting += 1;
+                    c.selections = c.selections.saturating_add(1);
+                    weigh_directives(&inline.node.directives, &mut c.values, &mut c.variable_uses);
                     c
                 }
                 Selection::FragmentSpread(spread) => {
                     let mut c = self.fragment(spread.node.fragment_name.node.as_str(), level + 1)?;
                     c.nesting += 1;
+                    c.selections = c.selections.saturating_add(1);
+                    weigh_directives(&spread.node.directives, &mut c.values, &mut c.variable_uses);
                     c
                 }
             };
@@ -312,8 +381,16 @@ impl<'a> Walker<'a> {
             }
             None => {}
         }
-        // An unknown fragment costs nothing here; validation reports it.
-        let Some((key, def)) = self.doc.fragments.get_key_value(name) else { return Ok(Cost::default()) };
+        // Refused here, not left to validation: async-graphql's recursion and directive checks
+        // run first and expand every spread of it, known or not.
+        let Some((key, def)) = self.doc.fragments.get_key_value(name) else {
+            return Err(Refusal {
+                limit: "knownFragments",
+                max: 0,
+                actual: None,
+                message: format!("unknown fragment `{name}`"),
+            });
+        };
         let key = key.as_str();
         self.memo.insert(key, Memo::Visiting);
         let cost = self.set(&def.node.selection_set.node, level)?;
@@ -339,7 +416,21 @@ pub fn analyse(
     }
     let mut walker = Walker { doc, memo: HashMap::with_capacity(doc.fragments.len()) };
     let mut selections: u64 = 0;
+    let (mut values, mut variable_uses) = (0u64, 0u64);
     let mut chosen = None;
+    // Argument values are bounded like tokens, but counted at every use of their fragment.
+    let check_values = |values: u64| {
+        if values > limits.max_tokens as u64 {
+            Err(Refusal::over(
+                "values",
+                limits.max_tokens as u64,
+                None,
+                "argument values once its fragments are expanded",
+            ))
+        } else {
+            Ok(())
+        }
+    };
     let check_total = |selections: u64| {
         if selections > limits.max_selections {
             Err(Refusal::over("selections", limits.max_selections, None, "selections once its fragments are expanded"))
@@ -371,6 +462,9 @@ pub fn analyse(
         }
         selections = selections.saturating_add(cost.selections);
         check_total(selections)?;
+        values = values.saturating_add(cost.values);
+        variable_uses = variable_uses.saturating_add(cost.variable_uses);
+        check_values(values)?;
         let introspection_only = op.ty == OperationType::Query
             && op.selection_set.node.items.iter().all(|s| match &s.node {
                 Selection::Field(f) => f.node.name.node.starts_with("__"),
@@ -424,12 +518,15 @@ pub fn analyse(
         let cost = walker.fragment(name.as_str(), 1)?;
         selections = selections.saturating_add(cost.selections);
         check_total(selections)?;
+        values = values.saturating_add(cost.values);
+        variable_uses = variable_uses.saturating_add(cost.variable_uses);
+        check_values(values)?;
     }
     let (operation_type, introspection_only, root_keys, operation_name) = match chosen {
         Some((t, i, keys, name)) => (Some(t), i, keys, name),
         None => (None, false, Vec::new(), None),
     };
-    Ok(Analysis { operation_type, selections, introspection_only, operation_name, root_keys })
+    Ok(Analysis { operation_type, selections, introspection_only, operation_name, root_keys, variable_uses })
 }
 
 #[cfg(test)]
@@ -500,8 +597,34 @@ mod tests {
         // A small one passes, with its expansion counted exactly: viewer + 3^2 ids.
         let q = bomb(3, 3);
         let a = check(&q).unwrap();
-        assert_eq!(a.selections, 1 + 9 + (9 + 3 + 1), "operation, then the fragments F0, F1, F2 on their own");
+        // Spreads count as work too: F2 = 1 field; F1 = 3 x (spread + F2) = 6; F0 = 3 x (1 + 6) =
+        // 21; the operation = viewer + spread + F0 = 23; then F0, F1, F2 on their own.
+        assert_eq!(a.selections, 23 + (21 + 6 + 1), "operation, then the fragments on their own");
         assert_eq!(a.operation_type, Some(OperationType::Query));
+    }
+
+    #[test]
+    fn unknown_fragments_literals_and_variables_are_weighed_through_expansion() {
+        // A bomb of unknown spreads costs nothing in fields but is refused before async-graphql
+        // would walk it.
+        let unknown = "{ viewer { ...F1 } } fragment F0 on User { ...X ...X } fragment F1 on User { ...F0 ...F0 }";
+        assert_eq!(check(unknown).unwrap_err().limit, "knownFragments");
+        // A literal list used through a fragment many times.
+        let list = format!("[{}]", vec!["1"; 100].join(","));
+        let q = format!(
+            "{{ ...G }} fragment F on Query {{ a(x: {list}) }} fragment G on Query {{ {} }}",
+            "...F ".repeat(12)
+        );
+        assert_eq!(check(&q).unwrap_err().limit, "values");
+        // Variable uses are counted through expansion for the HTTP layer.
+        let q = "query($v: Int) { ...G } fragment F on Query { a(x: $v) b(y: [$v, $v]) } fragment G on Query { ...F ...F ...F }";
+        assert_eq!(check(q).unwrap().variable_uses, 9 + 3 + 9, "the operation (3 x 3), F (3), G (9)");
+        // Numbers and names are lexed as the parser reads them.
+        let packed = format!("{{ a(x: [{}]) }}", "0-".repeat(1_200));
+        assert_eq!(scan(&packed, &limits()).unwrap_err().limit, "tokens");
+        let spreads = format!("{{ id{} }}", "...X".repeat(600));
+        assert_eq!(scan(&spreads, &limits()).unwrap_err().limit, "tokens");
+        assert!(scan("{ a(x: -1.5e+10, y: 3) }", &limits()).is_ok());
     }
 
     #[test]

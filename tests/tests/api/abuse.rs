@@ -71,6 +71,20 @@ async fn documents_are_costed_before_they_expand(backend: Backend) {
     // Cycles, token floods, bracket nesting, aliases hidden in fragments, operation floods.
     let cases: Vec<(String, &str)> = vec![
         ("{ viewer { ...A } } fragment A on User { ...B } fragment B on User { id ...A }".into(), "fragmentCycles"),
+        // A bomb of spreads of a fragment that does not exist: no fields at all, yet async-graphql
+        // would walk every spread before validation says "unknown".
+        (
+            {
+                let mut q = String::from("{ viewer { ...F9 } }\nfragment F0 on User { ...X ...X ...X ...X ...X }\n");
+                for l in 1..10 {
+                    q.push_str(&format!("fragment F{l} on User {{ {} }}\n", format!("...F{} ", l - 1).repeat(10)));
+                }
+                q
+            },
+            "knownFragments",
+        ),
+        // Names and numbers are lexed as the parser reads them: `id...X...X` is many tokens.
+        (format!("{{ viewer {{ id{} }} }}", "...X".repeat(10_000)), "tokens"),
         (format!("{{ viewer {{ {} }} }}", "id ".repeat(20_000)), "tokens"),
         (format!("{{ viewer {}{} }}", "{ id ".repeat(70), "}".repeat(70)), "nesting"),
         (
@@ -113,6 +127,21 @@ async fn documents_are_costed_before_they_expand(backend: Backend) {
         assert_eq!(limit_of(&body), limit, "{body}");
         assert!(body["errors"][0]["extensions"]["max"].is_number(), "{body}");
     }
+
+    // A large variable referenced through fragments thousands of times: validation would clone
+    // it at every reference.
+    let mut q = String::from(
+        "query($ids: [ID!]!) { ...F3 ...F3 ...F3 }\nfragment F0 on Query { nodes(ids: $ids) { __typename } }\n",
+    );
+    for l in 1..4 {
+        q.push_str(&format!("fragment F{l} on Query {{ {} }}\n", format!("...F{} ", l - 1).repeat(10)));
+    }
+    let ids: Vec<String> = (0..10_000).map(|i| format!("id-{i}")).collect();
+    let (status, body) = s.post(Some(&viewer.token), &q, json!({ "ids": ids })).await;
+    assert_eq!((status, limit_of(&body)), (200, "variableUses"), "{body}");
+    // A token is checked before the document is: a forged one gets 401 whatever it sends.
+    let (status, _) = s.post(Some("forged.token.here"), &fragment_bomb(10, 10), json!({})).await;
+    assert_eq!(status, 401);
 
     // The standard introspection query (depth 14) goes through: docs explorers and code
     // generators work.
