@@ -131,7 +131,10 @@ impl Application {
         let scheduler = self
             .risk_sweep_interval
             .map(|every| tokio::spawn(risk_scheduler(self.db.clone(), self.engine.clone(), every)));
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        // The peer address keys the rate budget of tokenless introspection.
+        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         worker.abort();
         warming.abort();
         observing.abort();

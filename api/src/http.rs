@@ -189,6 +189,7 @@ fn read_params(mut params: serde_json::Map<String, Value>, media: &'static str) 
 
 async fn graphql_post(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -247,10 +248,15 @@ async fn graphql_post(
             };
         }
     };
-    execute(state, &headers, media, incoming, Method::POST).await
+    execute(state, &headers, media, incoming, Method::POST, peer.map(|p| p.0.0.ip())).await
 }
 
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let params: HashMap<String, String> = raw.as_deref().map(url_params).unwrap_or_default();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_html && !params.contains_key("query") {
@@ -282,7 +288,7 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
         Ok(i) => i,
         Err(r) => return r,
     };
-    execute(state, &headers, media, incoming, Method::GET).await
+    execute(state, &headers, media, incoming, Method::GET, peer.map(|p| p.0.0.ip())).await
 }
 
 /// Decodes `application/x-www-form-urlencoded` pairs.
@@ -437,9 +443,10 @@ async fn execute(
     media: &'static str,
     incoming: Incoming,
     method: Method,
+    peer: Option<std::net::IpAddr>,
 ) -> Response {
     let mut handled = crate::observability::Handled::default();
-    let mut response = execute_inner(state, headers, media, incoming, method, &mut handled).await;
+    let mut response = execute_inner(state, headers, media, incoming, method, peer, &mut handled).await;
     response.extensions_mut().insert(handled);
     response
 }
@@ -450,6 +457,7 @@ async fn execute_inner(
     media: &'static str,
     incoming: Incoming,
     method: Method,
+    peer: Option<std::net::IpAddr>,
     handled: &mut crate::observability::Handled,
 ) -> Response {
     let token = bearer(headers);
@@ -550,10 +558,15 @@ async fn execute_inner(
         }
     }
     let mut budget_headers = None;
-    if let Some(actor) = &actor
+    let caller = match (&actor, peer) {
+        (Some(actor), _) => Some(crate::rate_limit::Caller::User(actor.user)),
+        (None, Some(ip)) => Some(crate::rate_limit::Caller::Address(ip)),
+        (None, None) => None,
+    };
+    if let Some(caller) = caller
         && state.rate.enabled()
     {
-        match state.rate.check(actor.user, analysis.selections, std::time::Instant::now()) {
+        match state.rate.check(caller, analysis.selections, std::time::Instant::now()) {
             Verdict::Allowed { limit, remaining, reset } => budget_headers = Some((limit, remaining, reset)),
             Verdict::Limited { limit, retry_after } => {
                 metrics::counter!("bellwether_rate_limited_total").increment(1);

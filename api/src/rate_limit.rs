@@ -9,6 +9,20 @@ use std::time::{Duration, Instant};
 
 use bellwether_domain::UserId;
 
+/// Whose budget a request spends: a signed-in user's, or, for tokenless introspection, the
+/// peer address's (behind a proxy all tokenless callers share the proxy's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Caller {
+    User(UserId),
+    Address(std::net::IpAddr),
+}
+
+impl From<UserId> for Caller {
+    fn from(u: UserId) -> Self {
+        Self::User(u)
+    }
+}
+
 /// Buckets kept before idle ones (full again) are dropped.
 const PRUNE_AT: usize = 10_000;
 
@@ -32,7 +46,7 @@ pub enum Verdict {
 pub struct RateLimits {
     requests_per_minute: u32,
     cost_per_minute: u64,
-    buckets: Mutex<HashMap<UserId, Bucket>>,
+    buckets: Mutex<HashMap<Caller, Bucket>>,
 }
 
 impl RateLimits {
@@ -46,7 +60,8 @@ impl RateLimits {
     }
 
     /// Charges one request costing `cost` to `user` at `now`, if the budgets allow it.
-    pub fn check(&self, user: UserId, cost: u64, now: Instant) -> Verdict {
+    pub fn check(&self, caller: impl Into<Caller>, cost: u64, now: Instant) -> Verdict {
+        let user = caller.into();
         let (rpm, cpm) = (f64::from(self.requests_per_minute), self.cost_per_minute as f64);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= PRUNE_AT {

@@ -74,6 +74,12 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert!(body.get("data").is_none());
     // Budgets are per user.
     assert_eq!(ask(other.token.clone()).await.unwrap().status().as_u16(), 200);
+    // Tokenless introspection spends the peer address's budget.
+    for _ in 0..4 {
+        assert_eq!(s.post(None, "{ __typename }", json!({})).await.0, 200);
+    }
+    let (status, body) = s.post(None, "{ __typename }", json!({})).await;
+    assert_eq!((status, error_codes(&body)), (429, vec!["RATE_LIMITED".to_owned()]), "{body}");
     s.stop().await;
 
     // Query cost: the expanded selections of each document count against their own budget.
