@@ -201,11 +201,8 @@ async fn query_cost(runs: usize) -> anyhow::Result<()> {
 }
 
 async fn start(backend: Backend) -> anyhow::Result<TestServer> {
-    // Throughput is what is measured: no per-user rate limits.
-    let mut options = bellwether_tests::Options::default();
-    options.limits.rate_requests_per_minute = 0;
-    options.limits.rate_cost_per_minute = 0;
-    TestServer::start_with(backend, options)
+    // Throughput is what is measured: no per-user rate limits (the harness's default).
+    TestServer::start(backend)
         .await
         .context("the database is not reachable (PostgreSQL: set BELLWETHER_TEST_POSTGRES_URL)")
 }

@@ -57,11 +57,14 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
+        // Scenarios poll background work (`eventually`) far faster than any client would: the
+        // per-user rate budgets are off unless a test turns them on (`operations.rs` does).
+        let limits = Limits { rate_requests_per_minute: 0, rate_cost_per_minute: 0, ..Limits::default() };
         Self {
             production: false,
             risk_sweep_interval: None,
             engine: None,
-            limits: Limits::default(),
+            limits,
             jwt: JwtConfig {
                 algorithm: JwtAlgorithm::HS256,
                 secret: Some(SECRET.into()),
