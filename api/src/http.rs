@@ -201,14 +201,12 @@ async fn graphql_post(
         Ok(b) => b,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let max = state.limits.max_body_bytes;
-            let mut error = async_graphql::ServerError::new(
+            let error = coded_error(
                 format!("the request body is larger than {max} bytes; send large data in several requests"),
+                codes::BAD_USER_INPUT,
+                Some(("bodyBytes", max as u64)),
                 None,
             );
-            let ext = error.extensions.get_or_insert_with(Default::default);
-            ext.set("code", codes::BAD_USER_INPUT);
-            ext.set("limit", "bodyBytes");
-            ext.set("max", max as u64);
             return request_error(StatusCode::PAYLOAD_TOO_LARGE, media, error);
         }
         Err(rejection) => return bad_request(media, &format!("the request body could not be read: {rejection}")),
@@ -336,6 +334,31 @@ fn unauthorized(media: &'static str, e: &AuthError) -> Response {
     r
 }
 
+/// A GraphQL error with `extensions.code` and, for a limit, its name and value.
+fn coded_error(
+    message: impl Into<String>,
+    code: &str,
+    limit: Option<(&'static str, u64)>,
+    pos: Option<async_graphql::Pos>,
+) -> async_graphql::ServerError {
+    let mut e = async_graphql::ServerError::new(message, pos);
+    let ext = e.extensions.get_or_insert_with(Default::default);
+    ext.set("code", code);
+    if let Some((name, max)) = limit {
+        ext.set("limit", name);
+        ext.set("max", max);
+    }
+    e
+}
+
+/// The `RateLimit-*` headers of the request budget.
+fn budget_headers(r: &mut Response, limit: u32, remaining: u32, reset: u64) {
+    let h = r.headers_mut();
+    h.insert("ratelimit-limit", HeaderValue::from(limit));
+    h.insert("ratelimit-remaining", HeaderValue::from(remaining));
+    h.insert("ratelimit-reset", HeaderValue::from(reset));
+}
+
 /// A request error (nothing executed) as a complete response.
 fn request_error(status: StatusCode, media: &'static str, error: async_graphql::ServerError) -> Response {
     crate::observability::count_errors(std::slice::from_ref(&error));
@@ -346,20 +369,17 @@ fn request_error(status: StatusCode, media: &'static str, error: async_graphql::
 /// A refused document as a GraphQL error naming the limit.
 fn refusal_error(refusal: &Refusal) -> async_graphql::ServerError {
     metrics::counter!("bellwether_graphql_refusals_total", "limit" => refusal.limit).increment(1);
-    let mut e = async_graphql::ServerError::new(refusal.message.clone(), None);
-    let ext = e.extensions.get_or_insert_with(Default::default);
-    ext.set("code", codes::GRAPHQL_VALIDATION_FAILED);
-    ext.set("limit", refusal.limit);
-    ext.set("max", refusal.max);
-    if let Some(actual) = refusal.actual {
+    let mut e = coded_error(
+        refusal.message.clone(),
+        codes::GRAPHQL_VALIDATION_FAILED,
+        Some((refusal.limit, refusal.max)),
+        None,
+    );
+    if let (Some(actual), Some(ext)) = (refusal.actual, e.extensions.as_mut()) {
         ext.set("actual", actual);
     }
     e
 }
-
-/// Variable bytes times their references (fragments expanded) a document may make validation
-/// check: a 1 MiB bulk input referenced once is 1 MiB.
-const MAX_VARIABLE_WORK: u64 = 64 << 20;
 
 /// Documents up to this size are prepared on the request's own thread (microseconds).
 const PREPARE_INLINE_BYTES: usize = 8 * 1024;
@@ -372,11 +392,8 @@ fn prepare(
     limits: &document::DocumentLimits,
 ) -> Result<(ExecutableDocument, document::Analysis), async_graphql::ServerError> {
     document::scan(query, limits).map_err(|r| refusal_error(&r))?;
-    let doc = async_graphql::parser::parse_query(query).map_err(|e| {
-        let mut error = async_graphql::ServerError::new(e.to_string(), e.positions().next());
-        error.extensions.get_or_insert_with(Default::default).set("code", codes::GRAPHQL_PARSE_FAILED);
-        error
-    })?;
+    let doc = async_graphql::parser::parse_query(query)
+        .map_err(|e| coded_error(e.to_string(), codes::GRAPHQL_PARSE_FAILED, None, e.positions().next()))?;
     let analysis = document::analyse(&doc, operation_name, limits).map_err(|r| refusal_error(&r))?;
     Ok((doc, analysis))
 }
@@ -465,9 +482,6 @@ async fn execute_inner(
         return unauthorized(media, &AuthError::Missing);
     }
     let request_error_status = if media == GRAPHQL_RESPONSE { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    // The document's cost is known before anything expands it: tokens and nesting on the text,
-    // then the expanded size, depth and aliases on the parsed document, each fragment measured
-    // once (see `graphql::document`). Only then does async-graphql validate it.
     // A token is checked before any work on the document: only tokenless introspection is
     // prepared for an unknown caller.
     let actor = match token {
@@ -480,6 +494,10 @@ async fn execute_inner(
             Err(e) => return unauthorized(media, &e),
         },
     };
+    // The document's cost is known before anything expands it: tokens and nesting on the text,
+    // then the expanded size, depth, aliases, values and variable uses on the parsed document,
+    // each fragment measured once (see `graphql::document`). Only then does async-graphql
+    // validate it.
     let limits = state.limits.document();
     let Incoming { query, operation_name, variables, variables_bytes, extensions } = incoming;
     // Large documents are read on the blocking pool: at the token limit parsing takes
@@ -511,20 +529,7 @@ async fn execute_inner(
     if actor.is_none() && !analysis.introspection_only {
         return unauthorized(media, &AuthError::Missing);
     }
-    // Validation clones a variable's value at each reference, fragments expanded: a large
-    // variable referenced from a fragment spread thousands of times is refused here.
-    let variable_work = analysis.variable_uses.saturating_mul(variables_bytes as u64);
-    if variable_work > MAX_VARIABLE_WORK {
-        let refusal = Refusal {
-            limit: "variableUses",
-            max: MAX_VARIABLE_WORK,
-            actual: Some(variable_work),
-            message: format!(
-                "the document references its variables {} times once fragments are expanded, with {} bytes of \
-                 variables: more than {MAX_VARIABLE_WORK} bytes of variable values to check",
-                analysis.variable_uses, variables_bytes
-            ),
-        };
+    if let Err(refusal) = analysis.check_variables(variables_bytes) {
         return request_error(request_error_status, media, refusal_error(&refusal));
     }
     // Operation names become metrics labels only for callers that got this far.
@@ -557,7 +562,7 @@ async fn execute_inner(
             }
         }
     }
-    let mut budget_headers = None;
+    let mut budget = None;
     let caller = match (&actor, peer) {
         (Some(actor), _) => Some(crate::rate_limit::Caller::User(actor.user)),
         (None, Some(ip)) => Some(crate::rate_limit::Caller::Address(ip)),
@@ -567,20 +572,21 @@ async fn execute_inner(
         && state.rate.enabled()
     {
         match state.rate.check(caller, analysis.selections, std::time::Instant::now()) {
-            Verdict::Allowed { limit, remaining, reset } => budget_headers = Some((limit, remaining, reset)),
+            Verdict::Allowed { limit, remaining, reset } => budget = Some((limit, remaining, reset)),
             Verdict::Limited { limit, retry_after } => {
                 metrics::counter!("bellwether_rate_limited_total").increment(1);
-                let mut error =
-                    async_graphql::ServerError::new(format!("rate limit reached: try again in {retry_after} s"), None);
-                let ext = error.extensions.get_or_insert_with(Default::default);
-                ext.set("code", codes::RATE_LIMITED);
-                ext.set("retryAfter", retry_after);
+                let mut error = coded_error(
+                    format!("rate limit reached: try again in {retry_after} s"),
+                    codes::RATE_LIMITED,
+                    None,
+                    None,
+                );
+                if let Some(ext) = error.extensions.as_mut() {
+                    ext.set("retryAfter", retry_after);
+                }
                 let mut r = request_error(StatusCode::TOO_MANY_REQUESTS, media, error);
-                let h = r.headers_mut();
-                h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-                h.insert("ratelimit-limit", HeaderValue::from(limit));
-                h.insert("ratelimit-remaining", HeaderValue::from(0));
-                h.insert("ratelimit-reset", HeaderValue::from(retry_after));
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                budget_headers(&mut r, limit, 0, retry_after);
                 return r;
             }
         }
@@ -614,11 +620,8 @@ async fn execute_inner(
     };
     let status = if request_failed { request_error_status } else { StatusCode::OK };
     let mut r = json_response(status, media, &body);
-    if let Some((limit, remaining, reset)) = budget_headers.filter(|(limit, _, _)| *limit > 0) {
-        let h = r.headers_mut();
-        h.insert("ratelimit-limit", HeaderValue::from(limit));
-        h.insert("ratelimit-remaining", HeaderValue::from(remaining));
-        h.insert("ratelimit-reset", HeaderValue::from(reset));
+    if let Some((limit, remaining, reset)) = budget.filter(|(limit, _, _)| *limit > 0) {
+        budget_headers(&mut r, limit, remaining, reset);
     }
     r
 }

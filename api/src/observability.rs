@@ -142,12 +142,13 @@ pub fn operation_label(name: Option<&str>) -> String {
         return "invalid".into();
     }
     let mut seen = SEEN.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-    if seen.contains(name) || seen.len() < MAX_OPERATION_LABELS {
+    if !seen.contains(name) {
+        if seen.len() >= MAX_OPERATION_LABELS {
+            return "other".into();
+        }
         seen.insert(name.to_owned());
-        name.to_owned()
-    } else {
-        "other".into()
     }
+    name.to_owned()
 }
 
 /// A client's request id is kept when it is short and plain (it ends up in logs); otherwise a
@@ -167,12 +168,15 @@ fn request_id(req: &Request) -> String {
 /// The outermost middleware: request id, the request's span, metrics and the log line.
 pub async fn request_scope(req: Request, next: Next) -> Response {
     let id = request_id(&req);
-    let route = match req.uri().path() {
-        p @ ("/graphql" | "/healthz" | "/readyz" | "/metrics") => p.to_owned(),
-        p if p.starts_with("/graphiql/") => "/graphiql".to_owned(),
-        _ => "other".to_owned(),
+    let route: &'static str = match req.uri().path() {
+        "/graphql" => "/graphql",
+        "/healthz" => "/healthz",
+        "/readyz" => "/readyz",
+        "/metrics" => "/metrics",
+        p if p.starts_with("/graphiql/") => "/graphiql",
+        _ => "other",
     };
-    let probe = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics");
+    let probe = matches!(route, "/healthz" | "/readyz" | "/metrics");
     let span = tracing::info_span!(
         "request",
         id = %id,
@@ -189,7 +193,7 @@ pub async fn request_scope(req: Request, next: Next) -> Response {
     let operation = if handled.operation.is_empty() { "-".to_owned() } else { handled.operation };
     metrics::counter!(
         "bellwether_http_requests_total",
-        "route" => route.clone(),
+        "route" => route,
         "operation" => operation.clone(),
         "status" => status.to_string()
     )
@@ -239,5 +243,25 @@ pub fn sweep_done(record: &bellwether_domain::risks::runs::RunRecord) {
         metrics::counter!("bellwether_plugin_evaluations_total").increment(u64::from(rule.evaluations));
         metrics::counter!("bellwether_plugin_failures_total").increment(u64::from(rule.failures));
         metrics::counter!("bellwether_plugin_fuel_total").increment(rule.fuel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_labels_are_plain_names_and_bounded() {
+        assert_eq!(operation_label(None), "anonymous");
+        for bad in ["", "has space", "9lives", "quote\"", &"x".repeat(65)] {
+            assert_eq!(operation_label(Some(bad)), "invalid", "{bad:?}");
+        }
+        assert_eq!(operation_label(Some("Tour")), "Tour");
+        for i in 0..MAX_OPERATION_LABELS {
+            operation_label(Some(&format!("Op{i}")));
+        }
+        // Names seen before keep their label; new ones past the bound become `other`.
+        assert_eq!(operation_label(Some("Tour")), "Tour");
+        assert_eq!(operation_label(Some("OneTooMany")), "other");
     }
 }

@@ -105,6 +105,16 @@ async fn serve_demo_is_ready_to_explore_and_idempotent() {
     let page = reqwest::Client::new().get(&url).header("accept", "text/html").send().await.unwrap();
     let html = page.text().await.unwrap();
     assert!(html.contains(&format!("Bearer {token}")), "GraphiQL is not prefilled with the demo token");
+    // A page asked for under another name (DNS rebinding to 127.0.0.1) does not get it.
+    let rebound = reqwest::Client::new()
+        .get(&url)
+        .header("accept", "text/html")
+        .header("host", "rebound.example:8080")
+        .send()
+        .await
+        .unwrap();
+    let html = rebound.text().await.unwrap();
+    assert!(html.contains("id=\"graphiql\"") && !html.contains(&token), "the demo token went to a foreign host");
     child.kill().unwrap();
     child.wait().unwrap();
 

@@ -240,6 +240,32 @@ fn response_keys<'a>(
     }
 }
 
+/// Variable bytes times their references (fragments expanded) a document may make validation
+/// check: a 1 MiB bulk input referenced once is 1 MiB.
+pub const MAX_VARIABLE_WORK: u64 = 64 << 20;
+
+impl Analysis {
+    /// The last limit, which needs the variables' size (known to the transport, not here):
+    /// validation clones a variable's value at each reference, so a large variable referenced
+    /// from a fragment spread thousands of times is refused.
+    pub fn check_variables(&self, variables_bytes: usize) -> Result<(), Refusal> {
+        let work = self.variable_uses.saturating_mul(variables_bytes as u64);
+        if work <= MAX_VARIABLE_WORK {
+            return Ok(());
+        }
+        Err(Refusal {
+            limit: "variableUses",
+            max: MAX_VARIABLE_WORK,
+            actual: Some(work),
+            message: format!(
+                "the document references its variables {} times once fragments are expanded, with {variables_bytes} \
+                 bytes of variables: more than {MAX_VARIABLE_WORK} bytes of variable values to check",
+                self.variable_uses
+            ),
+        })
+    }
+}
+
 /// The measure of one selection set, fragments expanded.
 #[derive(Clone, Copy, Debug, Default)]
 struct Cost {
@@ -618,7 +644,10 @@ mod tests {
         assert_eq!(check(&q).unwrap_err().limit, "values");
         // Variable uses are counted through expansion for the HTTP layer.
         let q = "query($v: Int) { ...G } fragment F on Query { a(x: $v) b(y: [$v, $v]) } fragment G on Query { ...F ...F ...F }";
-        assert_eq!(check(q).unwrap().variable_uses, 9 + 3 + 9, "the operation (3 x 3), F (3), G (9)");
+        let analysis = check(q).unwrap();
+        assert_eq!(analysis.variable_uses, 9 + 3 + 9, "the operation (3 x 3), F (3), G (9)");
+        assert!(analysis.check_variables(1 << 20).is_ok(), "21 uses of 1 MiB");
+        assert_eq!(analysis.check_variables(4 << 20).unwrap_err().limit, "variableUses");
         // Numbers and names are lexed as the parser reads them.
         let packed = format!("{{ a(x: [{}]) }}", "0-".repeat(1_200));
         assert_eq!(scan(&packed, &limits()).unwrap_err().limit, "tokens");

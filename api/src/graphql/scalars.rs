@@ -99,13 +99,6 @@ impl<T: LenientScalar> async_graphql::InputType for Lenient<T> {
     }
 }
 
-impl<T> Lenient<T> {
-    /// The coerced value for the domain, which rejects the item when it is an error.
-    pub fn into_domain<U>(self, f: impl FnOnce(T) -> U) -> Result<U, String> {
-        self.0.map(f)
-    }
-}
-
 /// An amount of money. Never a float.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Money {

@@ -816,10 +816,10 @@ impl SignalMutation {
             .map(|i| DomainInvoice {
                 account: i.account.into_domain(),
                 number: i.number,
-                amount_minor: i.amount_minor.into_domain(|a| a.0),
+                amount_minor: i.amount_minor.0.map(|a| a.0),
                 currency: i.currency,
-                issued_on: i.issued_on.into_domain(|d| d.0),
-                due_on: i.due_on.into_domain(|d| d.0),
+                issued_on: i.issued_on.0.map(|d| d.0),
+                due_on: i.due_on.0.map(|d| d.0),
                 paid_at: i.paid_at.map(|l| l.0),
                 status: i.status.into(),
             })
