@@ -12,6 +12,7 @@ mod ids;
 mod store;
 
 pub mod accounts;
+pub mod attributes;
 pub mod contacts;
 pub mod db;
 pub mod demo;
