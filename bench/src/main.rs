@@ -366,6 +366,7 @@ async fn health_recompute(backend: Backend, runs: usize) -> anyhow::Result<()> {
             metric: Some(k.clone()),
             window_days: Some(30),
             baseline_days: Some(90),
+            ..Default::default()
         });
     }
     health::create_scorecard(

@@ -35,6 +35,7 @@ pub use accounts::Account;
 pub use actor::Actor;
 pub use chrono_tz::Tz;
 pub use contacts::Contact;
+pub use health::scorecard::MeasureKind;
 pub use enums::{
     AccountStatus, ActionStatus, ContactLevel, ContactRole, Direction, FeedbackStatus, FeedbackTeam, HealthBand,
     InteractionKind, InvoiceStatus, LifecycleStage, MetricAggregation, MetricDirection, MetricUnit, PlaybookRole,

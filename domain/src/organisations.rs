@@ -49,6 +49,19 @@ pub fn today_in(zone: Tz) -> NaiveDate {
     values::now().with_timezone(&zone).date_naive()
 }
 
+/// The last moment of a day on an organisation's calendar (what "as of that day" means).
+pub fn end_of_day(day: NaiveDate, zone: Tz) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone as _;
+    let next = (day + chrono::Duration::days(1)).and_time(chrono::NaiveTime::MIN);
+    // Midnight may not exist (a DST gap) or be ambiguous: take the earliest valid instant.
+    let start = zone
+        .from_local_datetime(&next)
+        .earliest()
+        .or_else(|| zone.from_local_datetime(&(next + chrono::Duration::hours(1))).earliest())
+        .map_or_else(|| next.and_utc(), |t| t.with_timezone(&chrono::Utc));
+    start - chrono::Duration::microseconds(1)
+}
+
 /// Checks a time zone name: an IANA zone such as `Europe/Paris` or `America/New_York`.
 pub fn time_zone(name: &str) -> std::result::Result<Tz, String> {
     let name = name.trim();

@@ -15,7 +15,7 @@ use bellwether_domain::risks::{self, AccountOutcome, RuleOutcome};
 use bellwether_domain::{
     AccountId, Actor, Db, Error, FieldError, OrganisationId, Result, RuleRunId, RuleTrigger, values,
 };
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::plugin::PluginHost;
 use crate::{Evaluation, Finding, ParamValue, Params, Rule, RuleError, Usage, check_output};
@@ -135,7 +135,7 @@ fn invalid(field: &[&str], message: impl Into<String>) -> Error {
 }
 
 /// Runs a rule, turning panics and invalid output into typed failures.
-fn run_rule(
+pub(crate) fn run_rule(
     rule: &dyn Rule,
     snapshot: &AccountSnapshot,
     params: &Params,
@@ -158,7 +158,7 @@ pub fn run_metered(
 
 /// Runs CPU-bound evaluation on tokio's blocking pool, away from the threads serving requests
 /// (a plugin may legitimately use its whole time budget).
-async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+pub(crate) async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(work).await.map_err(Error::internal)
 }
 
@@ -314,7 +314,7 @@ impl Engine {
         self.configured_rule(db, actor.organisation, key).await?.ok_or_else(|| Error::not_found("rule", &["ruleKey"]))
     }
 
-    fn needs(rules: &[Configured]) -> Needs {
+    pub(crate) fn needs(rules: &[Configured]) -> Needs {
         let mut needs = Needs::default();
         for c in rules {
             let days = c.rule.lookback_days(&c.params);
@@ -489,6 +489,7 @@ impl Engine {
         &self,
         db: &Db,
         org: OrganisationId,
+        zone: bellwether_domain::Tz,
         today: NaiveDate,
         req: BacktestRequest,
     ) -> Result<Backtest> {
@@ -537,8 +538,8 @@ impl Engine {
         };
         p.finish()?;
         let params = params.expect("checked above");
-        let end_of =
-            |d: NaiveDate| (d + Duration::days(1)).and_time(NaiveTime::MIN).and_utc() - Duration::microseconds(1);
+        // The end of each day on the organisation's calendar, as everywhere else.
+        let end_of = move |d: NaiveDate| bellwether_domain::organisations::end_of_day(d, zone);
         let as_of = end_of(req.to);
         let earliest = end_of(req.from);
         let one = [Configured { params: params.clone(), ..current.clone() }];

@@ -11,6 +11,7 @@
 pub mod builtin;
 pub mod engine;
 pub mod plugin;
+pub mod quality;
 
 use std::collections::BTreeMap;
 

@@ -176,13 +176,26 @@ impl Account {
         self.0.health_band.map(Into::into)
     }
     /// Current health with a scorecard (default: the organisation's default scorecard),
-    /// recomputed first if signals arrived since it was last computed.
+    /// recomputed first if signals arrived since it was last computed. With `asOf`, the health
+    /// the scorecard gives as of the end of that day on your organisation's calendar, from what
+    /// was known then (later signals ignored, the contract as it stood): computed on demand,
+    /// not stored (its `id` resolves to nothing and `changes` is null).
     async fn health(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "A scorecard other than the default.")] scorecard_id: Option<ID>,
+        #[graphql(desc = "A past day (not in the future) to score the account as of.")] as_of: Option<Date>,
     ) -> async_graphql::Result<Option<HealthScore>> {
         let card = scorecard_arg(scorecard_id)?;
+        if let Some(day) = as_of {
+            let r = request(ctx);
+            if day.0 > r.today {
+                return Err(Error::invalid(&["asOf"], "must not be in the future")).gql();
+            }
+            let at = d::organisations::end_of_day(day.0, r.actor.time_zone).min(d::values::now());
+            let score = health::as_of(&r.db, r.actor.organisation, self.0.id, card, at).await.gql()?;
+            return Ok(score.map(HealthScore));
+        }
         let loaded = request(ctx).loader.load_one(HealthOf(self.0.id, card)).await.map_err(load_error)?;
         Ok(loaded.map(HealthScore))
     }

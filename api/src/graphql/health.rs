@@ -1,56 +1,13 @@
 //! Health: scores with their explanation and history, and the scorecards that produce them.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use bellwether_domain::ScorecardId;
-use bellwether_domain::health::scorecard::{self, Bands, Definition, MeasureSpec};
+use bellwether_domain::health::scorecard::{Bands, Definition, MeasureSpec};
 use bellwether_domain::health::{self, ScorecardInput};
 use chrono::{DateTime, Utc};
 
-use super::scalars::HealthBand;
+use super::scalars::{HealthBand, HealthMeasureKind, InteractionKind};
 use super::support::{Kind, global_id, input_id, internal, outcome, payload, request};
-
-/// What a health measure looks at.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum HealthMeasureKind {
-    /// A usage metric now against the account's own baseline.
-    UsageTrend,
-    /// Critical tickets: open, new this week, and their surge.
-    SupportLoad,
-    /// How overdue the open invoices are.
-    PaymentBehaviour,
-    /// NPS and CSAT over the last 180 days.
-    NpsCsat,
-    /// The latest relationship assessment.
-    RelationshipHealth,
-    /// How recently the account was in touch, executives especially.
-    EngagementRecency,
-}
-
-impl From<HealthMeasureKind> for scorecard::MeasureKind {
-    fn from(k: HealthMeasureKind) -> Self {
-        match k {
-            HealthMeasureKind::UsageTrend => Self::UsageTrend,
-            HealthMeasureKind::SupportLoad => Self::SupportLoad,
-            HealthMeasureKind::PaymentBehaviour => Self::PaymentBehaviour,
-            HealthMeasureKind::NpsCsat => Self::NpsCsat,
-            HealthMeasureKind::RelationshipHealth => Self::RelationshipHealth,
-            HealthMeasureKind::EngagementRecency => Self::EngagementRecency,
-        }
-    }
-}
-
-impl From<scorecard::MeasureKind> for HealthMeasureKind {
-    fn from(k: scorecard::MeasureKind) -> Self {
-        match k {
-            scorecard::MeasureKind::UsageTrend => Self::UsageTrend,
-            scorecard::MeasureKind::SupportLoad => Self::SupportLoad,
-            scorecard::MeasureKind::PaymentBehaviour => Self::PaymentBehaviour,
-            scorecard::MeasureKind::NpsCsat => Self::NpsCsat,
-            scorecard::MeasureKind::RelationshipHealth => Self::RelationshipHealth,
-            scorecard::MeasureKind::EngagementRecency => Self::EngagementRecency,
-        }
-    }
-}
 
 /// A named number behind a measure.
 #[derive(SimpleObject)]
@@ -189,12 +146,50 @@ pub struct HealthMeasureSpec {
     pub kind: HealthMeasureKind,
     /// Its weight.
     pub weight: f64,
-    /// The metric, for usage trends.
+    /// The metric, for usage trends and metric levels.
     pub metric: Option<String>,
-    /// Recent window in days, for usage trends.
+    /// Recent window in days.
     pub window_days: Option<i32>,
-    /// Baseline window in days, for usage trends.
+    /// Baseline window in days, for usage and activity trends.
     pub baseline_days: Option<i32>,
+    /// Length of an activity period in days, for activity frequency and trend.
+    pub period_days: Option<i32>,
+    /// Interaction kinds counted as activity (empty: every kind but internal notes).
+    pub interaction_kinds: Vec<InteractionKind>,
+    /// Metrics whose positive observations count as activity.
+    pub activity_metrics: Vec<String>,
+    /// The level a metric level measure compares with.
+    pub target: Option<f64>,
+    /// The number attribute holding each account's own target.
+    pub entitlement_attribute: Option<String>,
+    /// The custom attribute an attribute measure reads.
+    pub attribute: Option<String>,
+    /// The scoring curve in effect: the configured one or the kind's default; empty for
+    /// measures that score options.
+    pub curve: Vec<HealthCurvePoint>,
+    /// Score per option, for tier, segment and attribute measures.
+    pub scores: Vec<HealthOptionScore>,
+}
+
+/// A breakpoint of a scoring curve: the measure's number and the score it gets. Scores are
+/// linear between breakpoints and flat beyond the ends.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "HealthCurvePointInput")]
+pub struct HealthCurvePoint {
+    /// The measure's number (days, a share, a ratio, ... as its kind says).
+    pub value: f64,
+    /// The score at that number, 0-100.
+    pub score: f64,
+}
+
+/// The score an option (a tier, a segment, an attribute value) gets.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "HealthOptionScoreInput")]
+pub struct HealthOptionScore {
+    /// The option as stored, e.g. `strategic`, `true` or an enumeration option's key.
+    pub option: String,
+    /// Its score, 0-100.
+    pub score: f64,
 }
 
 /// Score thresholds of a scorecard.
@@ -235,6 +230,26 @@ impl HealthScorecard {
                 metric: m.metric.clone(),
                 window_days: m.window_days.map(|d| d as i32),
                 baseline_days: m.baseline_days.map(|d| d as i32),
+                period_days: m.period_days.map(|d| d as i32),
+                interaction_kinds: m.interaction_kinds.iter().map(|k| (*k).into()).collect(),
+                activity_metrics: m.activity_metrics.clone(),
+                target: m.target,
+                entitlement_attribute: m.entitlement_attribute.clone(),
+                attribute: m.attribute.clone(),
+                curve: m
+                    .curve
+                    .as_deref()
+                    .or(m.kind.default_curve())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(value, score)| HealthCurvePoint { value: *value, score: *score })
+                    .collect(),
+                scores: m
+                    .scores
+                    .iter()
+                    .flatten()
+                    .map(|(option, score)| HealthOptionScore { option: option.clone(), score: *score })
+                    .collect(),
             })
             .collect()
     }
@@ -263,12 +278,32 @@ pub struct HealthMeasureInput {
     pub kind: HealthMeasureKind,
     /// Weight (greater than 0, at most 100); weights are relative.
     pub weight: f64,
-    /// The metric key (usage trends only).
+    /// The metric key (usage trends and metric levels).
     pub metric: Option<String>,
-    /// Recent window in days (usage trends; default 30).
+    /// Recent window in days (usage trends and metric levels 30, activity 90; 1-730).
     pub window_days: Option<i32>,
-    /// Baseline window in days (usage trends; default 90).
+    /// Baseline window in days before the recent one (usage trends 90, activity trend 270).
     pub baseline_days: Option<i32>,
+    /// Length of an activity period in days (activity frequency and trend; default 30).
+    pub period_days: Option<i32>,
+    /// Interaction kinds that count as activity (activity measures; default every kind but
+    /// internal notes; at most 16).
+    pub interaction_kinds: Option<Vec<InteractionKind>>,
+    /// Metrics whose positive observations count as activity (activity measures; at most 16).
+    /// An event-shaped feed (points only on days with activity) fits here.
+    pub activity_metrics: Option<Vec<String>>,
+    /// The level to reach (metric levels).
+    pub target: Option<f64>,
+    /// A number attribute holding each account's own target (metric levels), e.g. licensed
+    /// seats; used where the account has it, `target` elsewhere.
+    pub entitlement_attribute: Option<String>,
+    /// The custom attribute's key (attribute measures).
+    pub attribute: Option<String>,
+    /// Scoring breakpoints, values strictly increasing (2-16; default per kind; required for
+    /// annual value and numeric attributes).
+    pub curve: Option<Vec<HealthCurvePoint>>,
+    /// Score per option (tier, segment, attribute measures; at most 64).
+    pub scores: Option<Vec<HealthOptionScore>>,
 }
 
 /// The score thresholds of a scorecard, as input.
@@ -301,6 +336,14 @@ impl From<HealthScorecardDefinitionInput> for Definition {
                     metric: m.metric,
                     window_days: m.window_days.map(i64::from),
                     baseline_days: m.baseline_days.map(i64::from),
+                    period_days: m.period_days.map(i64::from),
+                    interaction_kinds: m.interaction_kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
+                    activity_metrics: m.activity_metrics.unwrap_or_default(),
+                    target: m.target,
+                    entitlement_attribute: m.entitlement_attribute,
+                    attribute: m.attribute,
+                    curve: m.curve.map(|c| c.into_iter().map(|p| (p.value, p.score)).collect()),
+                    scores: m.scores.map(|s| s.into_iter().map(|o| (o.option, o.score)).collect()),
                 })
                 .collect(),
             bands: Bands { good: i.bands.good, watch: i.bands.watch },

@@ -12,6 +12,7 @@ mod organisations;
 mod plans;
 mod plugins;
 mod post_mortems;
+mod quality;
 mod query;
 mod risks;
 mod scalars;

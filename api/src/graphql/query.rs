@@ -143,7 +143,7 @@ async fn node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>
 
 /// The query root: the core aggregates plus one group per later aggregate.
 #[derive(MergedObject, Default)]
-pub struct Query(CoreQuery, RiskQuery, PluginQuery, PlanQuery, PostMortemQuery);
+pub struct Query(CoreQuery, RiskQuery, PluginQuery, PlanQuery, PostMortemQuery, super::quality::QualityQuery);
 
 #[derive(Default)]
 pub struct CoreQuery;

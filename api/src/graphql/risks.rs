@@ -920,7 +920,7 @@ pub struct BacktestRuleInput {
     pub params: Vec<RuleParamInput>,
     /// The accounts (1-200).
     pub account_ids: Vec<ID>,
-    /// First date evaluated (as of the end of that day, UTC).
+    /// First date evaluated (as of the end of that day on your organisation's calendar).
     pub from: Date,
     /// Last date evaluated; not in the future.
     pub to: Date,
@@ -1189,7 +1189,7 @@ impl RiskQuery {
             to: input.to.0,
             every_days: i64::from(input.every_days),
         };
-        Ok(Backtest(engine(ctx).backtest(&r.db, r.actor.organisation, r.today, req).await.gql()?))
+        Ok(Backtest(engine(ctx).backtest(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req).await.gql()?))
     }
 }
 

@@ -255,6 +255,60 @@ mirror_enum!(
 );
 
 mirror_enum!(
+    /// What a health measure looks at; each reads one number through its scoring curve (or
+    /// scores options).
+    HealthMeasureKind => MeasureKind {
+        /// A usage metric now against the account's own baseline (curve over the relative
+        /// change; -0.15 is a 15% drop).
+        UsageTrend,
+        /// Critical tickets open, new this week and their surge (curve over load points: 20 per
+        /// open critical ticket, 10 per one opened this week, 10 for a surge).
+        SupportLoad,
+        /// How overdue the open invoices are (curve over the most days overdue).
+        PaymentBehaviour,
+        /// NPS and CSAT over the last 180 days (curve over their 0-100 composite).
+        NpsCsat,
+        /// The latest relationship assessment (curve over the mean of its three 1-5 answers).
+        RelationshipHealth,
+        /// How recently the account was in touch, executives especially (curve over days; 20
+        /// points off without an executive contact in 90 days).
+        EngagementRecency,
+        /// Days since the last activity of the chosen interaction kinds (default: all but
+        /// internal notes) and positive observations of the chosen metrics. Silence counts:
+        /// an account quiet since its contract started, or since earlier activity, is scored on
+        /// that silence.
+        DaysSinceActivity,
+        /// Share of recent periods (`periodDays`, default 30, over `windowDays`, default 90)
+        /// with any activity (curve over the share, 0-1).
+        ActivityFrequency,
+        /// The recent share of active periods over the share in the `baselineDays` before
+        /// (default 270): activity against the account's own past (curve over the ratio; 1 is
+        /// unchanged).
+        ActivityTrend,
+        /// A metric's level over `windowDays` against `target` or each account's own
+        /// entitlement in a number attribute, e.g. seats used of licensed (curve over the ratio).
+        MetricLevel,
+        /// Days since the contract started (curve over days).
+        Tenure,
+        /// Length of the contract term in effect, in months (curve over months).
+        ContractTerm,
+        /// Days until the renewal date, negative once it passed (curve over days).
+        DaysToRenewal,
+        /// Annual contract value in major units (a curve is required).
+        AnnualValue,
+        /// Annual value against a year earlier, from contract changes (curve over the change).
+        ValueTrend,
+        /// The account's tier (a score per tier, e.g. `strategic`).
+        Tier,
+        /// The account's segment (a score per segment).
+        Segment,
+        /// A custom attribute: a curve over numbers (and days since a date), or a score per
+        /// value for booleans (`true`/`false`), enumerations and text.
+        Attribute,
+    }
+);
+
+mirror_enum!(
     /// What kind of touchpoint an interaction was.
     InteractionKind => InteractionKind {
         /// A meeting.

@@ -12,7 +12,10 @@ use crate::signals::contracts::ContractChange;
 use crate::signals::invoices::Invoice;
 use crate::signals::surveys::SurveyResponse;
 use crate::signals::tickets::Ticket;
-use crate::{ContactLevel, MetricAggregation, MetricDirection, SurveyKind, TicketPriority};
+use crate::attributes::AttributeValue;
+use crate::{
+    ContactLevel, Direction, InteractionKind, MetricAggregation, MetricDirection, SurveyKind, TicketPriority, Tier,
+};
 
 /// A metric's observations with how they combine.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -23,11 +26,49 @@ pub struct Series {
     pub points: Vec<(DateTime<Utc>, f64)>,
 }
 
-/// An interaction as the facts see it: when, and the levels of the client people present.
+/// An interaction as the facts see it: when, what, which way, and the levels of the client
+/// people present.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Touchpoint {
     pub at: DateTime<Utc>,
     pub levels: Vec<ContactLevel>,
+    pub kind: InteractionKind,
+    pub direction: Direction,
+}
+
+impl Touchpoint {
+    /// A touchpoint of a kind that counts as client activity by default: anything but an
+    /// internal note.
+    pub fn is_client_activity(&self) -> bool {
+        self.kind != InteractionKind::Note && self.direction != Direction::Internal
+    }
+}
+
+/// The account's own facts: what it is, what it is worth and when it renews. Current values;
+/// [`account_as_of`] reconstructs value and renewal at a past day from the contract changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountFacts {
+    pub tier: Tier,
+    pub segment: Option<String>,
+    pub contract_start: Option<NaiveDate>,
+    pub renewal_date: Option<NaiveDate>,
+    pub annual_value_minor: i64,
+    pub currency: String,
+    pub churned_on: Option<NaiveDate>,
+}
+
+impl From<&crate::Account> for AccountFacts {
+    fn from(a: &crate::Account) -> Self {
+        Self {
+            tier: a.tier,
+            segment: a.segment.clone(),
+            contract_start: a.contract_start,
+            renewal_date: a.renewal_date,
+            annual_value_minor: a.annual_value.amount_minor,
+            currency: a.annual_value.currency.clone(),
+            churned_on: a.churned_on,
+        }
+    }
 }
 
 /// Everything known about one account, as loaded for computing facts.
@@ -40,6 +81,13 @@ pub struct Snapshot {
     pub assessments: Vec<Assessment>,
     pub touchpoints: Vec<Touchpoint>,
     pub contract_changes: Vec<ContractChange>,
+    /// The account itself (absent in snapshots built without it).
+    pub account: Option<AccountFacts>,
+    /// Custom attribute values by key (current values: attributes keep no history).
+    pub attributes: std::collections::BTreeMap<String, AttributeValue>,
+    /// Signals before this moment were not loaded: no activity seen after it means at least
+    /// this long without activity, not "never active".
+    pub history_from: Option<DateTime<Utc>>,
 }
 
 /// Combines values with an aggregation; `None` for no values.
@@ -66,9 +114,11 @@ pub struct MetricChange {
     pub change: f64,
 }
 
-/// Compares the last `window_days` up to `as_of` with the `baseline_days` before them. `None`
-/// without enough history: no points in either window, a baseline covering less than half of
-/// its period, or a zero baseline.
+/// Compares the last `window_days` up to `as_of` with the `baseline_days` before them. Zero is
+/// data: once the series has history, a window without points is a level of zero (an
+/// event-shaped feed, with points only on active days, is summed over the whole window), and a
+/// rise from a zero baseline is +100%. `None` only without enough history: no point in the
+/// first half of the baseline window or before it.
 pub fn metric_change(
     series: &Series,
     as_of: DateTime<Utc>,
@@ -78,26 +128,191 @@ pub fn metric_change(
     let aggregation = series.aggregation.unwrap_or(MetricAggregation::Average);
     let window_start = as_of - Duration::days(window_days);
     let baseline_start = window_start - Duration::days(baseline_days);
-    let in_range = |from: DateTime<Utc>, to: DateTime<Utc>| -> Vec<(DateTime<Utc>, f64)> {
-        series.points.iter().copied().filter(|(t, _)| *t > from && *t <= to).collect()
+    let in_range = |from: DateTime<Utc>, to: DateTime<Utc>| -> Vec<f64> {
+        series.points.iter().filter(|(t, _)| *t > from && *t <= to).map(|p| p.1).collect()
     };
-    let recent = in_range(window_start, as_of);
-    let baseline = in_range(baseline_start, window_start);
-    let first = baseline.first()?.0;
-    if recent.is_empty() || first > baseline_start + Duration::days(baseline_days / 2) {
+    let first = series.points.iter().map(|p| p.0).filter(|t| *t <= as_of).min()?;
+    if first > baseline_start + Duration::days(baseline_days / 2) {
         return None;
     }
-    let level = |points: &[(DateTime<Utc>, f64)], days: i64| -> Option<f64> {
-        let values: Vec<f64> = points.iter().map(|p| p.1).collect();
-        let v = aggregate(&values, aggregation)?;
-        Some(if aggregation == MetricAggregation::Sum { v / days as f64 } else { v })
+    let level = |values: &[f64], days: i64| -> f64 {
+        let v = aggregate(values, aggregation).unwrap_or(0.0);
+        if aggregation == MetricAggregation::Sum { v / days as f64 } else { v }
     };
-    let current = level(&recent, window_days)?;
-    let base = level(&baseline, baseline_days)?;
-    if base == 0.0 {
-        return None;
+    let current = level(&in_range(window_start, as_of), window_days);
+    let base = level(&in_range(baseline_start, window_start), baseline_days);
+    let change = if base == 0.0 {
+        if current > 0.0 { 1.0 } else { 0.0 }
+    } else {
+        (current - base) / base.abs()
+    };
+    Some(MetricChange { current, baseline: base, change })
+}
+
+/// A metric's level over the last `window_days` (a sum, or a daily rate... as the aggregation
+/// says: summed metrics give the window's total). Zero once the series has any history and
+/// nothing in the window; `None` without any point up to `as_of`.
+pub fn metric_level(series: &Series, as_of: DateTime<Utc>, window_days: i64) -> Option<f64> {
+    let aggregation = series.aggregation.unwrap_or(MetricAggregation::Average);
+    series.points.iter().find(|(t, _)| *t <= as_of)?;
+    let from = as_of - Duration::days(window_days);
+    let values: Vec<f64> = series.points.iter().filter(|(t, _)| *t > from && *t <= as_of).map(|p| p.1).collect();
+    Some(aggregate(&values, aggregation).unwrap_or(0.0))
+}
+
+/// Which signals count as activity.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ActivitySources<'a> {
+    /// Interaction kinds that count; empty: every kind but internal notes (see
+    /// [`Touchpoint::is_client_activity`]).
+    pub interaction_kinds: &'a [InteractionKind],
+    /// Metrics whose positive observations count.
+    pub metrics: &'a [String],
+}
+
+/// The moments of activity up to `as_of`, oldest first.
+pub fn activity(snapshot: &Snapshot, sources: &ActivitySources<'_>, as_of: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut out: Vec<DateTime<Utc>> = snapshot
+        .touchpoints
+        .iter()
+        .filter(|t| t.at <= as_of)
+        .filter(|t| {
+            if sources.interaction_kinds.is_empty() {
+                t.is_client_activity()
+            } else {
+                sources.interaction_kinds.contains(&t.kind)
+            }
+        })
+        .map(|t| t.at)
+        .collect();
+    for key in sources.metrics {
+        if let Some(series) = snapshot.metrics.get(key) {
+            out.extend(series.points.iter().filter(|(t, v)| *t <= as_of && *v > 0.0).map(|p| p.0));
+        }
     }
-    Some(MetricChange { current, baseline: base, change: (current - base) / base.abs() })
+    out.sort();
+    out
+}
+
+/// How long since the last activity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recency {
+    pub days: i64,
+    /// True when no activity was seen since the loaded history began: at least `days`.
+    pub at_least: bool,
+    /// Activity moments up to `as_of` in the loaded history.
+    pub count: usize,
+}
+
+/// Days since the last activity as of `as_of`. Silence is a value: an account with earlier
+/// activity, or one whose contract started, that has been silent since counts its silence;
+/// `None` only when nothing says the account existed.
+pub fn recency(snapshot: &Snapshot, sources: &ActivitySources<'_>, as_of: DateTime<Utc>) -> Option<Recency> {
+    let moments = activity(snapshot, sources, as_of);
+    if let Some(last) = moments.last() {
+        return Some(Recency { days: (as_of - *last).num_days(), at_least: false, count: moments.len() });
+    }
+    let start = snapshot
+        .account
+        .as_ref()
+        .and_then(|a| a.contract_start)
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .filter(|s| *s <= as_of)?;
+    match snapshot.history_from {
+        Some(h) if h > start => Some(Recency { days: (as_of - h).num_days(), at_least: true, count: 0 }),
+        _ => Some(Recency { days: (as_of - start).num_days(), at_least: false, count: 0 }),
+    }
+}
+
+/// How regularly the account is active: periods with activity in a recent window against the
+/// periods of the earlier window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frequency {
+    /// Share of the recent window's periods (since the account's first activity, when later)
+    /// with any activity, 0-1.
+    pub recent: f64,
+    /// The same share over the baseline window; `None` when the history does not reach into it.
+    pub baseline: Option<f64>,
+    /// Active periods in the recent window.
+    pub active_periods: usize,
+    /// Periods of the recent window the account existed.
+    pub periods: usize,
+}
+
+/// Active periods of `period_days` in the `window_days` up to `as_of`, and in the
+/// `baseline_days` before. `None` when the account shows no activity up to `as_of` and no
+/// contract start.
+pub fn frequency(
+    snapshot: &Snapshot,
+    sources: &ActivitySources<'_>,
+    as_of: DateTime<Utc>,
+    window_days: i64,
+    baseline_days: i64,
+    period_days: i64,
+) -> Option<Frequency> {
+    let moments = activity(snapshot, sources, as_of);
+    let start = snapshot
+        .account
+        .as_ref()
+        .and_then(|a| a.contract_start)
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .into_iter()
+        .chain(moments.first().copied())
+        .min()
+        .filter(|s| *s <= as_of)?;
+    let period_of = |t: DateTime<Utc>| (as_of - t).num_seconds().max(0) / (period_days * 86_400);
+    let window_periods = (window_days / period_days).max(1);
+    let baseline_periods = (baseline_days / period_days).max(1);
+    let mut active = std::collections::HashSet::new();
+    for t in &moments {
+        active.insert(period_of(*t));
+    }
+    let existed = (period_of(start) + 1).min(window_periods + baseline_periods);
+    let recent_periods = existed.min(window_periods);
+    let recent_active = (0..recent_periods).filter(|p| active.contains(p)).count();
+    let baseline = (existed > window_periods + baseline_periods / 2).then(|| {
+        let n = existed - window_periods;
+        (window_periods..existed).filter(|p| active.contains(p)).count() as f64 / n as f64
+    });
+    Some(Frequency {
+        recent: recent_active as f64 / recent_periods as f64,
+        baseline,
+        active_periods: recent_active,
+        periods: recent_periods as usize,
+    })
+}
+
+/// The account's value and renewal as they stood on a day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountAsOf {
+    pub annual_value_minor: i64,
+    pub renewal_date: Option<NaiveDate>,
+    /// When the contract in effect began (the last contract change, or the contract start).
+    pub term_start: Option<NaiveDate>,
+    /// Days since the contract started; `None` without a start or before it.
+    pub tenure_days: Option<i64>,
+}
+
+/// Reconstructs value and renewal on `day` from the contract changes; without changes in
+/// effect by then, the earliest change (or the account's current values without any) stands.
+pub fn account_as_of(snapshot: &Snapshot, day: NaiveDate) -> Option<AccountAsOf> {
+    let a = snapshot.account.as_ref()?;
+    let in_effect = snapshot.contract_changes.iter().filter(|c| c.effective_on <= day).max_by_key(|c| c.effective_on);
+    let earliest = snapshot.contract_changes.iter().min_by_key(|c| c.effective_on);
+    let (value, renewal, term_start) = match in_effect.or(earliest) {
+        Some(c) => (
+            c.annual_value.amount_minor,
+            c.renewal_date.or(a.renewal_date.filter(|_| in_effect.is_some())),
+            in_effect.map(|c| c.effective_on).or(a.contract_start),
+        ),
+        None => (a.annual_value_minor, a.renewal_date, a.contract_start),
+    };
+    Some(AccountAsOf {
+        annual_value_minor: value,
+        renewal_date: renewal,
+        term_start,
+        tenure_days: a.contract_start.map(|s| (day - s).num_days()).filter(|d| *d >= 0),
+    })
 }
 
 /// Support load as of a moment.
@@ -315,11 +530,16 @@ mod tests {
             (sum(daily(-119, 0, |d| if d > -30 { 5.0 } else { 10.0 })), 30, 90, Some(-0.5)),
             // Not enough history: the baseline covers only its last 20 days.
             (avg(daily(-49, 0, |d| if d > -30 { 50.0 } else { 100.0 })), 30, 90, None),
-            // No recent points.
-            (avg(daily(-119, -31, |_| 100.0)), 30, 90, None),
-            // No data at all, and a zero baseline.
+            // Zero is data: no recent points after a history is a level of zero, a full drop.
+            (avg(daily(-119, -31, |_| 100.0)), 30, 90, Some(-1.0)),
+            (sum(daily(-119, -31, |_| 3.0)), 30, 90, Some(-1.0)),
+            // Event-shaped: points only on active days, summed over the whole window.
+            (sum((4..17).map(|w| (at(-3 - w * 7), 7.0)).collect()), 28, 84, Some(-1.0)),
+            (sum((0..17).map(|w| (at(-3 - w * 7), 7.0)).collect()), 28, 84, Some(0.0)),
+            // No data at all: no verdict. A rise from a zero baseline is +100%; zero on zero is flat.
             (avg(vec![]), 30, 90, None),
-            (avg(daily(-119, 0, |d| if d > -30 { 5.0 } else { 0.0 })), 30, 90, None),
+            (avg(daily(-119, 0, |d| if d > -30 { 5.0 } else { 0.0 })), 30, 90, Some(1.0)),
+            (avg(daily(-119, 0, |_| 0.0)), 30, 90, Some(0.0)),
             // Points after as_of are ignored.
             (avg(daily(-119, 30, |d| if d > 0 { 0.0 } else { 100.0 })), 30, 90, Some(0.0)),
         ];
@@ -434,7 +654,12 @@ mod tests {
     #[test]
     fn engagement_per_level_and_frequency() {
         use ContactLevel::{Executive, Operational};
-        let t = |d: i64, levels: Vec<ContactLevel>| Touchpoint { at: at(d), levels };
+        let t = |d: i64, levels: Vec<ContactLevel>| Touchpoint {
+            at: at(d),
+            levels,
+            kind: crate::InteractionKind::Meeting,
+            direction: crate::Direction::Outbound,
+        };
         let f = engagement_facts(
             &[t(-3, vec![Operational]), t(-100, vec![Executive]), t(-200, vec![]), t(5, vec![Executive])],
             at(0),
@@ -447,6 +672,108 @@ mod tests {
         // History younger than 180 days gives no earlier frequency: no "going quiet" verdict.
         assert_eq!(engagement_facts(&[t(-10, vec![]), t(-100, vec![])], at(0)).earlier_per_30d, None);
         assert_eq!(engagement_facts(&[], at(0)).days_since_last, None);
+    }
+
+    fn touchpoint(day: i64, kind: crate::InteractionKind, direction: crate::Direction) -> Touchpoint {
+        Touchpoint { at: at(day), levels: Vec::new(), kind, direction }
+    }
+
+    fn with_start(start: Option<i64>) -> Snapshot {
+        Snapshot {
+            account: Some(AccountFacts {
+                tier: Tier::Key,
+                segment: None,
+                contract_start: start.map(|d| at(d).date_naive()),
+                renewal_date: None,
+                annual_value_minor: 0,
+                currency: "EUR".into(),
+                churned_on: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn recency_counts_silence() {
+        use crate::{Direction::*, InteractionKind::{Call as Order, Meeting, Note}};
+        let all = ActivitySources::default();
+        let mut s = with_start(Some(-400));
+        // Silent since the contract started: the silence counts from the start.
+        assert_eq!(recency(&s, &all, at(0)).map(|r| r.days), Some(400));
+        // With history loaded only from 100 days back: at least 100 days.
+        s.history_from = Some(at(-100));
+        let r = recency(&s, &all, at(0)).unwrap();
+        assert_eq!((r.days, r.at_least), (100, true));
+        s.touchpoints = vec![
+            touchpoint(-50, Order, Inbound),
+            touchpoint(-10, Note, Internal),
+            touchpoint(-5, Meeting, Internal),
+            touchpoint(3, Order, Inbound),
+        ];
+        // Internal notes and internal meetings are not client activity; the future is unseen.
+        assert_eq!(recency(&s, &all, at(0)).map(|r| (r.days, r.count)), Some((50, 1)));
+        let notes = [Note];
+        let only_notes = ActivitySources { interaction_kinds: &notes, metrics: &[] };
+        assert_eq!(recency(&s, &only_notes, at(0)).map(|r| r.days), Some(10));
+        // Positive observations of chosen metrics are activity; zeros are not.
+        s.metrics.insert(
+            "orders".into(),
+            Series { aggregation: Some(MetricAggregation::Sum), direction: None, points: vec![(at(-20), 2.0), (at(-2), 0.0)] },
+        );
+        let keys = ["orders".to_owned()];
+        let orders = ActivitySources { interaction_kinds: &[], metrics: &keys };
+        assert_eq!(recency(&s, &orders, at(0)).map(|r| r.days), Some(20));
+        // Nothing says the account existed: no verdict.
+        assert_eq!(recency(&with_start(None), &all, at(0)), None);
+        assert_eq!(recency(&with_start(Some(5)), &all, at(0)), None);
+    }
+
+    #[test]
+    fn frequency_of_active_periods() {
+        use crate::{Direction::Inbound, InteractionKind::Call as Order};
+        let all = ActivitySources::default();
+        let mut s = with_start(None);
+        // Active in periods 0, 1 and 5 of 30 days (days -1, -40, -160), and 8 periods before.
+        s.touchpoints = [-1, -40, -160, -200, -230, -260, -290, -320, -350]
+            .iter()
+            .map(|d| touchpoint(*d, Order, Inbound))
+            .collect();
+        let f = frequency(&s, &all, at(0), 90, 270, 30).unwrap();
+        assert_eq!((f.active_periods, f.periods), (2, 3));
+        assert!((f.recent - 2.0 / 3.0).abs() < 1e-9);
+        // Baseline periods 3..12 (days 90-360): active in 5 (-160), 6 (-200), 7 (-230), 8, 9, 10, 11.
+        assert_eq!(f.baseline.map(|b| (b * 9.0).round()), Some(7.0));
+        // A young account: periods since its first activity only, and no baseline.
+        s.touchpoints = vec![touchpoint(-10, Order, Inbound)];
+        let f = frequency(&s, &all, at(0), 90, 270, 30).unwrap();
+        assert_eq!((f.active_periods, f.periods, f.baseline), (1, 1, None));
+        // A contract without any activity: zero, not unknown.
+        let f = frequency(&with_start(Some(-400)), &all, at(0), 90, 270, 30).unwrap();
+        assert_eq!((f.recent, f.baseline), (0.0, Some(0.0)));
+        assert_eq!(frequency(&with_start(None), &all, at(0), 90, 270, 30), None);
+    }
+
+    #[test]
+    fn account_facts_as_of_a_day() {
+        let mut s = with_start(Some(-800));
+        let change = |day: i64, v: i64, renewal: Option<i64>| ContractChange {
+            id: ContractChangeId::generate(),
+            organisation: OrganisationId::generate(),
+            account: AccountId::generate(),
+            effective_on: at(day).date_naive(),
+            annual_value: Money { amount_minor: v, currency: "EUR".into() },
+            renewal_date: renewal.map(|d| at(d).date_naive()),
+            note: None,
+            created_at: at(day),
+        };
+        s.contract_changes = vec![change(-800, 1000, Some(-435)), change(-435, 1200, Some(-70)), change(-70, 900, Some(295))];
+        let day = |d: i64| at(d).date_naive();
+        let a = account_as_of(&s, day(-500)).unwrap();
+        assert_eq!((a.annual_value_minor, a.renewal_date, a.term_start, a.tenure_days), (1000, Some(day(-435)), Some(day(-800)), Some(300)));
+        let a = account_as_of(&s, day(0)).unwrap();
+        assert_eq!((a.annual_value_minor, a.renewal_date, a.term_start), (900, Some(day(295)), Some(day(-70))));
+        assert_eq!(account_as_of(&s, day(-900)).unwrap().tenure_days, None);
+        assert_eq!(account_as_of(&Snapshot::default(), day(0)), None);
     }
 
     fn survey(kind: SurveyKind, score: i32, day: i64) -> SurveyResponse {

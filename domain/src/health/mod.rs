@@ -8,6 +8,7 @@
 //! replicas share the work.
 
 pub mod facts;
+pub mod quality;
 pub mod scorecard;
 
 use std::collections::HashMap;
@@ -310,9 +311,26 @@ pub async fn scorecard(db: &DatabaseConnection, org: OrganisationId, id: Scoreca
 
 /// What a set of scorecards needs from the metric series: which metrics, how many days back.
 pub fn metric_needs(cards: &[Scorecard]) -> (Vec<String>, i64) {
-    let usage = cards.iter().flat_map(|c| c.definition.measures.iter()).filter(|m| m.metric.is_some());
-    let keys = usage.clone().filter_map(|m| m.metric.clone()).collect();
-    let days = usage.map(|m| m.window_days.unwrap_or(30) + m.baseline_days.unwrap_or(90)).max().unwrap_or(0) + 1;
+    let measures: Vec<_> = cards.iter().flat_map(|c| c.definition.measures.iter()).collect();
+    let mut keys: Vec<String> = measures
+        .iter()
+        .flat_map(|m| m.metric.iter().chain(&m.activity_metrics))
+        .cloned()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let days = measures
+        .iter()
+        .map(|m| {
+            if m.activity_metrics.is_empty() {
+                m.metric.as_ref().map_or(0, |_| m.window_days.unwrap_or(30) + m.baseline_days.unwrap_or(90))
+            } else {
+                LOOKBACK_DAYS
+            }
+        })
+        .max()
+        .unwrap_or(0)
+        + 1;
     (keys, days)
 }
 
@@ -373,7 +391,8 @@ pub(crate) async fn load_signals(
     };
     // The kinds are independent: their queries run concurrently on separate pooled connections
     // (decoding a large series overlaps with the database answering the others).
-    let (mut series, tickets, invoices, surveys, assessments, contracts, touchpoints) = tokio::try_join!(
+    let (found, mut series, tickets, invoices, surveys, assessments, contracts, touchpoints) = tokio::try_join!(
+        crate::accounts::by_ids(db, org, accounts),
         series,
         tickets::for_accounts(db, org, accounts, since),
         invoices::for_accounts(db, org, accounts, since.date_naive()),
@@ -383,6 +402,8 @@ pub(crate) async fn load_signals(
         touchpoints(db, org, accounts, since),
     )?;
     for (account, snapshot) in out.iter_mut() {
+        snapshot.history_from = Some(since);
+        snapshot.account = found.get(account).map(facts::AccountFacts::from);
         for def in &definitions {
             snapshot.metrics.insert(
                 def.key.clone(),
@@ -431,6 +452,8 @@ async fn touchpoints(
         .column((i, interaction::Column::AccountId))
         .column((i, interaction::Column::OccurredAt))
         .column((c, contact::Column::Level))
+        .column((i, interaction::Column::Kind))
+        .column((i, interaction::Column::Direction))
         .from(i)
         .join(
             JoinType::LeftJoin,
@@ -463,8 +486,12 @@ async fn touchpoints(
         let account: uuid::Uuid = row.try_get_by_index(1)?;
         let at: DateTime<Utc> = row.try_get_by_index(2)?;
         let level: Option<String> = row.try_get_by_index(3)?;
-        let entry =
-            by_interaction.entry(id).or_insert_with(|| (AccountId(account), Touchpoint { at, levels: Vec::new() }));
+        let kind: String = row.try_get_by_index(4)?;
+        let direction: String = row.try_get_by_index(5)?;
+        let (kind, direction) = (stored(crate::InteractionKind::parse(&kind))?, stored(crate::Direction::parse(&direction))?);
+        let entry = by_interaction
+            .entry(id)
+            .or_insert_with(|| (AccountId(account), Touchpoint { at, levels: Vec::new(), kind, direction }));
         if let Some(l) = level.as_deref().and_then(|l| ContactLevel::parse(l).ok()) {
             entry.1.levels.push(l);
         }
@@ -783,4 +810,35 @@ pub async fn score(db: &DatabaseConnection, org: OrganisationId, id: HealthScore
         .await?
         .map(TryInto::try_into)
         .transpose()
+}
+
+/// An account's health with a scorecard (the default when `None`) as of a past moment,
+/// computed from what was known then and not stored: the same snapshot and scorecard as the
+/// live path, with every signal after `as_of` ignored and the contract as it stood then.
+pub async fn as_of(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    account: AccountId,
+    card: Option<ScorecardId>,
+    as_of: DateTime<Utc>,
+) -> Result<Option<HealthScore>> {
+    let Some(card) = card_or_default(db, org, card).await? else { return Ok(None) };
+    let Some(card) = scorecard(db, org, card).await? else { return Ok(None) };
+    if crate::accounts::get(db, org, account).await?.is_none() {
+        return Ok(None);
+    }
+    let (keys, days) = metric_needs(std::slice::from_ref(&card));
+    let snapshot = load_snapshot(db, org, account, as_of, &keys, days).await?;
+    let evaluation = scorecard::evaluate(&card.definition, &snapshot, as_of);
+    Ok(Some(HealthScore {
+        id: HealthScoreId::generate(),
+        account,
+        scorecard: card.id,
+        computed_at: as_of,
+        score: evaluation.score,
+        band: evaluation.band,
+        evaluation,
+        change: None,
+        trigger: "as_of".into(),
+    }))
 }

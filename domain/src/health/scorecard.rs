@@ -5,24 +5,55 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::facts::{self, Snapshot};
+use crate::attributes::AttributeValue;
 use crate::{ContactLevel, HealthBand, MetricDirection};
 
 /// What a measure looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeasureKind {
-    /// A usage metric now against the account's own baseline.
+    /// A usage metric now against the account's own baseline (curve over the relative change).
     UsageTrend,
-    /// Critical tickets: open, new this week, and their surge.
+    /// Critical tickets: open, new this week, and their surge (curve over load points: 20 per
+    /// open critical ticket, 10 per one opened this week, 10 for a surge).
     SupportLoad,
-    /// How overdue the open invoices are.
+    /// How overdue the open invoices are (curve over the most days overdue).
     PaymentBehaviour,
-    /// NPS and CSAT over the last 180 days.
+    /// NPS and CSAT over the last 180 days (curve over their 0-100 composite).
     NpsCsat,
-    /// The latest relationship assessment.
+    /// The latest relationship assessment (curve over the mean of its three 1-5 answers).
     RelationshipHealth,
-    /// How recently the account was in touch, executives especially.
+    /// How recently the account was in touch, executives especially (curve over days; 20
+    /// points off without an executive contact in 90 days).
     EngagementRecency,
+    /// Days since the last activity: chosen interaction kinds and positive observations of
+    /// chosen metrics (curve over days). Silence after activity counts.
+    DaysSinceActivity,
+    /// Share of recent periods with any activity (curve over the share, 0-1).
+    ActivityFrequency,
+    /// Activity now against the account's own past: the recent share of active periods over
+    /// the earlier share (curve over the ratio; 1 is unchanged).
+    ActivityTrend,
+    /// A metric's level against a target or a per-account entitlement held in a number
+    /// attribute, such as seats used of licensed (curve over the ratio).
+    MetricLevel,
+    /// Days since the contract started (curve over days).
+    Tenure,
+    /// Length of the contract term in effect, in months (curve over months).
+    ContractTerm,
+    /// Days until the renewal date (curve over days; negative once it passed).
+    DaysToRenewal,
+    /// Annual contract value in major units (curve required).
+    AnnualValue,
+    /// Annual value against a year earlier, from contract changes (curve over the change).
+    ValueTrend,
+    /// The account's tier (a score per tier).
+    Tier,
+    /// The account's segment (a score per segment).
+    Segment,
+    /// A custom attribute: a curve for numbers (and days since a date), a score per value for
+    /// booleans, enumerations and text.
+    Attribute,
 }
 
 impl MeasureKind {
@@ -34,24 +65,110 @@ impl MeasureKind {
             Self::NpsCsat => "NPS and CSAT",
             Self::RelationshipHealth => "Relationship health",
             Self::EngagementRecency => "Engagement recency",
+            Self::DaysSinceActivity => "Days since activity",
+            Self::ActivityFrequency => "Activity frequency",
+            Self::ActivityTrend => "Activity trend",
+            Self::MetricLevel => "Metric level",
+            Self::Tenure => "Tenure",
+            Self::ContractTerm => "Contract term",
+            Self::DaysToRenewal => "Days to renewal",
+            Self::AnnualValue => "Annual value",
+            Self::ValueTrend => "Value trend",
+            Self::Tier => "Tier",
+            Self::Segment => "Segment",
+            Self::Attribute => "Attribute",
         }
+    }
+
+    /// The curve used when a measure does not configure one; `None` where only the
+    /// organisation can say (value, numeric attributes) or the measure scores options.
+    pub fn default_curve(self) -> Option<&'static [(f64, f64)]> {
+        Some(match self {
+            Self::UsageTrend => &[(-0.40, 0.0), (-0.15, 40.0), (0.0, 80.0), (0.10, 100.0)],
+            Self::SupportLoad => &[(0.0, 100.0), (100.0, 0.0)],
+            Self::PaymentBehaviour => &[(0.0, 100.0), (30.0, 50.0), (60.0, 20.0), (90.0, 0.0)],
+            Self::NpsCsat => &[(0.0, 0.0), (100.0, 100.0)],
+            Self::RelationshipHealth => &[(1.0, 0.0), (5.0, 100.0)],
+            Self::EngagementRecency => &[(14.0, 100.0), (30.0, 75.0), (60.0, 40.0), (120.0, 0.0)],
+            Self::DaysSinceActivity => &[
+                (0.0, 100.0),
+                (7.0, 95.0),
+                (30.0, 80.0),
+                (60.0, 62.0),
+                (90.0, 48.0),
+                (180.0, 25.0),
+                (365.0, 8.0),
+                (730.0, 0.0),
+            ],
+            Self::ActivityFrequency => &[(0.0, 0.0), (0.1, 25.0), (0.25, 50.0), (0.5, 75.0), (1.0, 100.0)],
+            Self::ActivityTrend => &[(0.0, 0.0), (0.5, 40.0), (1.0, 80.0), (1.5, 100.0)],
+            Self::MetricLevel => &[(0.0, 0.0), (0.5, 40.0), (0.8, 80.0), (1.0, 100.0)],
+            Self::Tenure => &[(0.0, 30.0), (90.0, 40.0), (365.0, 60.0), (730.0, 80.0), (1460.0, 100.0)],
+            Self::ContractTerm => &[(1.0, 30.0), (12.0, 70.0), (24.0, 90.0), (36.0, 100.0)],
+            Self::DaysToRenewal => &[(-30.0, 10.0), (0.0, 20.0), (30.0, 30.0), (90.0, 60.0), (180.0, 80.0), (365.0, 100.0)],
+            Self::ValueTrend => &[(-0.5, 0.0), (-0.2, 30.0), (0.0, 70.0), (0.1, 85.0), (0.3, 100.0)],
+            Self::AnnualValue | Self::Tier | Self::Segment | Self::Attribute => return None,
+        })
+    }
+
+    /// Measures that score options (a score per value) rather than a curve.
+    fn takes_scores(self) -> bool {
+        matches!(self, Self::Tier | Self::Segment | Self::Attribute)
+    }
+
+    /// Measures that read activity sources.
+    fn reads_activity(self) -> bool {
+        matches!(self, Self::DaysSinceActivity | Self::ActivityFrequency | Self::ActivityTrend)
     }
 }
 
-/// One weighted measure of a scorecard.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One weighted measure of a scorecard. Options a kind does not use must be left out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MeasureSpec {
     pub kind: MeasureKind,
     pub weight: f64,
-    /// The metric key, for usage trends.
+    /// The metric key, for usage trends and metric levels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
-    /// Recent window in days, for usage trends (default 30).
+    /// Recent window in days (usage trends 30, metric levels 30, activity 90).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_days: Option<i64>,
-    /// Baseline window in days before the recent one, for usage trends (default 90).
+    /// Baseline window in days before the recent one (usage trends 90, activity trend 270).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_days: Option<i64>,
+    /// Length of an activity period in days (activity frequency and trend; default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_days: Option<i64>,
+    /// Interaction kinds that count as activity; empty: every kind but internal notes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interaction_kinds: Vec<crate::InteractionKind>,
+    /// Metrics whose positive observations count as activity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activity_metrics: Vec<String>,
+    /// The level a metric should reach (metric levels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<f64>,
+    /// A number attribute holding each account's own target (metric levels), e.g. licensed
+    /// seats; takes precedence over `target` where the account has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entitlement_attribute: Option<String>,
+    /// The custom attribute's key (attribute measures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// Scoring breakpoints (value, score), value strictly increasing; linear between, flat
+    /// beyond the ends. Defaults per kind (see [`MeasureKind::default_curve`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve: Option<Vec<(f64, f64)>>,
+    /// Score per option (tier, segment, attribute values; booleans as `true`/`false`). A value
+    /// without a score leaves the measure without data for that account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores: Option<std::collections::BTreeMap<String, f64>>,
+}
+
+impl Default for MeasureKind {
+    fn default() -> Self {
+        Self::UsageTrend
+    }
 }
 
 /// Score thresholds: at least `good` is GOOD, at least `watch` is WATCH, below is POOR.
@@ -63,6 +180,12 @@ pub struct Bands {
 
 /// Most measures one scorecard may have.
 pub const MAX_MEASURES: usize = 32;
+/// Most breakpoints of one curve.
+pub const MAX_CURVE_POINTS: usize = 16;
+/// Most option scores of one measure.
+pub const MAX_SCORES: usize = 64;
+/// Most interaction kinds or activity metrics of one measure.
+pub const MAX_SOURCES: usize = 16;
 
 /// A scorecard's definition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,9 +195,10 @@ pub struct Definition {
 }
 
 impl Definition {
-    /// The scorecard every organisation starts with.
+    /// The scorecard every organisation starts with: signals, contact, and activity (silence
+    /// after activity is the strongest churn signal there is).
     pub fn standard() -> Self {
-        let m = |kind, weight| MeasureSpec { kind, weight, metric: None, window_days: None, baseline_days: None };
+        let m = |kind, weight| MeasureSpec { kind, weight, ..Default::default() };
         Self {
             measures: vec![
                 MeasureSpec {
@@ -88,6 +212,8 @@ impl Definition {
                 m(MeasureKind::NpsCsat, 15.0),
                 m(MeasureKind::RelationshipHealth, 15.0),
                 m(MeasureKind::EngagementRecency, 10.0),
+                m(MeasureKind::DaysSinceActivity, 20.0),
+                MeasureSpec { window_days: Some(365), ..m(MeasureKind::ActivityFrequency, 10.0) },
             ],
             bands: Bands { good: 70.0, watch: 45.0 },
         }
@@ -109,20 +235,109 @@ impl Definition {
             if !(m.weight.is_finite() && m.weight > 0.0 && m.weight <= 100.0) {
                 push(at("weight"), "must be greater than 0 and at most 100");
             }
-            if !seen.insert((m.kind, m.metric.clone())) {
+            let identity = (
+                m.kind,
+                m.metric.clone(),
+                m.attribute.clone(),
+                m.window_days,
+                m.interaction_kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                m.activity_metrics.clone(),
+            );
+            if !seen.insert(identity) {
                 push(at("kind"), "the same measure appears twice");
             }
-            match (m.kind, &m.metric) {
-                (MeasureKind::UsageTrend, None) => push(at("metric"), "a usage trend needs a metric key"),
-                (MeasureKind::UsageTrend, Some(_)) => {}
-                (_, Some(_)) => push(at("metric"), "only usage trends take a metric"),
+            let needs_metric = matches!(m.kind, MeasureKind::UsageTrend | MeasureKind::MetricLevel);
+            match (needs_metric, &m.metric) {
+                (true, None) => push(at("metric"), "this measure needs a metric key"),
+                (false, Some(_)) => push(at("metric"), "only usage trends and metric levels take a metric"),
                 _ => {}
             }
-            if m.window_days.is_some_and(|d| !(1..=365).contains(&d)) {
-                push(at("windowDays"), "must be between 1 and 365");
+            for key in m.metric.iter().chain(&m.activity_metrics).chain(&m.attribute).chain(&m.entitlement_attribute) {
+                if key.is_empty() || key.chars().count() > 100 {
+                    push(at("metric"), "keys are 1-100 characters");
+                }
+            }
+            if m.kind == MeasureKind::Attribute && m.attribute.is_none() {
+                push(at("attribute"), "an attribute measure needs the attribute's key");
+            }
+            if m.kind != MeasureKind::Attribute && m.attribute.is_some() {
+                push(at("attribute"), "only attribute measures take an attribute");
+            }
+            if m.kind == MeasureKind::MetricLevel {
+                if m.target.is_none() && m.entitlement_attribute.is_none() {
+                    push(at("target"), "a metric level needs a target or an entitlement attribute");
+                }
+                if m.target.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+                    push(at("target"), "must be a positive number");
+                }
+            } else if m.target.is_some() || m.entitlement_attribute.is_some() {
+                push(at("target"), "only metric levels take a target or an entitlement attribute");
+            }
+            if !m.kind.reads_activity() && (!m.interaction_kinds.is_empty() || !m.activity_metrics.is_empty()) {
+                push(at("interactionKinds"), "only activity measures take activity sources");
+            }
+            if m.interaction_kinds.len() > MAX_SOURCES || m.activity_metrics.len() > MAX_SOURCES {
+                push(at("interactionKinds"), &format!("at most {MAX_SOURCES} interaction kinds and {MAX_SOURCES} metrics"));
+            }
+            let windowed = matches!(
+                m.kind,
+                MeasureKind::UsageTrend
+                    | MeasureKind::MetricLevel
+                    | MeasureKind::ActivityFrequency
+                    | MeasureKind::ActivityTrend
+            );
+            if m.window_days.is_some() && !windowed {
+                push(at("windowDays"), "this measure takes no window");
+            }
+            if m.window_days.is_some_and(|d| !(1..=730).contains(&d)) {
+                push(at("windowDays"), "must be between 1 and 730");
+            }
+            if m.baseline_days.is_some() && !matches!(m.kind, MeasureKind::UsageTrend | MeasureKind::ActivityTrend) {
+                push(at("baselineDays"), "only usage and activity trends take a baseline");
             }
             if m.baseline_days.is_some_and(|d| !(7..=730).contains(&d)) {
                 push(at("baselineDays"), "must be between 7 and 730");
+            }
+            if m.period_days.is_some() && !matches!(m.kind, MeasureKind::ActivityFrequency | MeasureKind::ActivityTrend) {
+                push(at("periodDays"), "only activity frequency and trend take a period");
+            }
+            if m.period_days.is_some_and(|d| !(1..=90).contains(&d)) {
+                push(at("periodDays"), "must be between 1 and 90");
+            }
+            if let Some(curve) = &m.curve {
+                if m.kind.takes_scores() && m.kind != MeasureKind::Attribute {
+                    push(at("curve"), "this measure scores options: give `scores`");
+                } else if !(2..=MAX_CURVE_POINTS).contains(&curve.len()) {
+                    push(at("curve"), &format!("needs 2 to {MAX_CURVE_POINTS} points"));
+                } else if curve.iter().any(|(x, y)| !x.is_finite() || !(0.0..=100.0).contains(y)) {
+                    push(at("curve"), "values must be finite and scores between 0 and 100");
+                } else if curve.windows(2).any(|w| w[1].0 <= w[0].0) {
+                    push(at("curve"), "values must be strictly increasing");
+                }
+            } else if m.kind.default_curve().is_none() && !m.kind.takes_scores() {
+                push(at("curve"), "this measure needs a curve: only you know what a good value is");
+            }
+            match &m.scores {
+                Some(scores) if !m.kind.takes_scores() => {
+                    let _ = scores;
+                    push(at("scores"), "only tier, segment and attribute measures take scores");
+                }
+                Some(scores) => {
+                    if scores.is_empty() || scores.len() > MAX_SCORES {
+                        push(at("scores"), &format!("needs 1 to {MAX_SCORES} options"));
+                    }
+                    if scores.iter().any(|(k, v)| k.is_empty() || k.chars().count() > 100 || !(0.0..=100.0).contains(v))
+                    {
+                        push(at("scores"), "options are 1-100 characters and scores between 0 and 100");
+                    }
+                }
+                None if matches!(m.kind, MeasureKind::Tier | MeasureKind::Segment) => {
+                    push(at("scores"), "needs a score per option")
+                }
+                None if m.kind == MeasureKind::Attribute && m.curve.is_none() => {
+                    push(at("scores"), "an attribute measure needs a curve (numbers, dates) or scores (options)")
+                }
+                None => {}
             }
         }
         let b = &self.bands;
@@ -183,7 +398,7 @@ pub struct Evaluation {
 }
 
 /// Linear interpolation through `(x, y)` points sorted by x, flat beyond the ends.
-fn curve(x: f64, points: &[(f64, f64)]) -> f64 {
+pub fn curve(x: f64, points: &[(f64, f64)]) -> f64 {
     let (first, last) = (points[0], points[points.len() - 1]);
     if x <= first.0 {
         return first.1;
@@ -208,8 +423,37 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
+/// What a measure found: the headline value, the number its curve reads (or the score itself
+/// for option measures), a sentence and the evidence.
+enum Reading {
+    Curve { value: f64, x: f64, detail: String, evidence: Vec<Evidence> },
+    Score { value: f64, score: f64, detail: String, evidence: Vec<Evidence> },
+}
+
+fn scored(spec: &MeasureSpec, reading: Reading) -> Option<(f64, f64, String, Vec<Evidence>)> {
+    match reading {
+        Reading::Curve { value, x, detail, evidence } => {
+            let points = spec.curve.as_deref().or(spec.kind.default_curve())?;
+            Some((value, curve(x, points), detail, evidence))
+        }
+        Reading::Score { value, score, detail, evidence } => Some((value, score, detail, evidence)),
+    }
+}
+
+fn option_score(spec: &MeasureSpec, option: &str) -> Option<f64> {
+    spec.scores.as_ref()?.get(option).copied()
+}
+
 /// (value, score, detail, evidence) for one measure, or `None` without data.
 fn measure(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Option<(f64, f64, String, Vec<Evidence>)> {
+    let reading = read(spec, snapshot, as_of)?;
+    scored(spec, reading)
+}
+
+fn read(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Option<Reading> {
+    let day = as_of.date_naive();
+    let sources =
+        facts::ActivitySources { interaction_kinds: &spec.interaction_kinds, metrics: &spec.activity_metrics };
     match spec.kind {
         MeasureKind::UsageTrend => {
             let key = spec.metric.as_deref()?;
@@ -218,17 +462,16 @@ fn measure(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Opt
             let c = facts::metric_change(series, as_of, window, baseline)?;
             let good_direction =
                 if series.direction == Some(MetricDirection::LowerIsBetter) { -c.change } else { c.change };
-            let score = curve(good_direction, &[(-0.40, 0.0), (-0.15, 40.0), (0.0, 80.0), (0.10, 100.0)]);
             let detail = format!(
                 "{key}: {:+.1}% over the last {window} days against the {baseline} days before",
                 c.change * 100.0
             );
-            Some((
-                c.change,
-                score,
+            Some(Reading::Curve {
+                value: c.change,
+                x: good_direction,
                 detail,
-                vec![ev("current", c.current), ev("baseline", c.baseline), ev("change", c.change)],
-            ))
+                evidence: vec![ev("current", c.current), ev("baseline", c.baseline), ev("change", c.change)],
+            })
         }
         MeasureKind::SupportLoad => {
             let f = facts::ticket_facts(&snapshot.tickets, as_of);
@@ -236,11 +479,7 @@ fn measure(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Opt
                 return None;
             }
             let surge = f.critical_change.is_some_and(|c| c >= 0.2) && f.critical_last_7d >= 2;
-            let score = (100.0
-                - 20.0 * f.open_critical as f64
-                - 10.0 * f.critical_last_7d as f64
-                - if surge { 10.0 } else { 0.0 })
-            .clamp(0.0, 100.0);
+            let load = 20.0 * f.open_critical as f64 + 10.0 * f.critical_last_7d as f64 + if surge { 10.0 } else { 0.0 };
             let detail = format!(
                 "{} critical ticket(s) open, {} opened this week ({} the week before)",
                 f.open_critical, f.critical_last_7d, f.critical_prev_7d
@@ -250,41 +489,41 @@ fn measure(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Opt
                 ev("criticalLast7Days", f.critical_last_7d as f64),
                 ev("criticalPrevious7Days", f.critical_prev_7d as f64),
                 ev("openTickets", f.open_total as f64),
+                ev("loadPoints", load),
             ];
             if let Some(d) = f.oldest_open_critical_days {
                 evidence.push(ev("oldestOpenCriticalDays", d as f64));
             }
-            Some((f.open_critical as f64, score, detail, evidence))
+            Some(Reading::Curve { value: f.open_critical as f64, x: load, detail, evidence })
         }
         MeasureKind::PaymentBehaviour => {
-            let f = facts::invoice_facts(&snapshot.invoices, as_of.date_naive());
+            let f = facts::invoice_facts(&snapshot.invoices, day);
             if !f.any {
                 return None;
             }
-            let score = curve(f.max_days_overdue as f64, &[(0.0, 100.0), (30.0, 50.0), (60.0, 20.0), (90.0, 0.0)]);
             let overdue: usize = f.overdue_buckets.iter().sum();
             let detail = if overdue == 0 {
                 "no overdue invoices".to_owned()
             } else {
                 format!("{overdue} overdue invoice(s), the oldest {} days past due", f.max_days_overdue)
             };
-            Some((
-                f.max_days_overdue as f64,
-                score,
+            Some(Reading::Curve {
+                value: f.max_days_overdue as f64,
+                x: f.max_days_overdue as f64,
                 detail,
-                vec![
+                evidence: vec![
                     ev("maxDaysOverdue", f.max_days_overdue as f64),
                     ev("overdueInvoices", overdue as f64),
                     ev("overdueAmountMinor", f.overdue_amounts.iter().sum::<i64>() as f64),
                     ev("openInvoices", f.open as f64),
                 ],
-            ))
+            })
         }
         MeasureKind::NpsCsat => {
             let f = facts::survey_facts(&snapshot.surveys, as_of, 180);
             let nps_score = f.nps.map(|n| (n + 100.0) / 2.0);
             let csat_score = f.csat.map(|c| (c - 1.0) / 4.0 * 100.0);
-            let score = match (nps_score, csat_score) {
+            let composite = match (nps_score, csat_score) {
                 (Some(a), Some(b)) => (a + b) / 2.0,
                 (Some(a), None) | (None, Some(a)) => a,
                 (None, None) => return None,
@@ -304,14 +543,18 @@ fn measure(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Opt
                 evidence.push(ev("csat", c));
                 parts.push(format!("CSAT {c:.1} from {} response(s)", f.csat_responses));
             }
-            Some((f.nps.or(f.csat).unwrap_or_default(), score, parts.join(", "), evidence))
+            Some(Reading::Curve {
+                value: f.nps.or(f.csat).unwrap_or_default(),
+                x: composite,
+                detail: parts.join(", "),
+                evidence,
+            })
         }
         MeasureKind::RelationshipHealth => {
             let a = facts::latest_assessment(&snapshot.assessments, as_of, 365)?;
             let mean = (f64::from(a.stakeholder_sentiment) + f64::from(a.strategic_alignment) + 6.0
                 - f64::from(a.competitive_pressure))
                 / 3.0;
-            let score = (mean - 1.0) / 4.0 * 100.0;
             let detail = format!(
                 "assessed {} days ago: sentiment {}, alignment {}, competitive pressure {}",
                 (as_of - a.assessed_at).num_days(),
@@ -319,22 +562,23 @@ fn measure(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Opt
                 a.strategic_alignment,
                 a.competitive_pressure
             );
-            Some((
-                mean,
-                score,
+            Some(Reading::Curve {
+                value: mean,
+                x: mean,
                 detail,
-                vec![
+                evidence: vec![
                     ev("stakeholderSentiment", f64::from(a.stakeholder_sentiment)),
                     ev("strategicAlignment", f64::from(a.strategic_alignment)),
                     ev("competitivePressure", f64::from(a.competitive_pressure)),
                 ],
-            ))
+            })
         }
         MeasureKind::EngagementRecency => {
             let f = facts::engagement_facts(&snapshot.touchpoints, as_of);
             let days = f.days_since_last?;
             let executive = f.days_since_by_level.get(&ContactLevel::Executive).copied();
-            let mut score = curve(days as f64, &[(14.0, 100.0), (30.0, 75.0), (60.0, 40.0), (120.0, 0.0)]);
+            let points = spec.curve.as_deref().or(spec.kind.default_curve())?;
+            let mut score = curve(days as f64, points);
             if executive.is_none_or(|d| d > 90) {
                 score = (score - 20.0).max(0.0);
             }
@@ -352,7 +596,167 @@ fn measure(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Opt
             if let Some(earlier) = f.earlier_per_30d {
                 evidence.push(ev("interactionsPer30DaysEarlier", round2(earlier)));
             }
-            Some((days as f64, score, detail, evidence))
+            Some(Reading::Score { value: days as f64, score, detail, evidence })
+        }
+        MeasureKind::DaysSinceActivity => {
+            let r = facts::recency(snapshot, &sources, as_of)?;
+            let detail = if r.count == 0 && !r.at_least {
+                format!("no activity since the contract started {} days ago", r.days)
+            } else if r.at_least {
+                format!("no activity in the last {} days or more", r.days)
+            } else {
+                format!("last activity {} days ago", r.days)
+            };
+            Some(Reading::Curve {
+                value: r.days as f64,
+                x: r.days as f64,
+                detail,
+                evidence: vec![ev("daysSinceActivity", r.days as f64), ev("activities", r.count as f64)],
+            })
+        }
+        MeasureKind::ActivityFrequency | MeasureKind::ActivityTrend => {
+            let trend = spec.kind == MeasureKind::ActivityTrend;
+            let window = spec.window_days.unwrap_or(90);
+            let baseline = spec.baseline_days.unwrap_or(270);
+            let period = spec.period_days.unwrap_or(30);
+            let f = facts::frequency(snapshot, &sources, as_of, window, baseline, period)?;
+            let mut evidence = vec![
+                ev("activePeriods", f.active_periods as f64),
+                ev("periods", f.periods as f64),
+                ev("recentShare", round2(f.recent)),
+            ];
+            if let Some(b) = f.baseline {
+                evidence.push(ev("baselineShare", round2(b)));
+            }
+            if !trend {
+                let detail = format!(
+                    "active in {} of the last {} periods of {period} days",
+                    f.active_periods, f.periods
+                );
+                return Some(Reading::Curve { value: f.recent, x: f.recent, detail, evidence });
+            }
+            let b = f.baseline?;
+            let ratio = if b > 0.0 { f.recent / b } else if f.recent > 0.0 { 1.5 } else { 1.0 };
+            let detail = format!(
+                "active in {:.0}% of recent periods against {:.0}% before",
+                f.recent * 100.0,
+                b * 100.0
+            );
+            evidence.push(ev("ratio", round2(ratio)));
+            Some(Reading::Curve { value: ratio, x: ratio, detail, evidence })
+        }
+        MeasureKind::MetricLevel => {
+            let key = spec.metric.as_deref()?;
+            let series = snapshot.metrics.get(key)?;
+            let window = spec.window_days.unwrap_or(30);
+            let level = facts::metric_level(series, as_of, window)?;
+            let entitlement = spec.entitlement_attribute.as_ref().and_then(|a| match snapshot.attributes.get(a) {
+                Some(AttributeValue::Number(n)) if *n > 0.0 => Some(*n),
+                _ => None,
+            });
+            let target = entitlement.or(spec.target)?;
+            let ratio = level / target;
+            let detail = format!("{key}: {level:.2} over the last {window} days against {target:.2}");
+            Some(Reading::Curve {
+                value: ratio,
+                x: ratio,
+                detail,
+                evidence: vec![ev("level", level), ev("target", target), ev("ratio", round2(ratio))],
+            })
+        }
+        MeasureKind::Tenure => {
+            let a = facts::account_as_of(snapshot, day)?;
+            let days = a.tenure_days?;
+            Some(Reading::Curve {
+                value: days as f64,
+                x: days as f64,
+                detail: format!("customer for {days} days"),
+                evidence: vec![ev("tenureDays", days as f64)],
+            })
+        }
+        MeasureKind::ContractTerm => {
+            let a = facts::account_as_of(snapshot, day)?;
+            let (start, end) = (a.term_start?, a.renewal_date?);
+            let months = ((end - start).num_days() as f64 / 30.44).round();
+            Some(Reading::Curve {
+                value: months,
+                x: months,
+                detail: format!("a {months:.0}-month term from {start} to {end}"),
+                evidence: vec![ev("termMonths", months)],
+            })
+        }
+        MeasureKind::DaysToRenewal => {
+            let a = facts::account_as_of(snapshot, day)?;
+            let days = (a.renewal_date? - day).num_days();
+            Some(Reading::Curve {
+                value: days as f64,
+                x: days as f64,
+                detail: if days >= 0 {
+                    format!("renews in {days} days")
+                } else {
+                    format!("renewal date passed {} days ago", -days)
+                },
+                evidence: vec![ev("daysToRenewal", days as f64)],
+            })
+        }
+        MeasureKind::AnnualValue => {
+            let facts = snapshot.account.as_ref()?;
+            let a = facts::account_as_of(snapshot, day)?;
+            let exponent = crate::Money::exponent_of(&facts.currency).unwrap_or(2);
+            let major = a.annual_value_minor as f64 / 10f64.powi(exponent as i32);
+            Some(Reading::Curve {
+                value: major,
+                x: major,
+                detail: format!("worth {major:.0} {} a year", facts.currency),
+                evidence: vec![ev("annualValue", major)],
+            })
+        }
+        MeasureKind::ValueTrend => {
+            let t = facts::contract_trend(&snapshot.contract_changes, day)?;
+            Some(Reading::Curve {
+                value: t.change,
+                x: t.change,
+                detail: format!("annual value {:+.1}% against a year earlier", t.change * 100.0),
+                evidence: vec![
+                    ev("currentMinor", t.current_minor as f64),
+                    ev("yearAgoMinor", t.year_ago_minor as f64),
+                    ev("change", t.change),
+                ],
+            })
+        }
+        MeasureKind::Tier | MeasureKind::Segment => {
+            let a = snapshot.account.as_ref()?;
+            let option = if spec.kind == MeasureKind::Tier { a.tier.as_str().to_owned() } else { a.segment.clone()? };
+            let score = option_score(spec, &option)?;
+            Some(Reading::Score {
+                value: score,
+                score,
+                detail: format!("{} {option}", spec.kind.label().to_lowercase()),
+                evidence: Vec::new(),
+            })
+        }
+        MeasureKind::Attribute => {
+            let key = spec.attribute.as_deref()?;
+            let value = snapshot.attributes.get(key)?;
+            let (x, option) = match value {
+                AttributeValue::Number(n) => (Some(*n), None),
+                AttributeValue::Date(d) => (Some((day - *d).num_days() as f64), None),
+                AttributeValue::Boolean(b) => (None, Some(b.to_string())),
+                AttributeValue::Text(t) | AttributeValue::Choice(t) => (None, Some(t.clone())),
+            };
+            match (x, option) {
+                (Some(x), _) => Some(Reading::Curve {
+                    value: x,
+                    x,
+                    detail: format!("{key} = {x}"),
+                    evidence: vec![ev(key, x)],
+                }),
+                (None, Some(o)) => {
+                    let score = option_score(spec, &o)?;
+                    Some(Reading::Score { value: score, score, detail: format!("{key} = {o}"), evidence: Vec::new() })
+                }
+                (None, None) => None,
+            }
         }
     }
 }
@@ -517,10 +921,16 @@ mod tests {
             notes: None,
             created_at: now(),
         }); // relationship: 100
-        s.touchpoints.push(Touchpoint { at: now() - Duration::days(3), levels: vec![ContactLevel::Executive] }); // engagement: 100
+        s.touchpoints.push(Touchpoint {
+            at: now() - Duration::days(3),
+            levels: vec![ContactLevel::Executive],
+            kind: crate::InteractionKind::Meeting,
+            direction: crate::Direction::Outbound,
+        }); // engagement: 100
         let e = evaluate(&Definition::standard(), &s, now());
-        // Weights 25, 15, 10 over 50: 80 * 0.5 + 100 * 0.3 + 100 * 0.2 = 90.
-        assert_eq!(e.score, Some(90.0));
+        // Usage 80 (weight 25), relationship 100 (15), engagement 100 (10), three days since
+        // activity 97.86 (20), active in its one period 100 (10): 7457.1 / 80 = 93.21.
+        assert_eq!(e.score, Some(93.21));
         assert_eq!(e.band, Some(HealthBand::Good));
         let total: f64 = e.measures.iter().map(|m| m.effective_weight).sum();
         assert!((total - 1.0).abs() < 1e-9);

@@ -364,6 +364,32 @@ pub async fn claim_sweep(
     Ok(moved.rows_affected == 1)
 }
 
+/// A slice of the organisation's accounts that are not archived, churned ones included (their
+/// history is what warning quality is measured against), in id order after `after`.
+pub async fn accounts_with_history(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    after: Option<AccountId>,
+    limit: u64,
+) -> Result<Vec<AccountId>> {
+    let mut q = account::Entity::find()
+        .select_only()
+        .column(account::Column::Id)
+        .filter(account::Column::OrganisationId.eq(org.0))
+        .filter(account::Column::ArchivedAt.is_null());
+    if let Some(a) = after {
+        q = q.filter(account::Column::Id.gt(a.0));
+    }
+    Ok(q.order_by_asc(account::Column::Id)
+        .limit(limit)
+        .into_tuple::<uuid::Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(AccountId)
+        .collect())
+}
+
 /// A slice of the organisation's live accounts (active, not archived) in id order, after
 /// `after`: how a sweep walks the portfolio in bounded chunks.
 pub async fn live_accounts(

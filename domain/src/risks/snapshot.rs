@@ -50,6 +50,16 @@ impl AccountSnapshot {
         let mut s = self.clone();
         s.as_of = as_of;
         s.contacts.retain(|c| c.created_at <= as_of);
+        // The contract as it stood then: value and renewal from the contract changes.
+        if let Some(then) = facts::account_as_of(&s.signals, as_of.date_naive()) {
+            s.account.annual_value.amount_minor = then.annual_value_minor;
+            s.account.renewal_date = then.renewal_date;
+        }
+        // Churned later means active then.
+        if s.account.churned_on.is_some_and(|d| d > as_of.date_naive()) {
+            s.account.status = crate::AccountStatus::Active;
+            s.account.churned_on = None;
+        }
         s
     }
 }

@@ -69,7 +69,12 @@ pub fn daily(from: i64, to: i64, value: impl Fn(i64) -> f64) -> Series {
 }
 
 pub fn touch(days_ago: i64, levels: &[ContactLevel]) -> Touchpoint {
-    Touchpoint { at: at(-days_ago), levels: levels.to_vec() }
+    Touchpoint {
+        at: at(-days_ago),
+        levels: levels.to_vec(),
+        kind: bellwether_domain::InteractionKind::Meeting,
+        direction: bellwether_domain::Direction::Outbound,
+    }
 }
 
 pub fn contact(role: ContactRole, level: ContactLevel, departed_days_ago: Option<i64>) -> Contact {

@@ -389,7 +389,16 @@ impl Fixture {
                     created_at: s.assessed_at,
                 })
                 .collect(),
-            touchpoints: self.touchpoints.iter().map(|t| Touchpoint { at: t.at, levels: t.levels.clone() }).collect(),
+            touchpoints: self
+                .touchpoints
+                .iter()
+                .map(|t| Touchpoint {
+                    at: t.at,
+                    levels: t.levels.clone(),
+                    kind: bellwether_domain::InteractionKind::Meeting,
+                    direction: bellwether_domain::Direction::Outbound,
+                })
+                .collect(),
             contract_changes: self
                 .contract_changes
                 .iter()
@@ -408,6 +417,7 @@ impl Fixture {
                     }
                 })
                 .collect(),
+            ..Default::default()
         };
         AccountSnapshot {
             as_of: self.as_of,

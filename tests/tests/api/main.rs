@@ -19,3 +19,4 @@ mod signals;
 mod traces;
 mod transport;
 mod validation;
+mod warning;
