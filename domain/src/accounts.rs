@@ -942,6 +942,8 @@ pub async fn upsert_many(
 pub enum OutcomeChange {
     Churned { on: crate::signals::Coerced<NaiveDate>, reason: String },
     Reactivated,
+    /// The client's item said neither (or both); the reason is reported on the item.
+    Malformed(String),
 }
 
 /// One account's outcome.
@@ -980,10 +982,10 @@ pub async fn record_outcomes(
         }
         let changes = match item.change {
             OutcomeChange::Churned { on, reason } => {
-                let reason = out.check(i, &["reason"], values::text(&reason, values::MAX_TEXT));
-                let on = out.check(i, &["churnedOn"], on);
+                let reason = out.check(i, &["churned", "reason"], values::text(&reason, values::MAX_TEXT));
+                let on = out.check(i, &["churned", "churnedOn"], on);
                 if on.is_some_and(|d| d > today) {
-                    out.reject(i, ErrorCode::Invalid, &["churnedOn"], "must not be in the future");
+                    out.reject(i, ErrorCode::Invalid, &["churned", "churnedOn"], "must not be in the future");
                 }
                 let (Some(on), Some(reason), true) = (on, reason, out.is_open(i)) else { continue };
                 if c.status == AccountStatus::Churned {
@@ -992,7 +994,7 @@ pub async fn record_outcomes(
                         out.reject(
                             i,
                             ErrorCode::Conflict,
-                            &["churnedOn"],
+                            &["churned", "churnedOn"],
                             format!("the account is already recorded as churned on {recorded}"),
                         );
                         continue;
@@ -1012,6 +1014,10 @@ pub async fn record_outcomes(
                     churn_reason: Set(Some(reason)),
                     ..Default::default()
                 }
+            }
+            OutcomeChange::Malformed(m) => {
+                out.reject(i, ErrorCode::Invalid, &[], m);
+                continue;
             }
             OutcomeChange::Reactivated => {
                 if c.status == AccountStatus::Active {
