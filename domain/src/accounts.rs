@@ -730,7 +730,8 @@ pub async fn upsert_many(
     let stored = attributes::stored_values(db, org, &existing_ids).await?;
 
     let now = values::now();
-    let (mut inserts, mut updates, mut attribute_writes, mut touched) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut inserts, mut updates, mut attribute_writes, mut touched) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, item) in items.into_iter().enumerate() {
         let Some(external_ref) = refs[i].clone() else { continue };
         if !out.is_open(i) {
@@ -916,7 +917,10 @@ pub async fn upsert_many(
             for (version, changes) in updates {
                 let id = changes.id.clone().unwrap();
                 if !update_if_version(tx, cols(), changes, org.0, id, version).await? {
-                    return Err(Error::conflict(&["items"], "an account of this batch changed meanwhile; retry the batch"));
+                    return Err(Error::conflict(
+                        &["items"],
+                        "an account of this batch changed meanwhile; retry the batch",
+                    ));
                 }
             }
             attributes::write_changes(tx, org, &attribute_writes).await?;
@@ -928,7 +932,10 @@ pub async fn upsert_many(
         sea_orm::TransactionError::Transaction(Error::Internal(inner))
             if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
         {
-            Error::conflict(&["items"], "another request created some of these accounts at the same time; retry the batch")
+            Error::conflict(
+                &["items"],
+                "another request created some of these accounts at the same time; retry the batch",
+            )
         }
         other => other.into(),
     })?;
@@ -940,7 +947,10 @@ pub async fn upsert_many(
 /// A churn outcome or a reactivation, as a bulk call sends it.
 #[derive(Clone, Debug)]
 pub enum OutcomeChange {
-    Churned { on: crate::signals::Coerced<NaiveDate>, reason: String },
+    Churned {
+        on: crate::signals::Coerced<NaiveDate>,
+        reason: String,
+    },
     Reactivated,
     /// The client's item said neither (or both); the reason is reported on the item.
     Malformed(String),
@@ -1046,7 +1056,10 @@ pub async fn record_outcomes(
             for (version, changes) in updates {
                 let id = changes.id.clone().unwrap();
                 if !update_if_version(tx, cols(), changes, org.0, id, version).await? {
-                    return Err(Error::conflict(&["items"], "an account of this batch changed meanwhile; retry the batch"));
+                    return Err(Error::conflict(
+                        &["items"],
+                        "an account of this batch changed meanwhile; retry the batch",
+                    ));
                 }
             }
             crate::signals::mark_dirty(tx, org, &dirty).await

@@ -47,8 +47,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{OnConflict, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 
 use crate::entities::{attribute_definition, attribute_value};
@@ -169,7 +169,10 @@ pub async fn define(db: &DatabaseConnection, actor: &Actor, spec: AttributeSpec)
         .count(db)
         .await?;
     if count >= MAX_DEFINITIONS as u64 {
-        return Err(Error::invalid(&["key"], format!("an organisation may define at most {MAX_DEFINITIONS} attributes")));
+        return Err(Error::invalid(
+            &["key"],
+            format!("an organisation may define at most {MAX_DEFINITIONS} attributes"),
+        ));
     }
     let (key, options) = (key.unwrap(), options.unwrap());
     let now = values::now();
@@ -258,7 +261,11 @@ pub async fn update(
 }
 
 /// One definition by key.
-pub async fn definition(db: &DatabaseConnection, org: OrganisationId, key: &str) -> Result<Option<AttributeDefinition>> {
+pub async fn definition(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    key: &str,
+) -> Result<Option<AttributeDefinition>> {
     attribute_definition::Entity::find()
         .filter(attribute_definition::Column::OrganisationId.eq(org.0))
         .filter(attribute_definition::Column::Key.eq(key))
@@ -525,7 +532,11 @@ pub(crate) async fn write_changes<C: ConnectionTrait>(
 /// ACCEPTED when none of its keys had a value, UPDATED when something changed, DUPLICATE when
 /// nothing did. The accounts written are marked for health and risk recompute in the same
 /// transaction.
-pub async fn set_values(db: &DatabaseConnection, actor: &Actor, items: Vec<AccountAttributesInput>) -> Result<BatchReport> {
+pub async fn set_values(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    items: Vec<AccountAttributesInput>,
+) -> Result<BatchReport> {
     check_batch(actor, items.len())?;
     let org = actor.organisation;
     let mut out = Outcomes::new(items.len());

@@ -394,7 +394,11 @@ pub async fn upsert_many(
         .enumerate()
         .map(|(i, c)| out.check(i, &["idempotencyKey"], values::idempotency_key(Some(&c.idempotency_key))).flatten())
         .collect();
-    reject_repeats(keys.iter().enumerate().filter_map(|(i, k)| k.clone().map(|k| (i, k))), &["idempotencyKey"], &mut out);
+    reject_repeats(
+        keys.iter().enumerate().filter_map(|(i, k)| k.clone().map(|k| (i, k))),
+        &["idempotencyKey"],
+        &mut out,
+    );
     let mut existing: HashMap<String, contact::Model> = HashMap::new();
     let wanted: Vec<String> = keys.iter().flatten().cloned().collect();
     for chunk in wanted.chunks(INSERT_CHUNK) {
@@ -518,7 +522,10 @@ pub async fn upsert_many(
             for (version, changes) in updates {
                 let id = changes.id.clone().unwrap();
                 if !update_if_version(tx, cols(), changes, org.0, id, version).await? {
-                    return Err(Error::conflict(&["items"], "a contact of this batch changed meanwhile; retry the batch"));
+                    return Err(Error::conflict(
+                        &["items"],
+                        "a contact of this batch changed meanwhile; retry the batch",
+                    ));
                 }
             }
             crate::signals::mark_dirty(tx, org, &dirty).await
@@ -529,7 +536,10 @@ pub async fn upsert_many(
         sea_orm::TransactionError::Transaction(Error::Internal(inner))
             if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
         {
-            Error::conflict(&["items"], "another request wrote some of these contacts at the same time; retry the batch")
+            Error::conflict(
+                &["items"],
+                "another request wrote some of these contacts at the same time; retry the batch",
+            )
         }
         other => other.into(),
     })?;

@@ -515,9 +515,16 @@ pub async fn record_many(
         .enumerate()
         .map(|(i, c)| out.check(i, &["idempotencyKey"], values::idempotency_key(Some(&c.idempotency_key))).flatten())
         .collect();
-    reject_repeats(keys.iter().enumerate().filter_map(|(i, k)| k.clone().map(|k| (i, k))), &["idempotencyKey"], &mut out);
-    let contact_ids: Vec<ContactId> =
-        items.iter().flat_map(|i| i.contacts.iter()).filter_map(|c| if let ContactRef::Id(id) = c { Some(*id) } else { None }).collect();
+    reject_repeats(
+        keys.iter().enumerate().filter_map(|(i, k)| k.clone().map(|k| (i, k))),
+        &["idempotencyKey"],
+        &mut out,
+    );
+    let contact_ids: Vec<ContactId> = items
+        .iter()
+        .flat_map(|i| i.contacts.iter())
+        .filter_map(|c| if let ContactRef::Id(id) = c { Some(*id) } else { None })
+        .collect();
     let contact_keys: Vec<String> = items
         .iter()
         .flat_map(|i| i.contacts.iter())
@@ -677,7 +684,10 @@ pub async fn record_many(
         sea_orm::TransactionError::Transaction(Error::Internal(inner))
             if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
         {
-            Error::conflict(&["items"], "another request wrote some of these interactions at the same time; retry the batch")
+            Error::conflict(
+                &["items"],
+                "another request wrote some of these interactions at the same time; retry the batch",
+            )
         }
         other => other.into(),
     })?;

@@ -32,8 +32,8 @@ pub mod users;
 pub mod values;
 
 pub use accounts::Account;
-pub use attributes::{AttributeKind, AttributeValue};
 pub use actor::Actor;
+pub use attributes::{AttributeKind, AttributeValue};
 pub use chrono_tz::Tz;
 pub use contacts::Contact;
 pub use enums::{

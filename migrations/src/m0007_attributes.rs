@@ -21,7 +21,9 @@ impl MigrationTrait for Migration {
                     // Enumeration options, a JSON array of strings (bounded by the domain).
                     .col(text_null("options"))
                     .col(timestamp_with_time_zone_null("archived_at"))
-                    .index(Index::create().name("ux_attribute_definitions_key").unique().col("organisation_id").col("key"))
+                    .index(
+                        Index::create().name("ux_attribute_definitions_key").unique().col("organisation_id").col("key"),
+                    )
                     .to_owned(),
             ))
             .await?;
@@ -41,7 +43,12 @@ impl MigrationTrait for Migration {
                     .col(double_null("number_value"))
                     .col(timestamp_with_time_zone("updated_at"))
                     .primary_key(Index::create().col("organisation_id").col("account_id").col("key"))
-                    .foreign_key(&mut tenant_fk("attribute_values", "account_id", "accounts", ForeignKeyAction::Cascade))
+                    .foreign_key(&mut tenant_fk(
+                        "attribute_values",
+                        "account_id",
+                        "accounts",
+                        ForeignKeyAction::Cascade,
+                    ))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_attribute_values_key")
@@ -52,12 +59,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("attribute_values", "text", &["organisation_id", "key", "text_value"]))
-            .await?;
-        manager
-            .create_index(index("attribute_values", "number", &["organisation_id", "key", "number_value"]))
-            .await?;
+        manager.create_index(index("attribute_values", "text", &["organisation_id", "key", "text_value"])).await?;
+        manager.create_index(index("attribute_values", "number", &["organisation_id", "key", "number_value"])).await?;
 
         manager
             .alter_table(
@@ -82,7 +85,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name("ux_relationship_assessments_key").table("relationship_assessments").to_owned())
+            .drop_index(
+                Index::drop().name("ux_relationship_assessments_key").table("relationship_assessments").to_owned(),
+            )
             .await?;
         manager
             .alter_table(Table::alter().table("relationship_assessments").drop_column("idempotency_key").to_owned())

@@ -94,7 +94,10 @@ impl Account {
         self.0.renewal_date.map(|d| (d - request(ctx).today).num_days() as i32)
     }
     /// The account's custom attribute values, by key.
-    async fn attributes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::attributes::AccountAttributeValue>> {
+    async fn attributes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::attributes::AccountAttributeValue>> {
         let found = request(ctx).loader.load_one(super::loaders::AttributesOf(self.0.id)).await.map_err(load_error)?;
         Ok(found
             .unwrap_or_default()

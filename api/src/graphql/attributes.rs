@@ -158,10 +158,16 @@ pub struct AttributeValueInput {
 
 impl AttributeValueInput {
     pub fn into_domain(self) -> Assignment {
-        let given = [self.text.is_some(), self.number.is_some(), self.boolean.is_some(), self.date.is_some(), self.option.is_some()]
-            .iter()
-            .filter(|g| **g)
-            .count();
+        let given = [
+            self.text.is_some(),
+            self.number.is_some(),
+            self.boolean.is_some(),
+            self.date.is_some(),
+            self.option.is_some(),
+        ]
+        .iter()
+        .filter(|g| **g)
+        .count();
         let value = if given > 1 {
             ValueInput::Ambiguous
         } else if let Some(t) = self.text {
@@ -272,7 +278,10 @@ pub fn conditions(list: Option<Vec<AttributeConditionInput>>) -> Result<Vec<Attr
             .filter(|g| **g)
             .count();
         if given != 1 {
-            return Err(Error::invalid(&["filter", "attributes", &i], "give exactly one of equals, in, atLeast or atMost"));
+            return Err(Error::invalid(
+                &["filter", "attributes", &i],
+                "give exactly one of equals, in, atLeast or atMost",
+            ));
         }
         let test = if let Some(v) = c.equals {
             AttributeTest::Equals(v.into_domain(&["filter", "attributes", &i, "equals"])?)
@@ -351,7 +360,9 @@ impl AttributeMutation {
     async fn set_account_attributes(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The accounts (at most 5,000) and their values; each item is written or rejected on its own.")]
+        #[graphql(
+            desc = "The accounts (at most 5,000) and their values; each item is written or rejected on its own."
+        )]
         input: SetAccountAttributesInput,
     ) -> async_graphql::Result<IngestPayload> {
         let r = request(ctx);

@@ -11,7 +11,9 @@ use bellwether_domain::{ContactId, UserId};
 use chrono::{DateTime, Utc};
 
 use super::attributes::AttributeValueInput;
-use super::scalars::{ContactLevel, ContactRole, Date, Direction, InteractionKind, Lenient, LifecycleStage, MinorUnits, Sentiment, Tier};
+use super::scalars::{
+    ContactLevel, ContactRole, Date, Direction, InteractionKind, Lenient, LifecycleStage, MinorUnits, Sentiment, Tier,
+};
 use super::signals::{AccountRefInput, IngestPayload, ingest_payload};
 use super::support::{Kind, input_id, request};
 

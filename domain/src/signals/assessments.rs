@@ -193,8 +193,7 @@ pub async fn record_many(
         let sentiment = out.check(i, &["stakeholderSentiment"], rating(a.stakeholder_sentiment));
         let pressure = out.check(i, &["competitivePressure"], rating(a.competitive_pressure));
         let alignment = out.check(i, &["strategicAlignment"], rating(a.strategic_alignment));
-        let notes =
-            out.check(i, &["notes"], a.notes.as_deref().map(|n| values::text(n, values::MAX_TEXT)).transpose());
+        let notes = out.check(i, &["notes"], a.notes.as_deref().map(|n| values::text(n, values::MAX_TEXT)).transpose());
         let at = out.check(i, &["assessedAt"], a.assessed_at.unwrap_or(Ok(now)).and_then(past_timestamp));
         let key = out.check(i, &["idempotencyKey"], values::idempotency_key(a.idempotency_key.as_deref()));
         if let (Some(account), Some(s), Some(p), Some(al), Some(notes), Some(at), Some(key), true) =

@@ -60,7 +60,11 @@ async fn accounts_upsert_with_attributes_and_filter(backend: Backend) {
     let q = "mutation($i: DefineAccountAttributeInput!) { defineAccountAttribute(input: $i) { attribute { key } userErrors { field code } } }";
     for (input, field, code) in [
         (json!({ "key": "Bad Key", "name": "x", "kind": "TEXT" }), json!(["input", "key"]), "INVALID"),
-        (json!({ "key": "n", "name": "x", "kind": "NUMBER", "options": ["a"] }), json!(["input", "options"]), "INVALID"),
+        (
+            json!({ "key": "n", "name": "x", "kind": "NUMBER", "options": ["a"] }),
+            json!(["input", "options"]),
+            "INVALID",
+        ),
         (json!({ "key": "e", "name": "x", "kind": "ENUMERATION" }), json!(["input", "options"]), "INVALID"),
         (json!({ "key": "contract.term", "name": "again", "kind": "TEXT" }), json!(["input", "key"]), "CONFLICT"),
     ] {
@@ -125,10 +129,21 @@ async fn accounts_upsert_with_attributes_and_filter(backend: Backend) {
     let q = "query($f: AccountFilter) { accounts(filter: $f) { totalCount nodes { externalRef } } }";
     let count = async |f: Value| -> Vec<String> {
         let d = s.gql(token, q, json!({ "f": f })).await;
-        d["accounts"]["nodes"].as_array().unwrap_or_else(|| panic!("{d}")).iter().map(|n| n["externalRef"].as_str().unwrap().to_owned()).collect()
+        d["accounts"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{d}"))
+            .iter()
+            .map(|n| n["externalRef"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(count(json!({ "attributes": [{ "key": "charges.monthly", "atLeast": { "number": 50 } }] })).await, ["TELCO-2"]);
-    assert_eq!(count(json!({ "attributes": [{ "key": "charges.monthly", "atMost": { "number": 99.5 } }] })).await, ["TELCO-1", "TELCO-2"]);
+    assert_eq!(
+        count(json!({ "attributes": [{ "key": "charges.monthly", "atLeast": { "number": 50 } }] })).await,
+        ["TELCO-2"]
+    );
+    assert_eq!(
+        count(json!({ "attributes": [{ "key": "charges.monthly", "atMost": { "number": 99.5 } }] })).await,
+        ["TELCO-1", "TELCO-2"]
+    );
     assert_eq!(
         count(json!({ "attributes": [{ "key": "contract.term", "in": [{ "option": "two year" }, { "option": "one year" }] }] })).await,
         ["TELCO-2"]
@@ -137,7 +152,9 @@ async fn accounts_upsert_with_attributes_and_filter(backend: Backend) {
         count(json!({ "attributes": [{ "key": "contract.term", "equals": { "option": "month-to-month" } }, { "key": "addons.streaming", "equals": { "boolean": false } }] })).await,
         ["TELCO-1"]
     );
-    assert!(count(json!({ "attributes": [{ "key": "addons.streaming", "equals": { "boolean": true } }] })).await.is_empty());
+    assert!(
+        count(json!({ "attributes": [{ "key": "addons.streaming", "equals": { "boolean": true } }] })).await.is_empty()
+    );
     // A condition must say one test; at most ten conditions.
     let d = s.post(Some(token), q, json!({ "f": { "attributes": [{ "key": "x" }] } })).await.1;
     assert_eq!(d["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{d}");
@@ -162,9 +179,18 @@ async fn accounts_upsert_with_attributes_and_filter(backend: Backend) {
             bad("input.items.3.account.externalRef", "NOT_FOUND"),
         ]
     );
-    assert_eq!(count(json!({ "attributes": [{ "key": "charges.monthly", "atLeast": { "number": 0 } }] })).await, ["TELCO-2"]);
+    assert_eq!(
+        count(json!({ "attributes": [{ "key": "charges.monthly", "atLeast": { "number": 0 } }] })).await,
+        ["TELCO-2"]
+    );
     let d = s
-        .mutate(token, "updateAccountAttribute", "attribute", "archivedAt version", json!({ "key": "addons.streaming", "archived": true }))
+        .mutate(
+            token,
+            "updateAccountAttribute",
+            "attribute",
+            "archivedAt version",
+            json!({ "key": "addons.streaming", "archived": true }),
+        )
         .await;
     assert_eq!(d["version"], 2);
     let items = json!([{ "account": { "externalRef": "TELCO-2" }, "values": [{ "key": "addons.streaming", "boolean": true }] }]);
@@ -177,7 +203,14 @@ async fn accounts_upsert_with_attributes_and_filter(backend: Backend) {
 
     // Viewers cannot define attributes; another organisation's accounts are not found.
     let viewer = s.member(&t, "VIEWER", "Vic Viewer").await;
-    let d = s.post(Some(&viewer.token), "mutation { defineAccountAttribute(input: { key: \"v\", name: \"v\", kind: TEXT }) { attribute { key } } }", json!({})).await.1;
+    let d = s
+        .post(
+            Some(&viewer.token),
+            "mutation { defineAccountAttribute(input: { key: \"v\", name: \"v\", kind: TEXT }) { attribute { key } } }",
+            json!({}),
+        )
+        .await
+        .1;
     assert_eq!(d["errors"][0]["extensions"]["code"], "FORBIDDEN", "{d}");
     let other = s.tenant("bulkother").await;
     let p = bulk(
@@ -285,8 +318,12 @@ async fn assessments_and_outcomes_in_bulk(backend: Backend) {
         { "account": r("O-2"), "assessedAt": "2025-06-01T00:00:00Z", "stakeholderSentiment": 4, "competitivePressure": 1, "strategicAlignment": 5, "notes": "steady", "idempotencyKey": "A-2" },
     ]);
     let p = bulk(&s, token, "recordAssessments", "RecordAssessmentsInput", assessments.clone()).await;
-    assert_eq!(outcomes(&p), vec![ok("ACCEPTED"), bad("input.items.1.stakeholderSentiment", "INVALID"), ok("ACCEPTED")]);
-    let p = bulk(&s, token, "recordAssessments", "RecordAssessmentsInput", json!([assessments[0], assessments[2]])).await;
+    assert_eq!(
+        outcomes(&p),
+        vec![ok("ACCEPTED"), bad("input.items.1.stakeholderSentiment", "INVALID"), ok("ACCEPTED")]
+    );
+    let p =
+        bulk(&s, token, "recordAssessments", "RecordAssessmentsInput", json!([assessments[0], assessments[2]])).await;
     assert_eq!(outcomes(&p), vec![ok("DUPLICATE"), ok("DUPLICATE")]);
     let mut changed = assessments[0].clone();
     changed["stakeholderSentiment"] = json!(1);
@@ -301,14 +338,7 @@ async fn assessments_and_outcomes_in_bulk(backend: Backend) {
         { "account": r("O-3"), "reactivated": true },
     ]);
     let p = bulk(&s, token, "recordAccountOutcomes", "RecordAccountOutcomesInput", outcomes_in.clone()).await;
-    assert_eq!(
-        outcomes(&p),
-        vec![
-            ok("ACCEPTED"),
-            bad("input.items.1.churned.churnedOn", "INVALID"),
-            ok("DUPLICATE"),
-        ]
-    );
+    assert_eq!(outcomes(&p), vec![ok("ACCEPTED"), bad("input.items.1.churned.churnedOn", "INVALID"), ok("DUPLICATE"),]);
     let neither = json!([{ "account": r("O-2") }]);
     let p = bulk(&s, token, "recordAccountOutcomes", "RecordAccountOutcomesInput", neither).await;
     assert_eq!(outcomes(&p), vec![bad("input.items.0", "INVALID")]);
@@ -320,7 +350,8 @@ async fn assessments_and_outcomes_in_bulk(backend: Backend) {
     // The same churn again is a duplicate, another day a conflict; reactivation then works.
     let p = bulk(&s, token, "recordAccountOutcomes", "RecordAccountOutcomesInput", json!([outcomes_in[0]])).await;
     assert_eq!(outcomes(&p), vec![ok("DUPLICATE")]);
-    let other_day = json!([{ "account": r("O-1"), "churned": { "churnedOn": "2025-08-01", "reason": "moved to a competitor" } }]);
+    let other_day =
+        json!([{ "account": r("O-1"), "churned": { "churnedOn": "2025-08-01", "reason": "moved to a competitor" } }]);
     let p = bulk(&s, token, "recordAccountOutcomes", "RecordAccountOutcomesInput", other_day).await;
     assert_eq!(outcomes(&p), vec![bad("input.items.0.churned.churnedOn", "CONFLICT")]);
     let back = json!([{ "account": r("O-1"), "reactivated": true }]);
@@ -329,7 +360,9 @@ async fn assessments_and_outcomes_in_bulk(backend: Backend) {
 
     // Tenancy and roles.
     let other = s.tenant("bulkout2").await;
-    let p = bulk(&s, &other.admin_token, "recordAccountOutcomes", "RecordAccountOutcomesInput", json!([outcomes_in[0]])).await;
+    let p =
+        bulk(&s, &other.admin_token, "recordAccountOutcomes", "RecordAccountOutcomesInput", json!([outcomes_in[0]]))
+            .await;
     assert_eq!(outcomes(&p), vec![bad("input.items.0.account.externalRef", "NOT_FOUND")]);
     let am = s.member(&t, "ACCOUNT_MANAGER", "Ann Manager").await;
     let p = bulk(&s, &am.token, "recordAccountOutcomes", "RecordAccountOutcomesInput", json!([outcomes_in[0]])).await;

@@ -67,8 +67,14 @@ async fn populate(s: &TestServer, slug: &str) -> World {
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
     let reference = json!({ "externalRef": "SHARED-1" });
     // The same attribute key in both organisations, each with its own name and value.
-    s.mutate(token, "defineAccountAttribute", "attribute", "key", json!({ "key": "plan", "name": format!("{slug} plan"), "kind": "TEXT" }))
-        .await;
+    s.mutate(
+        token,
+        "defineAccountAttribute",
+        "attribute",
+        "key",
+        json!({ "key": "plan", "name": format!("{slug} plan"), "kind": "TEXT" }),
+    )
+    .await;
     let q = "mutation($i: SetAccountAttributesInput!) { setAccountAttributes(input: $i) { accepted } }";
     let set = s.gql(token, q, json!({ "i": { "items": [{ "account": reference, "values": [{ "key": "plan", "text": format!("{slug} gold") }] }] } })).await;
     assert_eq!(set["setAccountAttributes"]["accepted"], 1);
