@@ -1,4 +1,5 @@
-//! `bellwether import`: streams a JSON Lines or CSV file of signals into the organisation in
+//! `bellwether import`: streams a JSON Lines or CSV file of signals or history (accounts,
+//! contacts, interactions, assessments, churn outcomes) into the organisation in
 //! batches, through the same domain ingestion as the GraphQL bulk mutations. Memory stays
 //! bounded by one batch: a line is never held beyond `max_line_bytes` (a longer one is skipped
 //! to its end and reported with its number). Rerunning a file is a no-op (every item has an
@@ -9,12 +10,20 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use bellwether_domain::accounts::{self, AccountUpsert, OutcomeChange, OutcomeInput};
+use bellwether_domain::attributes::{Assignment, ValueInput};
+use bellwether_domain::contacts::{self, ContactUpsert};
+use bellwether_domain::interactions::{self, ContactRef, InteractionInput};
+use bellwether_domain::signals::assessments::{self, AssessmentInput};
 use bellwether_domain::signals::invoices::{self, InvoiceInput};
 use bellwether_domain::signals::metrics::{self, NewMetricPoint};
 use bellwether_domain::signals::surveys::{self, SurveyInput};
 use bellwether_domain::signals::tickets::{self, TicketInput};
 use bellwether_domain::signals::{AccountRef, BatchReport, ItemStatus};
-use bellwether_domain::{Actor, Db, InvoiceStatus, SurveyKind, TicketPriority, TicketStatus};
+use bellwether_domain::{
+    Actor, ContactLevel, ContactRole, Db, Direction, InteractionKind, InvoiceStatus, LifecycleStage, Sentiment,
+    SurveyKind, TicketPriority, TicketStatus, Tier,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
@@ -25,6 +34,14 @@ pub enum SignalKind {
     Tickets,
     Invoices,
     Surveys,
+    /// Accounts by external reference; extra CSV columns named like a defined attribute key
+    /// (and a JSON `attributes` object) are custom attribute values.
+    Accounts,
+    Contacts,
+    Interactions,
+    Assessments,
+    /// Churn outcomes and reactivations.
+    Outcomes,
 }
 
 /// The file's format; `auto` goes by the extension (`.csv`, otherwise JSON Lines).
@@ -100,12 +117,156 @@ struct SurveyRow {
     idempotency_key: Option<String>,
 }
 
+/// The known columns of an accounts file; other CSV columns must be defined attribute keys.
+const ACCOUNT_COLUMNS: &[&str] = &[
+    "externalRef",
+    "name",
+    "segment",
+    "industry",
+    "tier",
+    "lifecycleStage",
+    "annualValueMinor",
+    "currency",
+    "contractStart",
+    "renewalDate",
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AccountRow {
+    external_ref: String,
+    name: Option<String>,
+    segment: Option<String>,
+    industry: Option<String>,
+    tier: Option<String>,
+    lifecycle_stage: Option<String>,
+    annual_value_minor: Option<i64>,
+    currency: Option<String>,
+    contract_start: Option<NaiveDate>,
+    renewal_date: Option<NaiveDate>,
+    /// JSON Lines only: attribute key -> value (string, number, boolean; null clears).
+    #[serde(default)]
+    attributes: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ContactRow {
+    account: String,
+    idempotency_key: String,
+    name: String,
+    title: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    level: String,
+    role: String,
+    sentiment: Option<String>,
+    active: Option<bool>,
+    departed_on: Option<NaiveDate>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct InteractionRow {
+    account: String,
+    idempotency_key: String,
+    kind: String,
+    direction: Option<String>,
+    occurred_at: DateTime<Utc>,
+    summary: String,
+    /// Idempotency keys of the account's contacts present, separated by `;`.
+    contacts: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AssessmentRow {
+    account: String,
+    assessed_at: Option<DateTime<Utc>>,
+    stakeholder_sentiment: i32,
+    competitive_pressure: i32,
+    strategic_alignment: i32,
+    notes: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OutcomeRow {
+    account: String,
+    /// `churned` or `active` (a reactivation).
+    status: String,
+    churned_on: Option<NaiveDate>,
+    reason: Option<String>,
+}
+
 /// One parsed line, ready for its batch.
 enum Item {
     Metric(NewMetricPoint),
     Ticket(TicketInput),
     Invoice(InvoiceInput),
     Survey(SurveyInput),
+    Account(AccountUpsert),
+    Contact(ContactUpsert),
+    Interaction(InteractionInput),
+    Assessment(AssessmentInput),
+    Outcome(OutcomeInput),
+}
+
+fn untyped(v: &serde_json::Value) -> Result<ValueInput, String> {
+    Ok(ValueInput::Untyped(match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        _ => return Err("an attribute value must be a string, number, boolean or null".into()),
+    }))
+}
+
+fn account_item(r: AccountRow) -> Result<Item, String> {
+    let annual_value = match (r.annual_value_minor, r.currency) {
+        (None, None) => None,
+        (Some(a), c) => Some((Ok(a), c.unwrap_or_else(|| "EUR".into()))),
+        (None, Some(_)) => return Err("currency without annualValueMinor".into()),
+    };
+    let attributes = r
+        .attributes
+        .iter()
+        .map(|(k, v)| Ok(Assignment { key: k.clone(), value: untyped(v)? }))
+        .collect::<Result<_, String>>()?;
+    Ok(Item::Account(AccountUpsert {
+        external_ref: r.external_ref,
+        name: r.name,
+        segment: r.segment,
+        industry: r.industry,
+        tier: r.tier.map(|t| vocabulary(Tier::parse, &t)).transpose()?,
+        lifecycle_stage: r.lifecycle_stage.map(|t| vocabulary(LifecycleStage::parse, &t)).transpose()?,
+        annual_value,
+        contract_start: r.contract_start.map(Ok),
+        renewal_date: r.renewal_date.map(Ok),
+        account_manager: None,
+        attributes,
+    }))
+}
+
+/// Parses an accounts CSV record: known columns by name, the others as attribute values.
+fn account_from_csv(
+    record: &csv::StringRecord,
+    headers: &csv::StringRecord,
+    attribute_columns: &[usize],
+) -> Result<Item, String> {
+    let known: Vec<usize> = (0..headers.len()).filter(|i| !attribute_columns.contains(i)).collect();
+    let h: csv::StringRecord = known.iter().map(|&i| &headers[i]).collect();
+    let r: csv::StringRecord = known.iter().map(|&i| &record[i]).collect();
+    let row: AccountRow = r.deserialize(Some(&h)).map_err(|e| e.to_string())?;
+    let mut item = account_item(row)?;
+    if let Item::Account(a) = &mut item {
+        for &i in attribute_columns {
+            a.attributes
+                .push(Assignment { key: headers[i].to_owned(), value: ValueInput::Untyped(record[i].to_owned()) });
+        }
+    }
+    Ok(item)
 }
 
 fn vocabulary<T>(parse: fn(&str) -> Result<T, String>, value: &str) -> Result<T, String> {
@@ -119,6 +280,56 @@ fn account(reference: String) -> AccountRef {
 /// Turns a parsed row into a domain item (enum values are case-insensitive).
 fn to_item(row: impl Into<RowAny>) -> Result<Item, String> {
     Ok(match row.into() {
+        RowAny::Account(r) => account_item(r)?,
+        RowAny::Contact(r) => Item::Contact(ContactUpsert {
+            account: account(r.account),
+            idempotency_key: r.idempotency_key,
+            name: r.name,
+            title: r.title,
+            email: r.email,
+            phone: r.phone,
+            level: vocabulary(ContactLevel::parse, &r.level)?,
+            role: vocabulary(ContactRole::parse, &r.role)?,
+            sentiment: r.sentiment.map(|s| vocabulary(Sentiment::parse, &s)).transpose()?,
+            active: r.active,
+            departed_on: r.departed_on.map(Ok),
+        }),
+        RowAny::Interaction(r) => Item::Interaction(InteractionInput {
+            account: account(r.account),
+            idempotency_key: r.idempotency_key,
+            kind: vocabulary(InteractionKind::parse, &r.kind)?,
+            direction: r.direction.map(|d| vocabulary(Direction::parse, &d)).transpose()?,
+            occurred_at: Ok(r.occurred_at),
+            summary: r.summary,
+            contacts: r
+                .contacts
+                .unwrap_or_default()
+                .split(';')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| ContactRef::Key(c.to_owned()))
+                .collect(),
+        }),
+        RowAny::Assessment(r) => Item::Assessment(AssessmentInput {
+            account: account(r.account),
+            assessed_at: r.assessed_at.map(Ok),
+            stakeholder_sentiment: r.stakeholder_sentiment,
+            competitive_pressure: r.competitive_pressure,
+            strategic_alignment: r.strategic_alignment,
+            notes: r.notes,
+            idempotency_key: r.idempotency_key,
+        }),
+        RowAny::Outcome(r) => Item::Outcome(OutcomeInput {
+            account: account(r.account),
+            change: match r.status.trim().to_lowercase().as_str() {
+                "churned" => OutcomeChange::Churned {
+                    on: r.churned_on.ok_or_else(|| "a churned row needs churnedOn".to_owned()),
+                    reason: r.reason.ok_or("a churned row needs a reason")?,
+                },
+                "active" | "reactivated" => OutcomeChange::Reactivated,
+                other => return Err(format!("unknown status '{other}' (churned or active)")),
+            },
+        }),
         RowAny::Metric(r) => Item::Metric(NewMetricPoint {
             account: account(r.account),
             metric: r.metric,
@@ -164,7 +375,23 @@ enum RowAny {
     Ticket(TicketRow),
     Invoice(InvoiceRow),
     Survey(SurveyRow),
+    Account(AccountRow),
+    Contact(ContactRow),
+    Interaction(InteractionRow),
+    Assessment(AssessmentRow),
+    Outcome(OutcomeRow),
 }
+
+macro_rules! row_any {
+    ($($row:ident => $variant:ident),*) => {$(
+        impl From<$row> for RowAny {
+            fn from(r: $row) -> Self {
+                Self::$variant(r)
+            }
+        }
+    )*};
+}
+row_any!(AccountRow => Account, ContactRow => Contact, InteractionRow => Interaction, AssessmentRow => Assessment, OutcomeRow => Outcome);
 
 impl From<MetricRow> for RowAny {
     fn from(r: MetricRow) -> Self {
@@ -195,6 +422,11 @@ fn from_json(kind: SignalKind, line: &str) -> Result<Item, String> {
         SignalKind::Tickets => to_item(serde_json::from_str::<TicketRow>(line).map_err(e)?),
         SignalKind::Invoices => to_item(serde_json::from_str::<InvoiceRow>(line).map_err(e)?),
         SignalKind::Surveys => to_item(serde_json::from_str::<SurveyRow>(line).map_err(e)?),
+        SignalKind::Accounts => to_item(serde_json::from_str::<AccountRow>(line).map_err(e)?),
+        SignalKind::Contacts => to_item(serde_json::from_str::<ContactRow>(line).map_err(e)?),
+        SignalKind::Interactions => to_item(serde_json::from_str::<InteractionRow>(line).map_err(e)?),
+        SignalKind::Assessments => to_item(serde_json::from_str::<AssessmentRow>(line).map_err(e)?),
+        SignalKind::Outcomes => to_item(serde_json::from_str::<OutcomeRow>(line).map_err(e)?),
     }
 }
 
@@ -206,6 +438,12 @@ fn from_csv(kind: SignalKind, record: &csv::StringRecord, headers: &csv::StringR
         SignalKind::Tickets => to_item(record.deserialize::<TicketRow>(Some(headers)).map_err(e)?),
         SignalKind::Invoices => to_item(record.deserialize::<InvoiceRow>(Some(headers)).map_err(e)?),
         SignalKind::Surveys => to_item(record.deserialize::<SurveyRow>(Some(headers)).map_err(e)?),
+        // Accounts go through `account_from_csv` (their extra columns are attributes).
+        SignalKind::Accounts => to_item(record.deserialize::<AccountRow>(Some(headers)).map_err(e)?),
+        SignalKind::Contacts => to_item(record.deserialize::<ContactRow>(Some(headers)).map_err(e)?),
+        SignalKind::Interactions => to_item(record.deserialize::<InteractionRow>(Some(headers)).map_err(e)?),
+        SignalKind::Assessments => to_item(record.deserialize::<AssessmentRow>(Some(headers)).map_err(e)?),
+        SignalKind::Outcomes => to_item(record.deserialize::<OutcomeRow>(Some(headers)).map_err(e)?),
     }
 }
 
@@ -381,6 +619,8 @@ pub async fn run(
         }
     };
     let mut headers: Option<csv::StringRecord> = None;
+    // Accounts: the CSV columns holding custom attribute values.
+    let mut attribute_columns: Vec<usize> = Vec::new();
     // A CSV record whose quoted field goes on past a line break: (first line, text so far).
     let mut open_record: Option<(usize, String)> = None;
     let mut number = 0;
@@ -434,14 +674,20 @@ pub async fn run(
         let parsed = if csv_format {
             match &headers {
                 None => {
-                    headers = Some(csv_record(&text).map_err(anyhow::Error::msg).context("reading the CSV header")?);
+                    let h = csv_record(&text).map_err(anyhow::Error::msg).context("reading the CSV header")?;
+                    if kind == SignalKind::Accounts {
+                        attribute_columns = attribute_columns_of(db, actor, &h).await?;
+                    }
+                    headers = Some(h);
                     continue;
                 }
                 Some(h) => csv_record(&text).and_then(|r| {
-                    if r.len() == h.len() {
-                        from_csv(kind, &r, h)
-                    } else {
+                    if r.len() != h.len() {
                         Err(format!("has {} fields; the header has {}", r.len(), h.len()))
+                    } else if kind == SignalKind::Accounts {
+                        account_from_csv(&r, h, &attribute_columns)
+                    } else {
+                        from_csv(kind, &r, h)
                     }
                 }),
             }
@@ -468,6 +714,31 @@ pub async fn run(
     Ok(summary)
 }
 
+/// The columns of an accounts header that name defined attributes; any other unknown column
+/// stops the import before anything is written.
+async fn attribute_columns_of(db: &Db, actor: &Actor, headers: &csv::StringRecord) -> anyhow::Result<Vec<usize>> {
+    let defined: std::collections::HashSet<String> = bellwether_domain::attributes::list(db, actor.organisation, true)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .into_iter()
+        .map(|d| d.key)
+        .collect();
+    let mut columns = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        if ACCOUNT_COLUMNS.contains(&h) {
+            continue;
+        }
+        if !defined.contains(h) {
+            bail!(
+                "CSV column `{h}` is neither an account field ({}) nor a defined attribute key",
+                ACCOUNT_COLUMNS.join(", ")
+            );
+        }
+        columns.push(i);
+    }
+    Ok(columns)
+}
+
 async fn ingest(db: &Db, actor: &Actor, kind: SignalKind, items: Vec<Item>) -> anyhow::Result<BatchReport> {
     macro_rules! only {
         ($variant:ident) => {
@@ -479,6 +750,11 @@ async fn ingest(db: &Db, actor: &Actor, kind: SignalKind, items: Vec<Item>) -> a
         SignalKind::Tickets => tickets::upsert(db, actor, only!(Ticket)).await,
         SignalKind::Invoices => invoices::upsert(db, actor, only!(Invoice)).await,
         SignalKind::Surveys => surveys::record(db, actor, only!(Survey)).await,
+        SignalKind::Accounts => accounts::upsert_many(db, actor, only!(Account)).await,
+        SignalKind::Contacts => contacts::upsert_many(db, actor, only!(Contact)).await,
+        SignalKind::Interactions => interactions::record_many(db, actor, only!(Interaction)).await,
+        SignalKind::Assessments => assessments::record_many(db, actor, only!(Assessment)).await,
+        SignalKind::Outcomes => accounts::record_outcomes(db, actor, only!(Outcome)).await,
     };
     report.map_err(|e| anyhow::anyhow!("{e}"))
 }

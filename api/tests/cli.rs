@@ -346,3 +346,106 @@ async fn import_skips_a_huge_line_from_a_pipe_without_holding_it() {
     assert!(stderr.contains("line 2: longer than 1048576 bytes"), "{stderr}");
     assert!(peak < 128 << 20, "the importer's memory peaked at {} MiB reading a 256 MiB line", peak >> 20);
 }
+
+#[tokio::test]
+async fn import_history_accounts_with_attributes_contacts_orders_assessments_and_outcomes() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&[
+        "create-org",
+        "--slug",
+        "hist",
+        "--name",
+        "History",
+        "--admin-email",
+        "ops@hist.example",
+        "--admin-name",
+        "Ops",
+    ]);
+    // Two attributes defined first (straight through the domain), as an analyst would.
+    {
+        let url = format!("sqlite://{}?mode=rwc", sandbox.dir.join("bellwether.db").display());
+        let db = bellwether_domain::db::connect(&url, 1).await.unwrap();
+        let org = bellwether_domain::organisations::by_slug(&db, "hist").await.unwrap().unwrap();
+        let admin = bellwether_domain::users::by_email(&db, org.id, "ops@hist.example").await.unwrap().unwrap();
+        let actor = bellwether_domain::Actor {
+            organisation: org.id,
+            user: admin.id,
+            role: admin.role,
+            time_zone: org.time_zone,
+        };
+        use bellwether_domain::AttributeKind;
+        use bellwether_domain::attributes::{AttributeSpec, define};
+        let spec = |key: &str, kind, options: &[&str]| AttributeSpec {
+            key: key.into(),
+            name: key.into(),
+            description: None,
+            kind,
+            options: options.iter().map(|o| (*o).to_owned()).collect(),
+        };
+        define(&db, &actor, spec("contract", AttributeKind::Enumeration, &["Month-to-month", "One year", "Two year"]))
+            .await
+            .unwrap();
+        define(&db, &actor, spec("monthly_charges", AttributeKind::Number, &[])).await.unwrap();
+        db.close().await.unwrap();
+    }
+    let run = |kind: &str, name: &str, body: &str| {
+        let file = sandbox.dir.join(name);
+        std::fs::write(&file, body).unwrap();
+        let out = sandbox
+            .command()
+            .args(["import", file.to_str().unwrap(), "--kind", kind, "--org", "hist", "--user", "ops@hist.example"])
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.success(),
+        )
+    };
+
+    // Subscription-shaped accounts: unknown columns that are attribute keys are attribute values.
+    let accounts = "externalRef,name,tier,contractStart,contract,monthly_charges\n7590-VHVEG,Customer 7590,standard,2024-01-01,Month-to-month,29.85\n5575-GNVDE,Customer 5575,key,2023-02-01,One year,56.95\n3668-QPYBK,Customer 3668,standard,2024-03-01,Three year,53.85\n";
+    let (out, err, ok) = run("accounts", "telco.csv", accounts);
+    assert!(ok, "{err}");
+    assert_eq!(out, "2 accepted, 0 updated, 0 duplicates, 1 rejected", "{err}");
+    assert!(err.contains("line 4: attributes.0.value:"), "{err}");
+    let (out, _, _) = run("accounts", "telco.csv", accounts);
+    assert_eq!(out, "0 accepted, 0 updated, 2 duplicates, 1 rejected");
+    // A column that is neither a field nor an attribute stops the import before any write.
+    let (_, err, ok) = run("accounts", "typo.csv", "externalRef,name,contrakt\nX-1,X,One year\n");
+    assert!(!ok && err.contains("`contrakt`"), "{err}");
+    let (out, err, _) = run(
+        "accounts",
+        "accounts.jsonl",
+        "{\"externalRef\":\"7590-VHVEG\",\"attributes\":{\"monthly_charges\":31.5}}\n",
+    );
+    assert_eq!(out, "0 accepted, 1 updated, 0 duplicates, 0 rejected", "{err}");
+
+    let contacts = "account,idempotencyKey,name,level,role,email\n7590-VHVEG,P-1,Pat Buyer,management,decision_maker,pat@example.com\n";
+    let (out, err, _) = run("contacts", "contacts.csv", contacts);
+    assert_eq!(out, "1 accepted, 0 updated, 0 duplicates, 0 rejected", "{err}");
+
+    // Transaction-shaped orders (CDNOW-like): one ORDER interaction per purchase.
+    let orders = "account,idempotencyKey,kind,direction,occurredAt,summary,contacts\n7590-VHVEG,cdnow-1-19970101,order,inbound,1997-01-01T00:00:00Z,1 item; 11.77 USD,P-1\n5575-GNVDE,cdnow-2-19970112,order,inbound,1997-01-12T00:00:00Z,6 items; 89.00 USD,\n5575-GNVDE,cdnow-2-19970113,purchase,inbound,1997-01-13T00:00:00Z,1 item,\n";
+    let (out, err, _) = run("interactions", "orders.csv", orders);
+    assert_eq!(out, "2 accepted, 0 updated, 0 duplicates, 1 rejected", "{err}");
+    assert!(err.contains("line 4:"), "{err}");
+    let (out, _, _) = run("interactions", "orders.csv", orders);
+    assert_eq!(out, "0 accepted, 0 updated, 2 duplicates, 1 rejected");
+
+    let assessments = "{\"account\":\"5575-GNVDE\",\"assessedAt\":\"2025-01-01T00:00:00Z\",\"stakeholderSentiment\":4,\"competitivePressure\":2,\"strategicAlignment\":4,\"idempotencyKey\":\"a-1\"}\n";
+    let (out, err, _) = run("assessments", "assessments.jsonl", assessments);
+    assert_eq!(out, "1 accepted, 0 updated, 0 duplicates, 0 rejected", "{err}");
+
+    let outcomes =
+        "account,status,churnedOn,reason\n7590-VHVEG,churned,2025-06-30,Churn=Yes in the export\n5575-GNVDE,active,,\n";
+    let (out, err, _) = run("outcomes", "outcomes.csv", outcomes);
+    assert_eq!(out, "1 accepted, 0 updated, 1 duplicates, 0 rejected", "{err}");
+    let (out, _, _) = run("outcomes", "outcomes.csv", outcomes);
+    assert_eq!(out, "0 accepted, 0 updated, 2 duplicates, 0 rejected");
+
+    // An event-shaped metric feed: points only on the days with activity.
+    let sparse = "account,metric,observedAt,value\n7590-VHVEG,usage.logins,1997-01-01T00:00:00Z,3\n7590-VHVEG,usage.logins,1997-03-15T00:00:00Z,1\n5575-GNVDE,usage.logins,1997-02-02T00:00:00Z,8\n";
+    let (out, err, _) = run("metrics", "sparse.csv", sparse);
+    assert_eq!(out, "3 accepted, 0 updated, 0 duplicates, 0 rejected", "{err}");
+}

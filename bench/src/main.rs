@@ -63,6 +63,15 @@ enum What {
         #[arg(long)]
         direct: bool,
     },
+    /// Bulk history over HTTP: `upsertAccounts` (new accounts with three custom attributes,
+    /// then a replay) and `recordInteractions` (new ORDER interactions).
+    Bulk {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: Db,
+        /// Batches per mutation (after one warm-up batch).
+        #[arg(long, default_value_t = 5)]
+        batches: usize,
+    },
     /// Risk sweeps over a synthetic portfolio, and signal-to-risk latency.
     Risk {
         #[arg(long, value_enum, default_value = "sqlite")]
@@ -130,6 +139,7 @@ const ACCOUNTS: usize = 50;
 async fn main() -> anyhow::Result<()> {
     match Args::parse().what {
         What::Ingest { backend, batches, direct } => ingest(backend.into(), batches, direct).await,
+        What::Bulk { backend, batches } => bulk(backend.into(), batches).await,
         What::Health { backend, runs } => health_recompute(backend.into(), runs).await,
         What::Risk { backend, accounts, days, trials } => risk(backend.into(), accounts, days, trials).await,
         What::Plugin { accounts, iterations } => plugin(accounts, iterations).await,
@@ -292,6 +302,99 @@ async fn ingest(backend: Backend, batches: usize, direct: bool) -> anyhow::Resul
         }
         report(size, &timings);
     }
+    s.stop().await;
+    Ok(())
+}
+
+async fn bulk(backend: Backend, batches: usize) -> anyhow::Result<()> {
+    let s = start(backend).await?;
+    let t = s.tenant("bench").await;
+    let token = &t.admin_token;
+    for def in [
+        json!({ "key": "contract", "name": "Contract", "kind": "ENUMERATION", "options": ["month-to-month", "one year", "two year"] }),
+        json!({ "key": "monthly_charges", "name": "Monthly charges", "kind": "NUMBER" }),
+        json!({ "key": "paperless", "name": "Paperless billing", "kind": "BOOLEAN" }),
+    ] {
+        s.mutate(token, "defineAccountAttribute", "attribute", "key", def).await;
+    }
+    let send = async |query: &str, field: &str, items: Vec<Value>| -> anyhow::Result<Duration> {
+        let n = items.len();
+        let body = serde_json::to_vec(&json!({ "query": query, "variables": { "i": { "items": items } } }))?;
+        let started = Instant::now();
+        let res = s
+            .client
+            .post(&s.url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = res.status();
+        let out: Value = res.json().await?;
+        let elapsed = started.elapsed();
+        let p = &out["data"][field];
+        let written = p["accepted"].as_u64().unwrap_or(0) + p["duplicates"].as_u64().unwrap_or(0);
+        if !status.is_success() || written != n as u64 {
+            bail!("batch failed: {status} {out}");
+        }
+        Ok(elapsed)
+    };
+    println!("backend: {backend:?}; bulk mutations over HTTP");
+    let accounts_q =
+        "mutation($i: UpsertAccountsInput!) { upsertAccounts(input: $i) { accepted duplicates rejected } }";
+    let account = |n: usize| {
+        let term = ["month-to-month", "one year", "two year"][n % 3];
+        json!({ "externalRef": format!("ACC-{n}"), "name": format!("Account {n}"), "tier": "STANDARD",
+            "annualValue": { "amountMinor": 120_000 + n as i64, "currency": "EUR" }, "contractStart": "2024-01-01",
+            "attributes": [
+                { "key": "contract", "option": term },
+                { "key": "monthly_charges", "number": 20.0 + (n % 100) as f64 },
+                { "key": "paperless", "boolean": n % 2 == 0 },
+            ] })
+    };
+    let size = 1_000;
+    let mut timings = Vec::new();
+    for round in 0..=batches {
+        let items = (round * size..(round + 1) * size).map(account).collect();
+        let t = send(accounts_q, "upsertAccounts", items).await?;
+        if round > 0 {
+            timings.push(t);
+        }
+    }
+    println!("upsertAccounts, new accounts with 3 attributes:");
+    report(size, &timings);
+    let mut timings = Vec::new();
+    for round in 0..=batches {
+        let items = (round * size..(round + 1) * size).map(account).collect();
+        let t = send(accounts_q, "upsertAccounts", items).await?;
+        if round > 0 {
+            timings.push(t);
+        }
+    }
+    println!("upsertAccounts, replay (all DUPLICATE):");
+    report(size, &timings);
+
+    let accounts_total = (batches + 1) * size;
+    let interactions_q =
+        "mutation($i: RecordInteractionsInput!) { recordInteractions(input: $i) { accepted duplicates rejected } }";
+    let size = 5_000;
+    let mut timings = Vec::new();
+    for round in 0..=batches {
+        let items = (round * size..(round + 1) * size)
+            .map(|n| {
+                json!({ "account": { "externalRef": format!("ACC-{}", n % accounts_total) }, "idempotencyKey": format!("order-{n}"),
+                    "kind": "ORDER", "direction": "INBOUND",
+                    "occurredAt": (Utc::now() - chrono::Duration::days(400) + chrono::Duration::minutes(n as i64)).to_rfc3339(),
+                    "summary": format!("Order: {} items, {}.{:02} USD", n % 7 + 1, n % 300, n % 100) })
+            })
+            .collect();
+        let t = send(interactions_q, "recordInteractions", items).await?;
+        if round > 0 {
+            timings.push(t);
+        }
+    }
+    println!("recordInteractions, new ORDER interactions:");
+    report(size, &timings);
     s.stop().await;
     Ok(())
 }

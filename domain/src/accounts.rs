@@ -150,6 +150,8 @@ pub struct AccountFilter {
     pub open_risk_categories: Option<Vec<crate::RiskCategory>>,
     /// Only churned accounts still without a post-mortem of their churn (true), or the others.
     pub post_mortem_due: Option<bool>,
+    /// Conditions on custom attributes (at most `attributes::MAX_CONDITIONS`), all must hold.
+    pub attributes: Vec<crate::attributes::AttributeCondition>,
     pub include_archived: bool,
 }
 
@@ -613,6 +615,9 @@ fn filtered(org: OrganisationId, f: &AccountFilter) -> Select<account::Entity> {
             Condition::any().add(C::Status.ne(crate::AccountStatus::Churned.as_str())).add(reviewed)
         });
     }
+    for c in &f.attributes {
+        cond = cond.add(C::Id.in_subquery(crate::attributes::matching(org, c)));
+    }
     if !f.include_archived {
         cond = cond.add(C::ArchivedAt.is_null());
     }
@@ -631,7 +636,7 @@ pub fn check_filter(f: &AccountFilter) -> Result<()> {
             return Err(Error::invalid(&["filter", field], "must be between 0 and 100"));
         }
     }
-    Ok(())
+    crate::attributes::check_conditions(&f.attributes)
 }
 
 /// A page of accounts.
@@ -663,4 +668,405 @@ pub async fn list(
 pub async fn count(db: &DatabaseConnection, org: OrganisationId, filter: &AccountFilter) -> Result<u64> {
     check_filter(filter)?;
     Ok(filtered(org, filter).count(db).await?)
+}
+
+/// An account as a bulk upsert sends it, keyed by its external reference. Omitted fields stay
+/// as they are on an existing account (bulk upserts do not clear fields); a new account needs
+/// `name` (tier defaults to STANDARD, lifecycle stage to ONBOARDING, annual value to 0 EUR).
+#[derive(Clone, Debug, Default)]
+pub struct AccountUpsert {
+    pub external_ref: String,
+    pub name: Option<String>,
+    pub segment: Option<String>,
+    pub industry: Option<String>,
+    pub tier: Option<Tier>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    /// Amount in minor units and currency code.
+    pub annual_value: Option<(crate::signals::Coerced<i64>, String)>,
+    pub contract_start: Option<crate::signals::Coerced<NaiveDate>>,
+    pub renewal_date: Option<crate::signals::Coerced<NaiveDate>>,
+    pub account_manager: Option<UserId>,
+    /// Custom attribute values written with the account.
+    pub attributes: Vec<crate::attributes::Assignment>,
+}
+
+/// Creates or updates up to 5,000 accounts by external reference, with their custom attribute
+/// values, in one transaction (multi-row inserts, compare-and-set updates, dirty marks).
+pub async fn upsert_many(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    items: Vec<AccountUpsert>,
+) -> Result<crate::signals::BatchReport> {
+    use crate::signals::{INSERT_CHUNK, ItemStatus, Outcomes, check_batch, reject_repeats};
+    use crate::{ErrorCode, attributes};
+    check_batch(actor, items.len())?;
+    let org = actor.organisation;
+    let mut out = Outcomes::new(items.len());
+    let refs: Vec<Option<String>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| out.check(i, &["externalRef"], values::line(&item.external_ref, 100)))
+        .collect();
+    reject_repeats(refs.iter().enumerate().filter_map(|(i, r)| r.clone().map(|r| (i, r))), &["externalRef"], &mut out);
+
+    let mut existing: HashMap<String, account::Model> = HashMap::new();
+    let wanted: Vec<String> = refs.iter().flatten().cloned().collect();
+    for chunk in wanted.chunks(INSERT_CHUNK) {
+        for m in account::Entity::find()
+            .filter(account::Column::OrganisationId.eq(actor.organisation.0))
+            .filter(account::Column::ExternalRef.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            if let Some(r) = m.external_ref.clone() {
+                existing.insert(r, m);
+            }
+        }
+    }
+    let managers: Vec<UserId> = items.iter().filter_map(|i| i.account_manager).collect();
+    let people = users::by_ids(db, org, &managers).await?;
+    let defs = attributes::definitions(db, org).await?;
+    let existing_ids: Vec<AccountId> = existing.values().map(|m| AccountId(m.id)).collect();
+    let stored = attributes::stored_values(db, org, &existing_ids).await?;
+
+    let now = values::now();
+    let (mut inserts, mut updates, mut attribute_writes, mut touched) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, item) in items.into_iter().enumerate() {
+        let Some(external_ref) = refs[i].clone() else { continue };
+        if !out.is_open(i) {
+            continue;
+        }
+        let current = existing.get(&external_ref);
+        if let Some(c) = current {
+            if c.archived_at.is_some() {
+                out.reject(i, ErrorCode::Invalid, &["externalRef"], "account is archived");
+                continue;
+            }
+            if let Err(e) = actor.require_account_writer(c.account_manager_id.map(UserId), c.sales_owner_id.map(UserId))
+            {
+                out.reject(i, ErrorCode::Forbidden, &["externalRef"], e.to_string());
+                continue;
+            }
+        }
+        let name = match (&item.name, current) {
+            (Some(n), _) => out.check(i, &["name"], values::line(n, values::MAX_LINE)),
+            (None, Some(c)) => Some(c.name.clone()),
+            (None, None) => {
+                out.reject(i, ErrorCode::Invalid, &["name"], "a new account needs a name");
+                None
+            }
+        };
+        let segment = match &item.segment {
+            Some(s) => out.check(i, &["segment"], values::optional_line(Some(s), 100)),
+            None => Some(current.and_then(|c| c.segment.clone())),
+        };
+        let industry = match &item.industry {
+            Some(s) => out.check(i, &["industry"], values::optional_line(Some(s), 100)),
+            None => Some(current.and_then(|c| c.industry.clone())),
+        };
+        let annual_value = match item.annual_value {
+            Some((amount, currency)) => match amount {
+                Err(m) => {
+                    out.reject(i, ErrorCode::Invalid, &["annualValue", "amountMinor"], m);
+                    None
+                }
+                Ok(a) => match Money::parse(a, &currency) {
+                    Ok(m) => Some(m),
+                    Err((field, m)) => {
+                        out.reject(i, ErrorCode::Invalid, &["annualValue", field], m);
+                        None
+                    }
+                },
+            },
+            None => Some(current.map_or_else(
+                || Money { amount_minor: 0, currency: "EUR".into() },
+                |c| Money { amount_minor: c.annual_value_minor, currency: c.currency.clone() },
+            )),
+        };
+        let contract_start = match item.contract_start {
+            Some(d) => out.check(i, &["contractStart"], d).map(Some),
+            None => Some(current.and_then(|c| c.contract_start)),
+        };
+        let renewal_date = match item.renewal_date {
+            Some(d) => out.check(i, &["renewalDate"], d).map(Some),
+            None => Some(current.and_then(|c| c.renewal_date)),
+        };
+        if let (Some(Some(start)), Some(Some(renewal))) = (contract_start, renewal_date)
+            && renewal < start
+        {
+            out.reject(i, ErrorCode::Invalid, &["renewalDate"], "must not be before the contract start");
+        }
+        let manager = item.account_manager.or_else(|| current.and_then(|c| c.account_manager_id.map(UserId)));
+        if let Some(id) = item.account_manager {
+            match people.get(&id) {
+                None => out.reject(i, ErrorCode::NotFound, &["accountManagerId"], "no such user"),
+                Some(u) if u.archived_at.is_some() => {
+                    out.reject(i, ErrorCode::Invalid, &["accountManagerId"], format!("{} is archived", u.name))
+                }
+                Some(u) if !matches!(u.role, Role::AccountManager | Role::Manager | Role::Admin) => out.reject(
+                    i,
+                    ErrorCode::Invalid,
+                    &["accountManagerId"],
+                    format!("{} has role {} which cannot hold this responsibility", u.name, u.role),
+                ),
+                Some(_) => {}
+            }
+        }
+        let sales = current.and_then(|c| c.sales_owner_id.map(UserId));
+        if let Err(e) = actor.require_account_writer(manager, sales) {
+            out.reject(i, ErrorCode::Forbidden, &["accountManagerId"], e.to_string());
+        }
+        let changes = attributes::check_assignments(&defs, i, "attributes", &item.attributes, &mut out);
+        let tier = item.tier.map(|t| t.as_str().to_owned());
+        let stage = item.lifecycle_stage.map(|s| s.as_str().to_owned());
+        let (Some(name), Some(segment), Some(industry), Some(money), Some(start), Some(renewal), Some(changes), true) =
+            (name, segment, industry, annual_value, contract_start, renewal_date, changes, out.is_open(i))
+        else {
+            continue;
+        };
+        match current {
+            Some(c) => {
+                let tier = tier.unwrap_or_else(|| c.tier.clone());
+                let stage = stage.unwrap_or_else(|| c.lifecycle_stage.clone());
+                let id = AccountId(c.id);
+                let fields_changed = name != c.name
+                    || segment != c.segment
+                    || industry != c.industry
+                    || tier != c.tier
+                    || stage != c.lifecycle_stage
+                    || money.amount_minor != c.annual_value_minor
+                    || money.currency != c.currency
+                    || start != c.contract_start
+                    || renewal != c.renewal_date
+                    || manager.map(|u| u.0) != c.account_manager_id;
+                let attributes_changed = attributes::differs(&stored, id, &changes);
+                if !fields_changed && !attributes_changed {
+                    out.set(i, ItemStatus::Duplicate);
+                    continue;
+                }
+                out.set(i, ItemStatus::Updated);
+                touched.push(id);
+                if fields_changed {
+                    updates.push((
+                        c.version,
+                        account::ActiveModel {
+                            id: Set(c.id),
+                            name: Set(name),
+                            segment: Set(segment),
+                            industry: Set(industry),
+                            tier: Set(tier),
+                            lifecycle_stage: Set(stage),
+                            annual_value_minor: Set(money.amount_minor),
+                            currency: Set(money.currency),
+                            contract_start: Set(start),
+                            renewal_date: Set(renewal),
+                            account_manager_id: Set(manager.map(|u| u.0)),
+                            version: Set(c.version + 1),
+                            updated_at: Set(now),
+                            ..Default::default()
+                        },
+                    ));
+                }
+                if attributes_changed {
+                    attribute_writes.push((id, changes));
+                }
+            }
+            None => {
+                let id = AccountId::generate();
+                out.set(i, ItemStatus::Accepted);
+                touched.push(id);
+                inserts.push(account::ActiveModel {
+                    id: Set(id.0),
+                    organisation_id: Set(org.0),
+                    name: Set(name),
+                    external_ref: Set(Some(external_ref)),
+                    segment: Set(segment),
+                    industry: Set(industry),
+                    tier: Set(tier.unwrap_or_else(|| Tier::Standard.as_str().into())),
+                    lifecycle_stage: Set(stage.unwrap_or_else(|| LifecycleStage::Onboarding.as_str().into())),
+                    status: Set(AccountStatus::Active.as_str().into()),
+                    churned_on: Set(None),
+                    churn_reason: Set(None),
+                    annual_value_minor: Set(money.amount_minor),
+                    currency: Set(money.currency),
+                    contract_start: Set(start),
+                    renewal_date: Set(renewal),
+                    account_manager_id: Set(manager.map(|u| u.0)),
+                    sales_owner_id: Set(None),
+                    parent_id: Set(None),
+                    health_score: Set(None),
+                    health_band: Set(None),
+                    archived_at: Set(None),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                });
+                if !changes.is_empty() {
+                    attribute_writes.push((id, changes));
+                }
+            }
+        }
+    }
+    let dirty = touched.clone();
+    crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            for chunk in inserts.chunks(INSERT_CHUNK) {
+                account::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
+            }
+            for (version, changes) in updates {
+                let id = changes.id.clone().unwrap();
+                if !update_if_version(tx, cols(), changes, org.0, id, version).await? {
+                    return Err(Error::conflict(
+                        &["items"],
+                        "an account of this batch changed meanwhile; retry the batch",
+                    ));
+                }
+            }
+            attributes::write_changes(tx, org, &attribute_writes).await?;
+            crate::signals::mark_dirty(tx, org, &dirty).await
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        sea_orm::TransactionError::Transaction(Error::Internal(inner))
+            if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
+        {
+            Error::conflict(
+                &["items"],
+                "another request created some of these accounts at the same time; retry the batch",
+            )
+        }
+        other => other.into(),
+    })?;
+    touched.sort();
+    touched.dedup();
+    Ok(out.finish(touched))
+}
+
+/// A churn outcome or a reactivation, as a bulk call sends it.
+#[derive(Clone, Debug)]
+pub enum OutcomeChange {
+    Churned {
+        on: crate::signals::Coerced<NaiveDate>,
+        reason: String,
+    },
+    Reactivated,
+    /// The client's item said neither (or both); the reason is reported on the item.
+    Malformed(String),
+}
+
+/// One account's outcome.
+#[derive(Clone, Debug)]
+pub struct OutcomeInput {
+    pub account: crate::signals::AccountRef,
+    pub change: OutcomeChange,
+}
+
+/// Records up to 5,000 churn outcomes and reactivations under the rules of [`set_status`]:
+/// a churn date not in the future and a reason. Idempotent: the same churn again is a
+/// DUPLICATE (a new reason on the same date an UPDATE), a churn on another date than the one
+/// recorded a CONFLICT; reactivating an active account is a DUPLICATE.
+pub async fn record_outcomes(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    items: Vec<OutcomeInput>,
+) -> Result<crate::signals::BatchReport> {
+    use crate::ErrorCode;
+    use crate::signals::{ItemStatus, Outcomes, check_batch, reject_repeats, resolve_accounts};
+    check_batch(actor, items.len())?;
+    let org = actor.organisation;
+    let mut out = Outcomes::new(items.len());
+    let refs: Vec<_> = items.iter().map(|i| i.account.clone()).collect();
+    let ids = resolve_accounts(db, actor, &refs, &mut out).await?;
+    reject_repeats(ids.iter().enumerate().filter_map(|(i, a)| a.map(|a| (i, a))), &["account"], &mut out);
+    let found: Vec<AccountId> = ids.iter().flatten().copied().collect();
+    let current = by_ids(db, org, &found).await?;
+    let today = actor.today();
+    let now = values::now();
+    let (mut updates, mut touched) = (Vec::new(), Vec::new());
+    for (i, item) in items.into_iter().enumerate() {
+        let Some(c) = ids[i].and_then(|a| current.get(&a)) else { continue };
+        if !out.is_open(i) {
+            continue;
+        }
+        let changes = match item.change {
+            OutcomeChange::Churned { on, reason } => {
+                let reason = out.check(i, &["churned", "reason"], values::text(&reason, values::MAX_TEXT));
+                let on = out.check(i, &["churned", "churnedOn"], on);
+                if on.is_some_and(|d| d > today) {
+                    out.reject(i, ErrorCode::Invalid, &["churned", "churnedOn"], "must not be in the future");
+                }
+                let (Some(on), Some(reason), true) = (on, reason, out.is_open(i)) else { continue };
+                if c.status == AccountStatus::Churned {
+                    if c.churned_on != Some(on) {
+                        let recorded = c.churned_on.map_or_else(|| "another day".to_owned(), |d| d.to_string());
+                        out.reject(
+                            i,
+                            ErrorCode::Conflict,
+                            &["churned", "churnedOn"],
+                            format!("the account is already recorded as churned on {recorded}"),
+                        );
+                        continue;
+                    }
+                    if c.churn_reason.as_deref() == Some(reason.as_str()) {
+                        out.set(i, ItemStatus::Duplicate);
+                        continue;
+                    }
+                    out.set(i, ItemStatus::Updated);
+                } else {
+                    out.set(i, ItemStatus::Accepted);
+                }
+                account::ActiveModel {
+                    id: Set(c.id.0),
+                    status: Set(AccountStatus::Churned.as_str().into()),
+                    churned_on: Set(Some(on)),
+                    churn_reason: Set(Some(reason)),
+                    ..Default::default()
+                }
+            }
+            OutcomeChange::Malformed(m) => {
+                out.reject(i, ErrorCode::Invalid, &[], m);
+                continue;
+            }
+            OutcomeChange::Reactivated => {
+                if c.status == AccountStatus::Active {
+                    out.set(i, ItemStatus::Duplicate);
+                    continue;
+                }
+                out.set(i, ItemStatus::Accepted);
+                account::ActiveModel {
+                    id: Set(c.id.0),
+                    status: Set(AccountStatus::Active.as_str().into()),
+                    churned_on: Set(None),
+                    churn_reason: Set(None),
+                    ..Default::default()
+                }
+            }
+        };
+        let mut changes = changes;
+        changes.version = Set(c.version + 1);
+        changes.updated_at = Set(now);
+        touched.push(c.id);
+        updates.push((c.version, changes));
+    }
+    let dirty = touched.clone();
+    crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            for (version, changes) in updates {
+                let id = changes.id.clone().unwrap();
+                if !update_if_version(tx, cols(), changes, org.0, id, version).await? {
+                    return Err(Error::conflict(
+                        &["items"],
+                        "an account of this batch changed meanwhile; retry the batch",
+                    ));
+                }
+            }
+            crate::signals::mark_dirty(tx, org, &dirty).await
+        })
+    })
+    .await?;
+    touched.sort();
+    touched.dedup();
+    Ok(out.finish(touched))
 }

@@ -357,3 +357,215 @@ pub async fn count(
 ) -> Result<u64> {
     Ok(filtered(org, account, filter).count(db).await?)
 }
+
+/// A contact as a bulk upsert sends it, keyed by its idempotency key (your system's contact id)
+/// within the organisation.
+#[derive(Clone, Debug)]
+pub struct ContactUpsert {
+    pub account: crate::signals::AccountRef,
+    pub idempotency_key: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub level: ContactLevel,
+    pub role: ContactRole,
+    pub sentiment: Option<Sentiment>,
+    pub active: Option<bool>,
+    pub departed_on: Option<crate::signals::Coerced<NaiveDate>>,
+}
+
+/// Creates or updates up to 5,000 contacts by idempotency key, in one transaction. A key
+/// already used for a contact of another account is a CONFLICT.
+pub async fn upsert_many(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    items: Vec<ContactUpsert>,
+) -> Result<crate::signals::BatchReport> {
+    use crate::ErrorCode;
+    use crate::signals::{INSERT_CHUNK, ItemStatus, Outcomes, check_batch, reject_repeats, resolve_accounts};
+    check_batch(actor, items.len())?;
+    let org = actor.organisation;
+    let mut out = Outcomes::new(items.len());
+    let refs: Vec<_> = items.iter().map(|i| i.account.clone()).collect();
+    let accounts = resolve_accounts(db, actor, &refs, &mut out).await?;
+    let keys: Vec<Option<String>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, c)| out.check(i, &["idempotencyKey"], values::idempotency_key(Some(&c.idempotency_key))).flatten())
+        .collect();
+    reject_repeats(
+        keys.iter().enumerate().filter_map(|(i, k)| k.clone().map(|k| (i, k))),
+        &["idempotencyKey"],
+        &mut out,
+    );
+    let mut existing: HashMap<String, contact::Model> = HashMap::new();
+    let wanted: Vec<String> = keys.iter().flatten().cloned().collect();
+    for chunk in wanted.chunks(INSERT_CHUNK) {
+        for m in contact::Entity::find()
+            .filter(contact::Column::OrganisationId.eq(org.0))
+            .filter(contact::Column::IdempotencyKey.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            if let Some(k) = m.idempotency_key.clone() {
+                existing.insert(k, m);
+            }
+        }
+    }
+    let today = actor.today();
+    let now = values::now();
+    let (mut inserts, mut updates, mut touched) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, c) in items.into_iter().enumerate() {
+        let (Some(account), Some(key)) = (accounts[i], keys[i].clone()) else { continue };
+        let departed_on = match c.departed_on {
+            None => Some(None),
+            Some(d) => out.check(i, &["departedOn"], d).map(Some),
+        };
+        let Some(departed_on) = departed_on else { continue };
+        let active = c.active.unwrap_or(departed_on.is_none());
+        let fields = match validate(
+            &c.name,
+            c.title.as_deref(),
+            c.email.as_deref(),
+            c.phone.as_deref(),
+            active,
+            departed_on,
+            today,
+        ) {
+            Ok(f) => f,
+            Err(e) => {
+                out.reject_error(i, e);
+                continue;
+            }
+        };
+        if !out.is_open(i) {
+            continue;
+        }
+        let sentiment = c.sentiment.unwrap_or(Sentiment::Unknown).as_str().to_owned();
+        match existing.get(&key) {
+            Some(m) if m.account_id != account.0 => out.reject(
+                i,
+                ErrorCode::Conflict,
+                &["idempotencyKey"],
+                "this key belongs to a contact of another account",
+            ),
+            Some(m) if m.archived_at.is_some() => {
+                out.reject(i, ErrorCode::Invalid, &["idempotencyKey"], "contact is archived")
+            }
+            Some(m) => {
+                let same = m.name == fields.name
+                    && m.title == fields.title
+                    && m.email == fields.email
+                    && m.phone == fields.phone
+                    && m.level == c.level.as_str()
+                    && m.role == c.role.as_str()
+                    && (c.sentiment.is_none() || m.sentiment == sentiment)
+                    && m.active == fields.active
+                    && m.departed_on == fields.departed_on;
+                if same {
+                    out.set(i, ItemStatus::Duplicate);
+                    continue;
+                }
+                out.set(i, ItemStatus::Updated);
+                touched.push(account);
+                updates.push((
+                    m.version,
+                    contact::ActiveModel {
+                        id: Set(m.id),
+                        name: Set(fields.name),
+                        title: Set(fields.title),
+                        email: Set(fields.email),
+                        phone: Set(fields.phone),
+                        level: Set(c.level.as_str().into()),
+                        role: Set(c.role.as_str().into()),
+                        sentiment: Set(if c.sentiment.is_some() { sentiment } else { m.sentiment.clone() }),
+                        active: Set(fields.active),
+                        departed_on: Set(fields.departed_on),
+                        version: Set(m.version + 1),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                ));
+            }
+            None => {
+                out.set(i, ItemStatus::Accepted);
+                touched.push(account);
+                inserts.push(contact::ActiveModel {
+                    id: Set(ContactId::generate().0),
+                    organisation_id: Set(org.0),
+                    account_id: Set(account.0),
+                    name: Set(fields.name),
+                    title: Set(fields.title),
+                    email: Set(fields.email),
+                    phone: Set(fields.phone),
+                    level: Set(c.level.as_str().into()),
+                    role: Set(c.role.as_str().into()),
+                    sentiment: Set(sentiment),
+                    active: Set(fields.active),
+                    departed_on: Set(fields.departed_on),
+                    idempotency_key: Set(Some(key)),
+                    archived_at: Set(None),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                });
+            }
+        }
+    }
+    let dirty = touched.clone();
+    crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            for chunk in inserts.chunks(INSERT_CHUNK) {
+                contact::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
+            }
+            for (version, changes) in updates {
+                let id = changes.id.clone().unwrap();
+                if !update_if_version(tx, cols(), changes, org.0, id, version).await? {
+                    return Err(Error::conflict(
+                        &["items"],
+                        "a contact of this batch changed meanwhile; retry the batch",
+                    ));
+                }
+            }
+            crate::signals::mark_dirty(tx, org, &dirty).await
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        sea_orm::TransactionError::Transaction(Error::Internal(inner))
+            if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
+        {
+            Error::conflict(
+                &["items"],
+                "another request wrote some of these contacts at the same time; retry the batch",
+            )
+        }
+        other => other.into(),
+    })?;
+    touched.sort();
+    touched.dedup();
+    Ok(out.finish(touched))
+}
+
+/// The organisation's contacts with these idempotency keys (chunked).
+pub(crate) async fn by_keys(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    keys: &[String],
+) -> Result<HashMap<String, Contact>> {
+    let mut out = HashMap::new();
+    for chunk in keys.chunks(crate::signals::INSERT_CHUNK) {
+        for m in contact::Entity::find()
+            .filter(contact::Column::OrganisationId.eq(org.0))
+            .filter(contact::Column::IdempotencyKey.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            if let Some(k) = m.idempotency_key.clone() {
+                out.insert(k, Contact::try_from(m)?);
+            }
+        }
+    }
+    Ok(out)
+}

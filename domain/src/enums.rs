@@ -103,6 +103,8 @@ string_enum!(
         CheckIn = "check_in",
         Escalation = "escalation",
         Note = "note",
+        /// A purchase or order placed by the client (transaction exports).
+        Order = "order",
     }
 );
 

@@ -474,3 +474,224 @@ pub async fn count(
 ) -> Result<u64> {
     Ok(filtered(org, account, filter).count(db).await?)
 }
+
+/// Names a contact in a bulk item: by id or by the idempotency key it was created with.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ContactRef {
+    Id(ContactId),
+    Key(String),
+}
+
+/// An interaction as a bulk call sends it, keyed by its idempotency key.
+#[derive(Clone, Debug)]
+pub struct InteractionInput {
+    pub account: crate::signals::AccountRef,
+    pub idempotency_key: String,
+    pub kind: InteractionKind,
+    pub direction: Option<Direction>,
+    pub occurred_at: crate::signals::Coerced<DateTime<Utc>>,
+    pub summary: String,
+    /// The client's people present (contacts of the account).
+    pub contacts: Vec<ContactRef>,
+}
+
+/// Records up to 5,000 interactions with their contacts in one transaction. A replay of a key
+/// is a DUPLICATE when nothing changed and an UPDATE otherwise (the item's contact list
+/// replaces the stored one); a key used for another account is a CONFLICT.
+pub async fn record_many(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    items: Vec<InteractionInput>,
+) -> Result<crate::signals::BatchReport> {
+    use crate::ErrorCode;
+    use crate::signals::{INSERT_CHUNK, ItemStatus, Outcomes, check_batch, reject_repeats, resolve_accounts};
+    check_batch(actor, items.len())?;
+    let org = actor.organisation;
+    let mut out = Outcomes::new(items.len());
+    let refs: Vec<_> = items.iter().map(|i| i.account.clone()).collect();
+    let accounts = resolve_accounts(db, actor, &refs, &mut out).await?;
+    let keys: Vec<Option<String>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, c)| out.check(i, &["idempotencyKey"], values::idempotency_key(Some(&c.idempotency_key))).flatten())
+        .collect();
+    reject_repeats(
+        keys.iter().enumerate().filter_map(|(i, k)| k.clone().map(|k| (i, k))),
+        &["idempotencyKey"],
+        &mut out,
+    );
+    let contact_ids: Vec<ContactId> = items
+        .iter()
+        .flat_map(|i| i.contacts.iter())
+        .filter_map(|c| if let ContactRef::Id(id) = c { Some(*id) } else { None })
+        .collect();
+    let contact_keys: Vec<String> = items
+        .iter()
+        .flat_map(|i| i.contacts.iter())
+        .filter_map(|c| if let ContactRef::Key(k) = c { Some(k.clone()) } else { None })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut by_id = HashMap::new();
+    for chunk in contact_ids.chunks(INSERT_CHUNK) {
+        by_id.extend(contacts::by_ids(db, org, chunk).await?);
+    }
+    let by_key = contacts::by_keys(db, org, &contact_keys).await?;
+    let mut existing: HashMap<String, interaction::Model> = HashMap::new();
+    let wanted: Vec<String> = keys.iter().flatten().cloned().collect();
+    for chunk in wanted.chunks(INSERT_CHUNK) {
+        for m in interaction::Entity::find()
+            .filter(interaction::Column::OrganisationId.eq(org.0))
+            .filter(interaction::Column::IdempotencyKey.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            if let Some(k) = m.idempotency_key.clone() {
+                existing.insert(k, m);
+            }
+        }
+    }
+    let existing_ids: Vec<InteractionId> = existing.values().map(|m| InteractionId(m.id)).collect();
+    let mut stored_participants = HashMap::new();
+    for chunk in existing_ids.chunks(INSERT_CHUNK) {
+        stored_participants.extend(participants(db, org, chunk).await?);
+    }
+    let limit = Utc::now() + Duration::days(1);
+    let now = values::now();
+    let (mut inserts, mut links, mut updates, mut replaced, mut touched) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, item) in items.into_iter().enumerate() {
+        let (Some(account), Some(key)) = (accounts[i], keys[i].clone()) else { continue };
+        let summary = out.check(i, &["summary"], values::text(&item.summary, values::MAX_TEXT));
+        let at = out.check(i, &["occurredAt"], item.occurred_at.map(values::timestamp));
+        if at.is_some_and(|t| t > limit) {
+            out.reject(i, ErrorCode::Invalid, &["occurredAt"], "must not be more than a day in the future");
+        }
+        if item.contacts.len() > MAX_PARTICIPANTS {
+            out.reject(i, ErrorCode::Invalid, &["contacts"], format!("at most {MAX_PARTICIPANTS} participants"));
+        }
+        let mut people = Vec::new();
+        for (j, r) in item.contacts.iter().enumerate().take(MAX_PARTICIPANTS) {
+            let j = j.to_string();
+            let found = match r {
+                ContactRef::Id(id) => by_id.get(id),
+                ContactRef::Key(k) => by_key.get(k),
+            };
+            match found {
+                None => out.reject(i, ErrorCode::NotFound, &["contacts", &j], "no such contact"),
+                Some(c) if c.account != account => {
+                    out.reject(i, ErrorCode::Invalid, &["contacts", &j], "contact belongs to another account")
+                }
+                Some(c) if people.contains(&c.id) => {
+                    out.reject(i, ErrorCode::Invalid, &["contacts", &j], "lists a contact more than once")
+                }
+                Some(c) => people.push(c.id),
+            }
+        }
+        let (Some(summary), Some(at), true) = (summary, at, out.is_open(i)) else { continue };
+        people.sort();
+        let direction = item.direction.unwrap_or(Direction::Outbound);
+        match existing.get(&key) {
+            Some(m) if m.account_id != account.0 => out.reject(
+                i,
+                ErrorCode::Conflict,
+                &["idempotencyKey"],
+                "this idempotency key was already used for another account",
+            ),
+            Some(m) => {
+                let id = InteractionId(m.id);
+                let same_people = stored_participants.get(&id).is_none_or(|p| p.contacts == people);
+                if m.kind == item.kind.as_str()
+                    && m.direction == direction.as_str()
+                    && m.occurred_at == at
+                    && m.summary == summary
+                    && same_people
+                    && m.archived_at.is_none()
+                {
+                    out.set(i, ItemStatus::Duplicate);
+                    continue;
+                }
+                out.set(i, ItemStatus::Updated);
+                touched.push(account);
+                updates.push((
+                    m.version,
+                    interaction::ActiveModel {
+                        id: Set(m.id),
+                        kind: Set(item.kind.as_str().into()),
+                        direction: Set(direction.as_str().into()),
+                        occurred_at: Set(at),
+                        summary: Set(summary),
+                        archived_at: Set(None),
+                        version: Set(m.version + 1),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                ));
+                replaced.push((id, people));
+            }
+            None => {
+                out.set(i, ItemStatus::Accepted);
+                touched.push(account);
+                let id = InteractionId::generate();
+                links.extend(people.into_iter().map(|c| interaction_contact::ActiveModel {
+                    organisation_id: Set(org.0),
+                    interaction_id: Set(id.0),
+                    contact_id: Set(c.0),
+                }));
+                inserts.push(interaction::ActiveModel {
+                    id: Set(id.0),
+                    organisation_id: Set(org.0),
+                    account_id: Set(account.0),
+                    kind: Set(item.kind.as_str().into()),
+                    direction: Set(direction.as_str().into()),
+                    occurred_at: Set(at),
+                    summary: Set(summary),
+                    idempotency_key: Set(Some(key)),
+                    archived_at: Set(None),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                });
+            }
+        }
+    }
+    let dirty = touched.clone();
+    crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            for chunk in inserts.chunks(INSERT_CHUNK) {
+                interaction::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
+            }
+            for chunk in links.chunks(INSERT_CHUNK) {
+                interaction_contact::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
+            }
+            for (version, changes) in updates {
+                let id = changes.id.clone().unwrap();
+                if !update_if_version(tx, cols(), changes, org.0, id, version).await? {
+                    return Err(Error::conflict(
+                        &["items"],
+                        "an interaction of this batch changed meanwhile; retry the batch",
+                    ));
+                }
+            }
+            for (id, people) in replaced {
+                replace_participants(tx, org, id, Some(&people), None).await?;
+            }
+            crate::signals::mark_dirty(tx, org, &dirty).await
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        sea_orm::TransactionError::Transaction(Error::Internal(inner))
+            if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
+        {
+            Error::conflict(
+                &["items"],
+                "another request wrote some of these interactions at the same time; retry the batch",
+            )
+        }
+        other => other.into(),
+    })?;
+    touched.sort();
+    touched.dedup();
+    Ok(out.finish(touched))
+}

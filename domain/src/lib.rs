@@ -33,6 +33,7 @@ pub mod values;
 
 pub use accounts::Account;
 pub use actor::Actor;
+pub use attributes::{AttributeKind, AttributeValue};
 pub use chrono_tz::Tz;
 pub use contacts::Contact;
 pub use health::scorecard::MeasureKind;

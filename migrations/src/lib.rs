@@ -15,6 +15,7 @@ mod m0003_risks;
 mod m0004_plugins;
 mod m0005_playbooks;
 mod m0006_time_zones;
+mod m0007_attributes;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_plugins::Migration),
             Box::new(m0005_playbooks::Migration),
             Box::new(m0006_time_zones::Migration),
+            Box::new(m0007_attributes::Migration),
         ]
     }
 }

@@ -93,6 +93,18 @@ impl Account {
     async fn days_until_renewal(&self, ctx: &Context<'_>) -> Option<i32> {
         self.0.renewal_date.map(|d| (d - request(ctx).today).num_days() as i32)
     }
+    /// The account's custom attribute values, by key.
+    async fn attributes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::attributes::AccountAttributeValue>> {
+        let found = request(ctx).loader.load_one(super::loaders::AttributesOf(self.0.id)).await.map_err(load_error)?;
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| super::attributes::AccountAttributeValue::new(k, v))
+            .collect())
+    }
     /// The account manager responsible for retention.
     async fn account_manager(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.account_manager).await
@@ -419,6 +431,8 @@ pub struct AccountFilter {
     pub open_risk_categories: Option<Vec<super::scalars::RiskCategory>>,
     /// Only churned accounts whose churn has no post-mortem yet (true), or all others (false).
     pub post_mortem_due: Option<bool>,
+    /// Conditions on custom attributes (at most 10), all must hold.
+    pub attributes: Option<Vec<super::attributes::AttributeConditionInput>>,
     /// Include archived accounts (default false).
     #[graphql(default)]
     pub include_archived: bool,
@@ -479,6 +493,7 @@ impl AccountFilter {
             post_mortem_due: self.post_mortem_due,
             health_score_max: self.health_score_max,
             open_risk_categories: domain_list(self.open_risk_categories),
+            attributes: super::attributes::conditions(self.attributes).map_err(filter_error)?,
             include_archived: self.include_archived,
         })
     }

@@ -67,7 +67,22 @@ pub struct PostMortemOf(pub RiskId);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FeedbackOf(pub PostMortemId);
 
+/// Key for an account's custom attribute values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AttributesOf(pub AccountId);
+
 type Shared = Arc<Error>;
+
+impl Loader<AttributesOf> for TenantLoader {
+    type Value = std::collections::BTreeMap<String, bellwether_domain::AttributeValue>;
+    type Error = Shared;
+    async fn load(&self, keys: &[AttributesOf]) -> Result<HashMap<AttributesOf, Self::Value>, Shared> {
+        let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+        let found =
+            bellwether_domain::attributes::for_accounts(&self.db, self.organisation, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, v)| (AttributesOf(k), v)).collect())
+    }
+}
 
 impl Loader<UserId> for TenantLoader {
     type Value = User;

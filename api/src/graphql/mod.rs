@@ -2,6 +2,8 @@
 //! plumbing in `support`, `loaders`, `scalars` and `count`.
 
 mod accounts;
+mod attributes;
+mod bulk;
 mod contacts;
 mod count;
 pub mod document;
@@ -32,11 +34,13 @@ use crate::config::Limits;
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     accounts::AccountMutation,
+    attributes::AttributeMutation,
     contacts::ContactMutation,
     interactions::InteractionMutation,
     users::UserMutation,
     organisations::OrganisationMutation,
     signals::SignalMutation,
+    bulk::BulkMutation,
     health::HealthMutation,
     risks::RiskMutation,
     plugins::PluginMutation,

@@ -222,6 +222,15 @@ impl CoreQuery {
         Ok(metrics::definitions(&r.db, r.actor.organisation).await.gql()?.into_iter().map(MetricDefinition).collect())
     }
 
+    /// The custom account attributes your organisation defined, by key.
+    async fn attribute_definitions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Include archived attributes (default false).", default)] include_archived: bool,
+    ) -> async_graphql::Result<Vec<super::attributes::AttributeDefinition>> {
+        super::attributes::definitions(ctx, include_archived).await
+    }
+
     /// Your organisation's health scorecards, the default first.
     async fn health_scorecards(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HealthScorecard>> {
         let r = request(ctx);

@@ -327,6 +327,24 @@ mirror_enum!(
         Escalation,
         /// An internal note about the account.
         Note,
+        /// A purchase or order placed by the client (e.g. a row of a transaction export).
+        Order,
+    }
+);
+
+mirror_enum!(
+    /// The type of a custom attribute's values.
+    AttributeKind => AttributeKind {
+        /// Free text (one line, at most 500 characters).
+        Text,
+        /// A finite number.
+        Number,
+        /// True or false.
+        Boolean,
+        /// A calendar day.
+        Date,
+        /// One of the definition's options.
+        Enumeration,
     }
 );
 

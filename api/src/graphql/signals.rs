@@ -442,7 +442,7 @@ pub enum AccountRefInput {
 
 impl AccountRefInput {
     /// An id of the wrong kind resolves to no account (the item is rejected as NOT_FOUND).
-    fn into_domain(self) -> AccountRef {
+    pub fn into_domain(self) -> AccountRef {
         match self {
             Self::Id(id) => AccountRef::Id(AccountId(input_id(&id, Kind::Account, &[]).unwrap_or_default())),
             Self::ExternalRef(r) => AccountRef::ExternalRef(r),
@@ -551,7 +551,7 @@ fn to_user_error(e: d::FieldError) -> UserError {
     }
 }
 
-fn ingest_payload(ctx: &Context<'_>, result: Result<BatchReport, Error>) -> async_graphql::Result<IngestPayload> {
+pub fn ingest_payload(ctx: &Context<'_>, result: Result<BatchReport, Error>) -> async_graphql::Result<IngestPayload> {
     let (report, user_errors) = outcome(result, |r| r)?;
     if report.as_ref().is_some_and(|r| !r.touched.is_empty()) {
         wake(ctx);

@@ -2,6 +2,8 @@
 
 pub(crate) mod account;
 pub(crate) mod action_plan;
+pub(crate) mod attribute_definition;
+pub(crate) mod attribute_value;
 pub(crate) mod contact;
 pub(crate) mod contract_change;
 pub(crate) mod feedback_item;

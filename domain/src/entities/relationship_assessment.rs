@@ -13,6 +13,7 @@ pub struct Model {
     pub competitive_pressure: i16,
     pub strategic_alignment: i16,
     pub notes: Option<String>,
+    pub idempotency_key: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -80,6 +80,7 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, new: NewAssessment) 
         competitive_pressure: Set(pressure.unwrap()),
         strategic_alignment: Set(alignment.unwrap()),
         notes: Set(notes.unwrap()),
+        idempotency_key: Set(None),
         created_at: Set(values::now()),
     };
     let account = new.account;
@@ -156,4 +157,115 @@ pub async fn get(db: &DatabaseConnection, org: OrganisationId, id: AssessmentId)
         .one(db)
         .await?
         .map(Into::into))
+}
+
+/// An assessment as a bulk call sends it (the assessor is the caller).
+#[derive(Clone, Debug)]
+pub struct AssessmentInput {
+    pub account: super::AccountRef,
+    /// Default now.
+    pub assessed_at: Option<super::Coerced<DateTime<Utc>>>,
+    pub stakeholder_sentiment: i32,
+    pub competitive_pressure: i32,
+    pub strategic_alignment: i32,
+    pub notes: Option<String>,
+    /// Makes a retried item a no-op.
+    pub idempotency_key: Option<String>,
+}
+
+/// Records up to 5,000 assessments by the caller. Assessments are immutable: a replayed key
+/// with the same content is a DUPLICATE, with other content a CONFLICT.
+pub async fn record_many(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    items: Vec<AssessmentInput>,
+) -> Result<super::BatchReport> {
+    use super::{INSERT_CHUNK, ItemStatus, Outcomes, check_batch, reject_repeats, resolve_accounts};
+    use crate::ErrorCode;
+    check_batch(actor, items.len())?;
+    let org = actor.organisation;
+    let mut out = Outcomes::new(items.len());
+    let refs: Vec<_> = items.iter().map(|i| i.account.clone()).collect();
+    let accounts = resolve_accounts(db, actor, &refs, &mut out).await?;
+    let now = values::now();
+    let mut valid = Vec::new();
+    for (i, a) in items.into_iter().enumerate() {
+        let sentiment = out.check(i, &["stakeholderSentiment"], rating(a.stakeholder_sentiment));
+        let pressure = out.check(i, &["competitivePressure"], rating(a.competitive_pressure));
+        let alignment = out.check(i, &["strategicAlignment"], rating(a.strategic_alignment));
+        let notes = out.check(i, &["notes"], a.notes.as_deref().map(|n| values::text(n, values::MAX_TEXT)).transpose());
+        let at = out.check(i, &["assessedAt"], a.assessed_at.unwrap_or(Ok(now)).and_then(past_timestamp));
+        let key = out.check(i, &["idempotencyKey"], values::idempotency_key(a.idempotency_key.as_deref()));
+        if let (Some(account), Some(s), Some(p), Some(al), Some(notes), Some(at), Some(key), true) =
+            (accounts[i], sentiment, pressure, alignment, notes, at, key, out.is_open(i))
+        {
+            valid.push((i, account, s, p, al, notes, at, key));
+        }
+    }
+    reject_repeats(valid.iter().filter_map(|v| v.7.clone().map(|k| (v.0, k))), &["idempotencyKey"], &mut out);
+    valid.retain(|v| out.is_open(v.0));
+    let keys: Vec<String> = valid.iter().filter_map(|v| v.7.clone()).collect();
+    let mut existing = std::collections::HashMap::new();
+    for chunk in keys.chunks(INSERT_CHUNK) {
+        for m in relationship_assessment::Entity::find()
+            .filter(relationship_assessment::Column::OrganisationId.eq(org.0))
+            .filter(relationship_assessment::Column::IdempotencyKey.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            if let Some(k) = m.idempotency_key.clone() {
+                existing.insert(k, m);
+            }
+        }
+    }
+    let (mut inserts, mut touched) = (Vec::new(), Vec::new());
+    for (index, account, s, p, al, notes, at, key) in valid {
+        if let Some(m) = key.as_ref().and_then(|k| existing.get(k)) {
+            let same = m.account_id == account.0
+                && m.stakeholder_sentiment == s
+                && m.competitive_pressure == p
+                && m.strategic_alignment == al
+                && m.notes == notes
+                && (m.assessed_at == at || m.assessed_at <= now && at == now);
+            if same {
+                out.set(index, ItemStatus::Duplicate);
+            } else {
+                out.reject(
+                    index,
+                    ErrorCode::Conflict,
+                    &["idempotencyKey"],
+                    "this idempotency key was already used for another assessment",
+                );
+            }
+            continue;
+        }
+        out.set(index, ItemStatus::Accepted);
+        touched.push(account);
+        inserts.push(relationship_assessment::ActiveModel {
+            id: Set(AssessmentId::generate().0),
+            organisation_id: Set(org.0),
+            account_id: Set(account.0),
+            assessed_by: Set(actor.user.0),
+            assessed_at: Set(at),
+            stakeholder_sentiment: Set(s),
+            competitive_pressure: Set(p),
+            strategic_alignment: Set(al),
+            notes: Set(notes),
+            idempotency_key: Set(key),
+            created_at: Set(now),
+        });
+    }
+    let dirty = touched.clone();
+    crate::db::write::<_, _, _, Error>(db, |tx| {
+        Box::pin(async move {
+            for chunk in inserts.chunks(INSERT_CHUNK) {
+                relationship_assessment::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
+            }
+            mark_dirty(tx, org, &dirty).await
+        })
+    })
+    .await?;
+    touched.sort();
+    touched.dedup();
+    Ok(out.finish(touched))
 }

@@ -107,7 +107,7 @@ pub fn default_specs() -> Vec<MetricSpec> {
     .collect()
 }
 
-fn metric_key(key: &str) -> Result<String, String> {
+pub(crate) fn metric_key(key: &str) -> Result<String, String> {
     let k = key.trim();
     let ok = (1..=100).contains(&k.len())
         && k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))

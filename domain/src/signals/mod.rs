@@ -101,6 +101,14 @@ impl Outcomes {
         }
     }
 
+    /// Rejects an item with a validator's errors (their paths are relative to the item).
+    pub fn reject_error(&mut self, index: usize, error: Error) {
+        for e in error.field_errors().unwrap_or_default() {
+            let field: Vec<&str> = e.field.iter().map(String::as_str).collect();
+            self.reject(index, e.code, &field, e.message);
+        }
+    }
+
     /// Runs a parser for item `index`, recording its failure under `field`.
     pub fn check<T>(&mut self, index: usize, field: &[&str], parsed: Result<T, String>) -> Option<T> {
         match parsed {

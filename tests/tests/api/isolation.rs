@@ -66,6 +66,18 @@ async fn populate(s: &TestServer, slug: &str) -> World {
         .await;
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
     let reference = json!({ "externalRef": "SHARED-1" });
+    // The same attribute key in both organisations, each with its own name and value.
+    s.mutate(
+        token,
+        "defineAccountAttribute",
+        "attribute",
+        "key",
+        json!({ "key": "plan", "name": format!("{slug} plan"), "kind": "TEXT" }),
+    )
+    .await;
+    let q = "mutation($i: SetAccountAttributesInput!) { setAccountAttributes(input: $i) { accepted } }";
+    let set = s.gql(token, q, json!({ "i": { "items": [{ "account": reference, "values": [{ "key": "plan", "text": format!("{slug} gold") }] }] } })).await;
+    assert_eq!(set["setAccountAttributes"]["accepted"], 1);
     for (field, items) in [
         (
             "ingestMetricPoints",
@@ -195,7 +207,7 @@ const WALK: &str = r#"{
     children { totalCount nodes { id } }
     contacts(filter: { includeArchived: true }) { totalCount nodes { id account { id } } }
     interactions(filter: { includeArchived: true }) { totalCount nodes { id account { id } contacts { id } users { id } } } } }
-  accountByExternalRef(externalRef: "SHARED-1") { id health { id scorecard { id } measures { label } }
+  accountByExternalRef(externalRef: "SHARED-1") { id attributes { key text } health { id scorecard { id } measures { label } }
     healthHistory { nodes { id } }
     allCards: health(scorecardId: null) { id }
     metricPoints(metric: "usage.active_users") { totalCount }
@@ -207,6 +219,8 @@ const WALK: &str = r#"{
     contractChanges { totalCount nodes { id account { id } } } }
   users(filter: { includeArchived: true }, first: 10) { totalCount nodes { id managedAccounts { nodes { id } } } }
   metricDefinitions { id key }
+  attributeDefinitions(includeArchived: true) { key name }
+  attributed: accounts(filter: { attributes: [{ key: "plan", atLeast: { text: "a" } }] }) { totalCount nodes { id attributes { key text } } }
   healthScorecards { id name }
   risks(first: 10) { totalCount nodes { id title account { id } owner { id } createdBy { id } events(first: 5) { totalCount nodes { actor { id } } }
     actionPlans { id actions { id owner { id } closedBy { id } } } updates { totalCount nodes { id author { id } } } postMortem { id } } }
@@ -290,6 +304,7 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         "node",
         "nodes",
         "metricDefinitions",
+        "attributeDefinitions",
         "healthScorecards",
         "risks",
         "riskMatrix",

@@ -4,6 +4,7 @@ mod abuse;
 mod accounts;
 mod audit;
 mod auth;
+mod bulk;
 mod contacts_interactions;
 mod graphiql;
 mod health;
