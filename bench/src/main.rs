@@ -21,6 +21,8 @@
 //!   token limit (time to answer), the standard introspection query, and `/healthz` latency
 //!   while 16 ten-level bombs arrive at once.
 
+mod churn;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -42,6 +44,14 @@ struct Args {
 
 #[derive(Subcommand)]
 enum What {
+    /// Warning quality on two public churn data sets (fetched from PyPI, pinned by hash),
+    /// loaded through `bellwether import` and measured by `warningQuality`, beside baselines
+    /// and logistic regressions computed outside the product.
+    Churn {
+        /// Where the data sets are kept (default: target/churn-data).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+    },
     /// Rule plugins: compile and instantiation cost, per-evaluation overhead, native vs plugin,
     /// and plugins in a sweep (SQLite).
     Plugin {
@@ -145,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
         What::Plugin { accounts, iterations } => plugin(accounts, iterations).await,
         What::Plans { backend, accounts, runs } => plans(backend.into(), accounts, runs).await,
         What::QueryCost { runs } => query_cost(runs).await,
+        What::Churn { data } => churn::run(data).await,
     }
 }
 

@@ -260,6 +260,10 @@ impl Engine {
         ));
         for (chunk_index, chunk) in accounts.chunks(CHUNK).enumerate() {
             let bases = snapshot::load(db, org, chunk, as_of, earliest, &needs).await?;
+            if bases.len() < chunk.len() {
+                // Accounts of another organisation (or none) are refused like unknown ones.
+                return Err(Error::not_found("account", &["accountIds"]));
+            }
             let shared = shared.clone();
             let (horizon, outcome) = (req.horizon_days, req.outcome);
             let offset = (chunk_index * CHUNK) as u32;

@@ -85,9 +85,11 @@ pub struct Snapshot {
     pub account: Option<AccountFacts>,
     /// Custom attribute values by key (current values: attributes keep no history).
     pub attributes: std::collections::BTreeMap<String, AttributeValue>,
-    /// Signals before this moment were not loaded: no activity seen after it means at least
-    /// this long without activity, not "never active".
+    /// Signals before this moment were not loaded.
     pub history_from: Option<DateTime<Utc>>,
+    /// The last client interaction before `history_from` (any kind but internal notes), so
+    /// silence longer than the loaded history still counts.
+    pub last_activity_before: Option<DateTime<Utc>>,
 }
 
 /// Combines values with an aggregation; `None` for no values.
@@ -198,30 +200,21 @@ pub fn activity(snapshot: &Snapshot, sources: &ActivitySources<'_>, as_of: DateT
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recency {
     pub days: i64,
-    /// True when no activity was seen since the loaded history began: at least `days`.
-    pub at_least: bool,
     /// Activity moments up to `as_of` in the loaded history.
     pub count: usize,
 }
 
 /// Days since the last activity as of `as_of`. Silence is a value: an account with earlier
-/// activity, or one whose contract started, that has been silent since counts its silence;
-/// `None` only when nothing says the account existed.
+/// activity that has been silent since counts its silence, also when that activity predates
+/// the loaded history (`Snapshot::last_activity_before`). `None` for an account with no
+/// activity on record at all: nothing says its activity is recorded.
 pub fn recency(snapshot: &Snapshot, sources: &ActivitySources<'_>, as_of: DateTime<Utc>) -> Option<Recency> {
     let moments = activity(snapshot, sources, as_of);
     if let Some(last) = moments.last() {
-        return Some(Recency { days: (as_of - *last).num_days(), at_least: false, count: moments.len() });
+        return Some(Recency { days: (as_of - *last).num_days(), count: moments.len() });
     }
-    let start = snapshot
-        .account
-        .as_ref()
-        .and_then(|a| a.contract_start)
-        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-        .filter(|s| *s <= as_of)?;
-    match snapshot.history_from {
-        Some(h) if h > start => Some(Recency { days: (as_of - h).num_days(), at_least: true, count: 0 }),
-        _ => Some(Recency { days: (as_of - start).num_days(), at_least: false, count: 0 }),
-    }
+    let earlier = snapshot.last_activity_before.filter(|t| *t <= as_of && sources.metrics.is_empty())?;
+    Some(Recency { days: (as_of - earlier).num_days(), count: 0 })
 }
 
 /// How regularly the account is active: periods with activity in a recent window against the
@@ -240,8 +233,8 @@ pub struct Frequency {
 }
 
 /// Active periods of `period_days` in the `window_days` up to `as_of`, and in the
-/// `baseline_days` before. `None` when the account shows no activity up to `as_of` and no
-/// contract start.
+/// `baseline_days` before, counted from the contract start or the first activity. `None` for
+/// an account with no activity on record.
 pub fn frequency(
     snapshot: &Snapshot,
     sources: &ActivitySources<'_>,
@@ -251,6 +244,10 @@ pub fn frequency(
     period_days: i64,
 ) -> Option<Frequency> {
     let moments = activity(snapshot, sources, as_of);
+    let earlier = snapshot.last_activity_before.filter(|t| *t <= as_of);
+    if moments.is_empty() && earlier.is_none() {
+        return None;
+    }
     let start = snapshot
         .account
         .as_ref()
@@ -258,6 +255,7 @@ pub fn frequency(
         .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
         .into_iter()
         .chain(moments.first().copied())
+        .chain(earlier)
         .min()
         .filter(|s| *s <= as_of)?;
     let period_of = |t: DateTime<Utc>| (as_of - t).num_seconds().max(0) / (period_days * 86_400);
@@ -698,12 +696,12 @@ mod tests {
         use crate::{Direction::*, InteractionKind::{Call as Order, Meeting, Note}};
         let all = ActivitySources::default();
         let mut s = with_start(Some(-400));
-        // Silent since the contract started: the silence counts from the start.
-        assert_eq!(recency(&s, &all, at(0)).map(|r| r.days), Some(400));
-        // With history loaded only from 100 days back: at least 100 days.
+        // Nothing on record: no verdict (activity may not be recorded for this account).
+        assert_eq!(recency(&s, &all, at(0)), None);
+        // Activity before the loaded history: its silence counts in full.
         s.history_from = Some(at(-100));
-        let r = recency(&s, &all, at(0)).unwrap();
-        assert_eq!((r.days, r.at_least), (100, true));
+        s.last_activity_before = Some(at(-250));
+        assert_eq!(recency(&s, &all, at(0)).map(|r| r.days), Some(250));
         s.touchpoints = vec![
             touchpoint(-50, Order, Inbound),
             touchpoint(-10, Note, Internal),
@@ -723,9 +721,7 @@ mod tests {
         let keys = ["orders".to_owned()];
         let orders = ActivitySources { interaction_kinds: &[], metrics: &keys };
         assert_eq!(recency(&s, &orders, at(0)).map(|r| r.days), Some(20));
-        // Nothing says the account existed: no verdict.
         assert_eq!(recency(&with_start(None), &all, at(0)), None);
-        assert_eq!(recency(&with_start(Some(5)), &all, at(0)), None);
     }
 
     #[test]
@@ -747,9 +743,12 @@ mod tests {
         s.touchpoints = vec![touchpoint(-10, Order, Inbound)];
         let f = frequency(&s, &all, at(0), 90, 270, 30).unwrap();
         assert_eq!((f.active_periods, f.periods, f.baseline), (1, 1, None));
-        // A contract without any activity: zero, not unknown.
-        let f = frequency(&with_start(Some(-400)), &all, at(0), 90, 270, 30).unwrap();
+        // Active once, long before the loaded history: zero since, not unknown.
+        let mut quiet = with_start(Some(-400));
+        quiet.last_activity_before = Some(at(-390));
+        let f = frequency(&quiet, &all, at(0), 90, 270, 30).unwrap();
         assert_eq!((f.recent, f.baseline), (0.0, Some(0.0)));
+        assert_eq!(frequency(&with_start(Some(-400)), &all, at(0), 90, 270, 30), None);
         assert_eq!(frequency(&with_start(None), &all, at(0), 90, 270, 30), None);
     }
 

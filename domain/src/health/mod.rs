@@ -391,8 +391,10 @@ pub(crate) async fn load_signals(
     };
     // The kinds are independent: their queries run concurrently on separate pooled connections
     // (decoding a large series overlaps with the database answering the others).
-    let (found, mut series, tickets, invoices, surveys, assessments, contracts, touchpoints) = tokio::try_join!(
+    let (found, mut earlier, mut attributes, mut series, tickets, invoices, surveys, assessments, contracts, touchpoints) = tokio::try_join!(
         crate::accounts::by_ids(db, org, accounts),
+        last_activity_before(db, org, accounts, since),
+        crate::attributes::for_accounts(db, org, accounts),
         series,
         tickets::for_accounts(db, org, accounts, since),
         invoices::for_accounts(db, org, accounts, since.date_naive()),
@@ -403,7 +405,9 @@ pub(crate) async fn load_signals(
     )?;
     for (account, snapshot) in out.iter_mut() {
         snapshot.history_from = Some(since);
+        snapshot.last_activity_before = earlier.remove(account);
         snapshot.account = found.get(account).map(facts::AccountFacts::from);
+        snapshot.attributes = attributes.remove(account).unwrap_or_default();
         for def in &definitions {
             snapshot.metrics.insert(
                 def.key.clone(),
@@ -432,6 +436,36 @@ pub(crate) async fn load_signals(
     }
     for (account, t) in touchpoints {
         out.entry(account).or_default().touchpoints.push(t);
+    }
+    Ok(out)
+}
+
+/// Each account's last client interaction (not an internal note) before `before`: one grouped
+/// query, so silence longer than the loaded history still counts.
+async fn last_activity_before(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    accounts: &[AccountId],
+    before: DateTime<Utc>,
+) -> Result<HashMap<AccountId, DateTime<Utc>>> {
+    use crate::entities::interaction;
+    let mut out = HashMap::new();
+    for chunk in accounts.chunks(1000) {
+        let rows: Vec<(uuid::Uuid, Option<DateTime<Utc>>)> = interaction::Entity::find()
+            .select_only()
+            .column(interaction::Column::AccountId)
+            .column_as(interaction::Column::OccurredAt.max(), "last")
+            .filter(interaction::Column::OrganisationId.eq(org.0))
+            .filter(interaction::Column::AccountId.is_in(chunk.iter().map(|a| a.0)))
+            .filter(interaction::Column::OccurredAt.lt(values::timestamp(before)))
+            .filter(interaction::Column::ArchivedAt.is_null())
+            .filter(interaction::Column::Kind.ne(crate::InteractionKind::Note.as_str()))
+            .filter(interaction::Column::Direction.ne(crate::Direction::Internal.as_str()))
+            .group_by(interaction::Column::AccountId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(a, t)| t.map(|t| (AccountId(a), t))));
     }
     Ok(out)
 }

@@ -103,7 +103,9 @@ impl MeasureKind {
             Self::ActivityFrequency => &[(0.0, 0.0), (0.1, 25.0), (0.25, 50.0), (0.5, 75.0), (1.0, 100.0)],
             Self::ActivityTrend => &[(0.0, 0.0), (0.5, 40.0), (1.0, 80.0), (1.5, 100.0)],
             Self::MetricLevel => &[(0.0, 0.0), (0.5, 40.0), (0.8, 80.0), (1.0, 100.0)],
-            Self::Tenure => &[(0.0, 30.0), (90.0, 40.0), (365.0, 60.0), (730.0, 80.0), (1460.0, 100.0)],
+            Self::Tenure => {
+                &[(0.0, 30.0), (90.0, 40.0), (365.0, 60.0), (730.0, 75.0), (1460.0, 90.0), (2920.0, 100.0)]
+            }
             Self::ContractTerm => &[(1.0, 30.0), (12.0, 70.0), (24.0, 90.0), (36.0, 100.0)],
             Self::DaysToRenewal => &[(-30.0, 10.0), (0.0, 20.0), (30.0, 30.0), (90.0, 60.0), (180.0, 80.0), (365.0, 100.0)],
             Self::ValueTrend => &[(-0.5, 0.0), (-0.2, 30.0), (0.0, 70.0), (0.1, 85.0), (0.3, 100.0)],
@@ -195,8 +197,8 @@ pub struct Definition {
 }
 
 impl Definition {
-    /// The scorecard every organisation starts with: signals, contact, and activity (silence
-    /// after activity is the strongest churn signal there is).
+    /// The scorecard every organisation starts with: signals, contact, activity (silence after
+    /// activity is the strongest churn signal there is) and tenure.
     pub fn standard() -> Self {
         let m = |kind, weight| MeasureSpec { kind, weight, ..Default::default() };
         Self {
@@ -214,6 +216,7 @@ impl Definition {
                 m(MeasureKind::EngagementRecency, 10.0),
                 m(MeasureKind::DaysSinceActivity, 20.0),
                 MeasureSpec { window_days: Some(365), ..m(MeasureKind::ActivityFrequency, 10.0) },
+                m(MeasureKind::Tenure, 5.0),
             ],
             bands: Bands { good: 70.0, watch: 45.0 },
         }
@@ -600,13 +603,7 @@ fn read(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Option
         }
         MeasureKind::DaysSinceActivity => {
             let r = facts::recency(snapshot, &sources, as_of)?;
-            let detail = if r.count == 0 && !r.at_least {
-                format!("no activity since the contract started {} days ago", r.days)
-            } else if r.at_least {
-                format!("no activity in the last {} days or more", r.days)
-            } else {
-                format!("last activity {} days ago", r.days)
-            };
+            let detail = format!("last activity {} days ago", r.days);
             Some(Reading::Curve {
                 value: r.days as f64,
                 x: r.days as f64,
@@ -954,6 +951,93 @@ mod tests {
         assert_eq!(c.measures.len(), 1);
         assert!(c.measures[0].contribution_delta < 0.0);
         assert!(compare(&after, &after).measures.is_empty());
+    }
+
+    #[test]
+    fn account_facts_attributes_and_configured_curves() {
+        use crate::attributes::AttributeValue;
+        use crate::health::facts::AccountFacts;
+        let mut s = Snapshot {
+            account: Some(AccountFacts {
+                tier: crate::Tier::Strategic,
+                segment: Some("banks".into()),
+                contract_start: Some((now() - Duration::days(400)).date_naive()),
+                renewal_date: Some((now() + Duration::days(45)).date_naive()),
+                annual_value_minor: 12_000_000,
+                currency: "EUR".into(),
+                churned_on: None,
+            }),
+            ..Default::default()
+        };
+        s.attributes.insert("contract".into(), AttributeValue::Choice("month_to_month".into()));
+        s.attributes.insert("seats".into(), AttributeValue::Number(40.0));
+        s.metrics.insert(
+            "seats.used".into(),
+            Series {
+                aggregation: Some(MetricAggregation::Last),
+                direction: None,
+                points: vec![(now() - Duration::days(2), 30.0)],
+            },
+        );
+        let one = |spec: MeasureSpec| {
+            let def = Definition { measures: vec![spec], bands: Bands { good: 70.0, watch: 45.0 } };
+            assert_eq!(def.check(), Ok(()), "{def:?}");
+            let e = evaluate(&def, &s, now());
+            (e.measures[0].value, e.score)
+        };
+        let m = |kind| MeasureSpec { kind, weight: 1.0, ..Default::default() };
+        // Tenure 400 days on the default curve: 60 + 15 * 35 / 365.
+        assert_eq!(one(m(MeasureKind::Tenure)), (Some(400.0), Some(61.44)));
+        // Days to renewal 45 on a configured curve.
+        let curve = Some(vec![(0.0, 0.0), (90.0, 100.0)]);
+        assert_eq!(one(MeasureSpec { curve, ..m(MeasureKind::DaysToRenewal) }), (Some(45.0), Some(50.0)));
+        // Annual value in major units (EUR has two decimals).
+        let curve = Some(vec![(0.0, 0.0), (240_000.0, 100.0)]);
+        assert_eq!(one(MeasureSpec { curve, ..m(MeasureKind::AnnualValue) }), (Some(120_000.0), Some(50.0)));
+        let scores = |pairs: &[(&str, f64)]| Some(pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect());
+        assert_eq!(one(MeasureSpec { scores: scores(&[("strategic", 90.0)]), ..m(MeasureKind::Tier) }).1, Some(90.0));
+        let contract = MeasureSpec {
+            attribute: Some("contract".into()),
+            scores: scores(&[("month_to_month", 20.0), ("two_year", 95.0)]),
+            ..m(MeasureKind::Attribute)
+        };
+        assert_eq!(one(contract).1, Some(20.0));
+        // An option without a score, or an account without the attribute: no data.
+        let segment = MeasureSpec { scores: scores(&[("insurers", 80.0)]), ..m(MeasureKind::Segment) };
+        assert_eq!(one(segment), (None, None));
+        // Seats used of the account's own entitlement.
+        let level = MeasureSpec {
+            metric: Some("seats.used".into()),
+            entitlement_attribute: Some("seats".into()),
+            ..m(MeasureKind::MetricLevel)
+        };
+        // 30 of 40 = 0.75 on the default curve: 40 + 40 * 0.25 / 0.3.
+        assert_eq!(one(level), (Some(0.75), Some(73.33)));
+    }
+
+    #[test]
+    fn new_measure_options_are_checked() {
+        let m = |kind| MeasureSpec { kind, weight: 1.0, ..Default::default() };
+        let cases = vec![
+            (m(MeasureKind::AnnualValue), "measures.0.curve"),
+            (m(MeasureKind::Tier), "measures.0.scores"),
+            (m(MeasureKind::Attribute), "measures.0.attribute"),
+            (m(MeasureKind::MetricLevel), "measures.0.metric"),
+            (MeasureSpec { curve: Some(vec![(1.0, 10.0)]), ..m(MeasureKind::Tenure) }, "measures.0.curve"),
+            (MeasureSpec { curve: Some(vec![(1.0, 10.0), (1.0, 20.0)]), ..m(MeasureKind::Tenure) }, "measures.0.curve"),
+            (MeasureSpec { curve: Some(vec![(1.0, 10.0), (2.0, 120.0)]), ..m(MeasureKind::Tenure) }, "measures.0.curve"),
+            (MeasureSpec { period_days: Some(7), ..m(MeasureKind::Tenure) }, "measures.0.periodDays"),
+            (MeasureSpec { window_days: Some(30), ..m(MeasureKind::DaysSinceActivity) }, "measures.0.windowDays"),
+            (
+                MeasureSpec { interaction_kinds: vec![crate::InteractionKind::Call], ..m(MeasureKind::Tenure) },
+                "measures.0.interactionKinds",
+            ),
+        ];
+        for (spec, path) in cases {
+            let def = Definition { measures: vec![spec], bands: Bands { good: 70.0, watch: 45.0 } };
+            let paths: Vec<String> = def.check().unwrap_err().iter().map(|(p, _)| p.join(".")).collect();
+            assert!(paths.contains(&path.to_owned()), "{path}: {paths:?}");
+        }
     }
 
     #[test]

@@ -313,6 +313,7 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         "ruleRuns",
         "previewRisks",
         "backtestRule",
+        "warningQuality",
         "rulePlugins",
         "playbooks",
         "playbook",
@@ -403,6 +404,22 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
         .await;
     assert_eq!(data["backtestRule"]["accounts"][0]["account"]["id"], json!(a.account));
     assert_eq!(data["backtestRule"]["accounts"][0]["firstFiredOn"], "2026-03-02", "30 days after the due date");
+
+    // Warning quality refuses foreign accounts and scorecards, and measures one's own.
+    let q = "query($i: WarningQualityInput!) { warningQuality(input: $i) { accounts observations } }";
+    let (_, body) = s
+        .post(Some(&a.tenant.admin_token), q, json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "accountIds": [b.account] } }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+    let b_card = s.gql(&b.tenant.admin_token, "{ healthScorecards { id } }", json!({})).await["healthScorecards"][0]["id"].clone();
+    let (_, body) = s
+        .post(Some(&a.tenant.admin_token), q, json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "scorecards": [{ "id": b_card }] } }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    let data = s
+        .gql(&a.tenant.admin_token, q, json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "accountIds": [a.account] } }))
+        .await;
+    assert_eq!(data["warningQuality"]["accounts"], json!(1));
 
     // Filters with foreign ids find nothing.
     let data = s
