@@ -416,6 +416,7 @@ async fn telco(dir: &Path) -> anyhow::Result<()> {
         scorecards,
         rules: all_rules(&s.engine),
         accounts: ids(&s, &refs).await?,
+        rule_params: Default::default(),
     };
     let t = Instant::now();
     let q = s.engine.warning_quality(&s.server.db, s.actor.organisation, s.actor.time_zone, s.actor.today(), req).await?;
@@ -532,6 +533,7 @@ async fn cdnow(dir: &Path) -> anyhow::Result<()> {
         scorecards: scorecards.clone(),
         rules,
         accounts: account_ids.clone(),
+        rule_params: Default::default(),
     };
     println!("  one observation date, {t_obs} (the outside reference's):");
     let t = Instant::now();

@@ -46,6 +46,9 @@ pub struct QualityRequest {
     pub rules: Vec<String>,
     /// Only these accounts (default: every account that is not archived).
     pub accounts: Vec<AccountId>,
+    /// Parameters to try for some rules (by key), instead of their current settings
+    /// (backtests).
+    pub rule_params: std::collections::HashMap<String, crate::Params>,
 }
 
 /// One target's record.
@@ -201,7 +204,8 @@ impl Engine {
                 return Err(Error::invalid(&["ruleKeys", &i.to_string()], format!("no rule has the key '{key}'")));
             };
             if !rules.iter().any(|r| r.rule.meta().key == *key) {
-                rules.push(c.clone());
+                let params = req.rule_params.get(key).cloned().unwrap_or_else(|| c.params.clone());
+                rules.push(Configured { params, ..c.clone() });
             }
         }
 

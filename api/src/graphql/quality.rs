@@ -144,50 +144,57 @@ impl QualityQuery {
             to: input.to.0,
             every_days: i64::from(input.every_days),
             horizon_days: i64::from(input.horizon_days),
-            outcome: match input.outcome {
-                WarningOutcome::Churn => Outcome::Churn,
-                WarningOutcome::Inactivity => Outcome::Inactivity,
-            },
+            outcome: outcome(input.outcome),
             scorecards,
             rules: input.rule_keys,
             accounts,
+            rule_params: Default::default(),
         };
         let q = engine(ctx)
             .warning_quality(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req)
             .await
             .gql()?;
         let stored = bellwether_domain::health::scorecards(&r.db, r.actor.organisation).await.gql()?;
-        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         Ok(WarningQuality {
             dates: q.dates.into_iter().map(Date).collect(),
             censored_dates: q.censored_dates.into_iter().map(Date).collect(),
             accounts: count(q.accounts),
             observations: count(q.observations),
             base_rate: q.base_rate,
-            targets: q
-                .targets
-                .into_iter()
-                .map(|t| WarningTarget {
-                    scorecard: t
-                        .scorecard
-                        .and_then(|id| stored.iter().find(|s| s.id == id).cloned())
-                        .map(HealthScorecard),
-                    rule_key: t.rule_key,
-                    name: t.name,
-                    threshold: t.threshold,
-                    observations: count(t.figures.observations),
-                    positives: count(t.figures.positives),
-                    coverage: t.figures.coverage,
-                    auc: t.figures.auc,
-                    warnings: count(t.figures.warnings),
-                    precision: t.figures.precision,
-                    recall: t.figures.recall,
-                    lift_top_decile: t.figures.lift_top_decile,
-                    accounts_with_outcome: count(t.figures.accounts_with_outcome),
-                    never_warned_share: t.figures.never_warned_share,
-                    median_lead_days: t.figures.median_lead_days,
-                })
-                .collect(),
+            targets: q.targets.into_iter().map(|t| target(t, &stored)).collect(),
         })
+    }
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// A target's figures as GraphQL.
+pub(super) fn target(t: quality::TargetQuality, stored: &[bellwether_domain::health::Scorecard]) -> WarningTarget {
+    WarningTarget {
+        scorecard: t.scorecard.and_then(|id| stored.iter().find(|s| s.id == id).cloned()).map(HealthScorecard),
+        rule_key: t.rule_key,
+        name: t.name,
+        threshold: t.threshold,
+        observations: count(t.figures.observations),
+        positives: count(t.figures.positives),
+        coverage: t.figures.coverage,
+        auc: t.figures.auc,
+        warnings: count(t.figures.warnings),
+        precision: t.figures.precision,
+        recall: t.figures.recall,
+        lift_top_decile: t.figures.lift_top_decile,
+        accounts_with_outcome: count(t.figures.accounts_with_outcome),
+        never_warned_share: t.figures.never_warned_share,
+        median_lead_days: t.figures.median_lead_days,
+    }
+}
+
+/// The outcome enum in the engine's terms.
+pub(super) fn outcome(o: WarningOutcome) -> Outcome {
+    match o {
+        WarningOutcome::Churn => Outcome::Churn,
+        WarningOutcome::Inactivity => Outcome::Inactivity,
     }
 }

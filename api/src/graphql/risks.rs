@@ -993,6 +993,36 @@ impl Backtest {
     async fn accounts(&self) -> Vec<BacktestAccount> {
         self.0.accounts.iter().map(|a| BacktestAccount(a.clone(), self.0.rule_key.clone())).collect()
     }
+    /// How the rule with these parameters did against what happened within `horizonDays`
+    /// after each date, over the same accounts and dates (as `warningQuality` measures it):
+    /// tune a threshold by its precision, recall and lead time, not only by when it fires.
+    async fn quality(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Days after each date the outcome counts (1-730).", default = 90)] horizon_days: i32,
+        #[graphql(desc = "The outcome.", default_with = "super::quality::WarningOutcome::Churn")]
+        outcome: super::quality::WarningOutcome,
+    ) -> async_graphql::Result<super::quality::WarningTarget> {
+        let r = request(ctx);
+        let (Some(from), Some(to)) = (self.0.dates.first(), self.0.dates.last()) else {
+            return Err(bad_input("the backtest has no dates"));
+        };
+        let every = self.0.dates.get(1).map_or(1, |d| (*d - *from).num_days());
+        let req = bellwether_rules::quality::QualityRequest {
+            from: *from,
+            to: *to,
+            every_days: every,
+            horizon_days: i64::from(horizon_days),
+            outcome: super::quality::outcome(outcome),
+            scorecards: Vec::new(),
+            rules: vec![self.0.rule_key.clone()],
+            accounts: self.0.accounts.iter().map(|a| a.account).collect(),
+            rule_params: [(self.0.rule_key.clone(), self.0.params.clone())].into(),
+        };
+        let q = engine(ctx).warning_quality(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req).await.gql()?;
+        let t = q.targets.into_iter().next().ok_or_else(internal)?;
+        Ok(super::quality::target(t, &[]))
+    }
     /// How many accounts it fired for on each date (same order as `dates`).
     async fn firing_accounts_per_date(&self) -> Vec<i32> {
         self.0

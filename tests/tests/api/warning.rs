@@ -102,6 +102,20 @@ async fn warnings_are_measured_against_what_happened(backend: Backend) {
     assert_eq!(rule["ruleKey"], "going_quiet");
     assert_eq!(rule["observations"], json!(12));
 
+    // A backtest carries the same figures for the rule and the parameters it tried.
+    let bt = "query($i: BacktestRuleInput!) { backtestRule(input: $i) { dates quality(horizonDays: 90) {
+        ruleKey observations positives accountsWithOutcome auc } } }";
+    let input = json!({ "ruleKey": "going_quiet", "accountIds": accounts, "from": day(300).to_string(),
+        "to": day(240).to_string(), "everyDays": 30 });
+    let b = s.gql(token, bt, json!({ "i": input })).await["backtestRule"].clone();
+    assert_eq!(b["dates"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        b["quality"],
+        json!({ "ruleKey": "going_quiet", "observations": 12, "positives": 6, "accountsWithOutcome": 2,
+                "auc": rule["auc"] }),
+        "{b}"
+    );
+
     // A threshold nobody falls under: no warnings, every churner never warned.
     let input = json!({ "from": day(300).to_string(), "to": day(240).to_string(), "everyDays": 30,
         "scorecards": [{ "id": card["id"], "threshold": 10 }] });
