@@ -41,6 +41,8 @@ fn auc(pairs: &[(f64, bool)]) -> f64 {
     bellwether_domain::health::quality::auc(&mut v).unwrap_or(f64::NAN)
 }
 
+// Dense matrix arithmetic reads best with indices.
+#[allow(clippy::needless_range_loop)]
 /// L2-regularised logistic regression (the objective of scikit-learn's default: 0.5 |w|^2 +
 /// C * sum of log-losses, intercept unpenalised, C = 1), fitted by Newton's method on
 /// standardised features. Returns (weights, intercept).
@@ -88,6 +90,7 @@ fn logistic(x: &[Vec<f64>], y: &[bool]) -> (Vec<f64>, f64) {
 }
 
 /// Solves `a x = b` by Gaussian elimination with partial pivoting.
+#[allow(clippy::needless_range_loop)]
 fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
     let n = b.len();
     for c in 0..n {
@@ -129,11 +132,8 @@ fn lr_auc(train: (Vec<Vec<f64>>, Vec<bool>), test: (Vec<Vec<f64>>, Vec<bool>)) -
     let (mut xte, yte) = test;
     standardise(&mut xtr, &mut xte);
     let (w, b) = logistic(&xtr, &ytr);
-    let pairs: Vec<(f64, bool)> = xte
-        .iter()
-        .zip(&yte)
-        .map(|(r, y)| (r.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>() + b, *y))
-        .collect();
+    let pairs: Vec<(f64, bool)> =
+        xte.iter().zip(&yte).map(|(r, y)| (r.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>() + b, *y)).collect();
     auc(&pairs)
 }
 
@@ -160,8 +160,9 @@ async fn setup(slug: &str) -> anyhow::Result<Setup> {
     let server = TestServer::start(Backend::Sqlite).await.context("sqlite")?;
     server.tenant(slug).await;
     let org = bellwether_domain::organisations::by_slug(&server.db, slug).await?.context("tenant")?;
-    let admin =
-        bellwether_domain::users::by_email(&server.db, org.id, &format!("admin@{slug}.test")).await?.context("admin")?;
+    let admin = bellwether_domain::users::by_email(&server.db, org.id, &format!("admin@{slug}.test"))
+        .await?
+        .context("admin")?;
     let actor = Actor { organisation: org.id, user: admin.id, role: Role::Admin, time_zone: org.time_zone };
     Ok(Setup { server, actor, engine: Engine::default() })
 }
@@ -267,11 +268,14 @@ async fn telco(dir: &Path) -> anyhow::Result<()> {
     let mut reader = csv::Reader::from_path(dir.join("Telco_Customer_Churn.csv"))?;
     let header: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
     let col = |name: &str| header.iter().position(|h| h == name).context(name.to_owned());
-    let rows: Vec<Vec<String>> =
-        reader.records().map(|r| r.map(|r| r.iter().map(|f| f.trim().to_owned()).collect())).collect::<Result<_, _>>()?;
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.map(|r| r.iter().map(|f| f.trim().to_owned()).collect()))
+        .collect::<Result<_, _>>()?;
     let (id, tenure, monthly, total, churn) =
         (col("customerID")?, col("tenure")?, col("MonthlyCharges")?, col("TotalCharges")?, col("Churn")?);
-    let cats: Vec<(usize, String)> = TELCO_CATEGORIES.iter().map(|c| Ok((col(c)?, slug(c)))).collect::<anyhow::Result<_>>()?;
+    let cats: Vec<(usize, String)> =
+        TELCO_CATEGORIES.iter().map(|c| Ok((col(c)?, slug(c)))).collect::<anyhow::Result<_>>()?;
     // The snapshot's day; the churners leave in the month after it.
     let snapshot = NaiveDate::from_ymd_opt(2025, 9, 30).context("date")?;
     let s = setup("telco").await?;
@@ -279,7 +283,13 @@ async fn telco(dir: &Path) -> anyhow::Result<()> {
         let mut options: Vec<String> = rows.iter().map(|r| slug(&r[*c])).collect();
         options.sort();
         options.dedup();
-        let spec = AttributeSpec { key: key.clone(), name: key.clone(), description: None, kind: AttributeKind::Enumeration, options };
+        let spec = AttributeSpec {
+            key: key.clone(),
+            name: key.clone(),
+            description: None,
+            kind: AttributeKind::Enumeration,
+            options,
+        };
         attributes::define(&s.server.db, &s.actor, spec).await?;
     }
     let spec = AttributeSpec {
@@ -293,10 +303,11 @@ async fn telco(dir: &Path) -> anyhow::Result<()> {
 
     let work = tempdir()?;
     let mut w = csv::Writer::from_path(work.join("accounts.csv"))?;
-    let mut head = vec!["externalRef", "name", "tier", "annualValueMinor", "currency", "contractStart", "total_charges"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect::<Vec<_>>();
+    let mut head =
+        vec!["externalRef", "name", "tier", "annualValueMinor", "currency", "contractStart", "total_charges"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
     head.extend(cats.iter().map(|(_, k)| k.clone()));
     w.write_record(&head)?;
     let months = |r: &Vec<String>| r[tenure].parse::<f64>().unwrap_or(0.0);
@@ -344,7 +355,8 @@ async fn telco(dir: &Path) -> anyhow::Result<()> {
             e.0 += 1;
             e.1 += usize::from(churned(*i));
         }
-        let pairs: Vec<(f64, bool)> = train.iter().map(|i| (-retention(&groups, &slug(&rows[*i][*c])), churned(*i))).collect();
+        let pairs: Vec<(f64, bool)> =
+            train.iter().map(|i| (-retention(&groups, &slug(&rows[*i][*c])), churned(*i))).collect();
         let weight = ((auc(&pairs) - 0.5) * 100.0).clamp(0.5, 100.0);
         let scores: BTreeMap<String, f64> = groups.keys().map(|g| (g.clone(), retention(&groups, g))).collect();
         measures.push(MeasureSpec {
@@ -419,7 +431,8 @@ async fn telco(dir: &Path) -> anyhow::Result<()> {
         rule_params: Default::default(),
     };
     let t = Instant::now();
-    let q = s.engine.warning_quality(&s.server.db, s.actor.organisation, s.actor.time_zone, s.actor.today(), req).await?;
+    let q =
+        s.engine.warning_quality(&s.server.db, s.actor.organisation, s.actor.time_zone, s.actor.today(), req).await?;
     print_quality(&q, t.elapsed().as_secs_f64());
 
     // Outside the product: the same hold-out, the raw columns.
@@ -500,8 +513,12 @@ async fn cdnow(dir: &Path) -> anyhow::Result<()> {
     load(&s, SignalKind::Accounts, &work.join("accounts.csv")).await?;
     load(&s, SignalKind::Interactions, &work.join("interactions.csv")).await?;
 
-    let recency = card(&s, "Days since last purchase", vec![MeasureSpec { kind: MeasureKind::DaysSinceActivity, weight: 1.0, ..Default::default() }])
-        .await?;
+    let recency = card(
+        &s,
+        "Days since last purchase",
+        vec![MeasureSpec { kind: MeasureKind::DaysSinceActivity, weight: 1.0, ..Default::default() }],
+    )
+    .await?;
     let cs = card(
         &s,
         "CS scorecard (recency + frequency)",
@@ -539,7 +556,13 @@ async fn cdnow(dir: &Path) -> anyhow::Result<()> {
     let t = Instant::now();
     let q = s
         .engine
-        .warning_quality(&s.server.db, s.actor.organisation, s.actor.time_zone, s.actor.today(), request(t_obs, 1, all_rules(&s.engine)))
+        .warning_quality(
+            &s.server.db,
+            s.actor.organisation,
+            s.actor.time_zone,
+            s.actor.today(),
+            request(t_obs, 1, all_rules(&s.engine)),
+        )
         .await?;
     print_quality(&q, t.elapsed().as_secs_f64());
 
@@ -581,10 +604,17 @@ async fn cdnow(dir: &Path) -> anyhow::Result<()> {
     let from = NaiveDate::from_ymd_opt(1997, 4, 30).context("date")?;
     let q2 = s
         .engine
-        .warning_quality(&s.server.db, s.actor.organisation, s.actor.time_zone, s.actor.today(), request(from, 30, Vec::new()))
+        .warning_quality(
+            &s.server.db,
+            s.actor.organisation,
+            s.actor.time_zone,
+            s.actor.today(),
+            request(from, 30, Vec::new()),
+        )
         .await?;
     print_quality(&q2, t.elapsed().as_secs_f64());
-    let get = |q: &Quality, id: ScorecardId| q.targets.iter().find(|t| t.scorecard == Some(id)).and_then(|t| t.figures.auc);
+    let get =
+        |q: &Quality, id: ScorecardId| q.targets.iter().find(|t| t.scorecard == Some(id)).and_then(|t| t.figures.auc);
     if let (Some(std), Some(rec)) = (
         health::scorecards(&s.server.db, s.actor.organisation).await?.into_iter().find(|c| c.is_default).map(|c| c.id),
         Some(recency),

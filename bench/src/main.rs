@@ -360,7 +360,7 @@ async fn bulk(backend: Backend, batches: usize) -> anyhow::Result<()> {
             "attributes": [
                 { "key": "contract", "option": term },
                 { "key": "monthly_charges", "number": 20.0 + (n % 100) as f64 },
-                { "key": "paperless", "boolean": n % 2 == 0 },
+                { "key": "paperless", "boolean": n.is_multiple_of(2) },
             ] })
     };
     let size = 1_000;

@@ -36,7 +36,6 @@ pub use actor::Actor;
 pub use attributes::{AttributeKind, AttributeValue};
 pub use chrono_tz::Tz;
 pub use contacts::Contact;
-pub use health::scorecard::MeasureKind;
 pub use enums::{
     AccountStatus, ActionStatus, ContactLevel, ContactRole, Direction, FeedbackStatus, FeedbackTeam, HealthBand,
     InteractionKind, InvoiceStatus, LifecycleStage, MetricAggregation, MetricDirection, MetricUnit, PlaybookRole,
@@ -44,6 +43,7 @@ pub use enums::{
     Sentiment, SurveyKind, TicketPriority, TicketStatus, Tier, UpdateAudience, UpdateChannel,
 };
 pub use error::{Error, ErrorCode, FieldError, Problems, Result};
+pub use health::scorecard::MeasureKind;
 pub use ids::{
     AccountId, ActionPlanId, AssessmentId, ContactId, ContractChangeId, FeedbackItemId, HealthScoreId, InteractionId,
     InvoiceId, MetricId, OrganisationId, PlanActionId, PlaybookId, PlaybookVersionId, PluginId, PluginVersionId,

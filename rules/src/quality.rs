@@ -181,7 +181,10 @@ impl Engine {
         }
         for (i, (id, threshold)) in req.scorecards.iter().enumerate() {
             let Some(c) = stored.iter().find(|c| c.id == *id) else {
-                return Err(Error::invalid(&["scorecards", &i.to_string(), "id"], "no such scorecard in your organisation"));
+                return Err(Error::invalid(
+                    &["scorecards", &i.to_string(), "id"],
+                    "no such scorecard in your organisation",
+                ));
             };
             cards.push((c, *threshold));
         }
@@ -238,7 +241,8 @@ impl Engine {
         }
 
         let mut needs = Self::needs(&rules);
-        let owned: Vec<health::Scorecard> = stored.iter().filter(|s| cards.iter().any(|c| c.id == s.id)).cloned().collect();
+        let owned: Vec<health::Scorecard> =
+            stored.iter().filter(|s| cards.iter().any(|c| c.id == s.id)).cloned().collect();
         let (keys, days) = health::metric_needs(&owned);
         needs.metric_keys.extend(keys);
         needs.metric_days = needs.metric_days.max(days);
@@ -278,7 +282,10 @@ impl Engine {
                 for (i, base) in bases.iter().enumerate() {
                     for day in dates {
                         let mut s = base.at(end_of_day(*day, zone));
-                        let Some((label, outcome_on)) = label(&s, base.account.churned_on, *day, horizon, outcome) else { continue };
+                        let Some((label, outcome_on)) = label(&s, base.account.churned_on, *day, horizon, outcome)
+                        else {
+                            continue;
+                        };
                         counts.0 += 1;
                         counts.1 += usize::from(label);
                         let account = offset + i as u32;
@@ -319,7 +326,8 @@ impl Engine {
             }
         }
         let targets = off_runtime({
-            let (cards_meta, rules) = (cards.iter().map(|c| (c.id, c.name.clone(), c.threshold)).collect::<Vec<_>>(), rules);
+            let (cards_meta, rules) =
+                (cards.iter().map(|c| (c.id, c.name.clone(), c.threshold)).collect::<Vec<_>>(), rules);
             move || {
                 per_target
                     .into_iter()

@@ -126,7 +126,8 @@ impl QualityQuery {
     async fn warning_quality(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Dates, horizon, outcome and the scorecards and rules to evaluate.")] input: WarningQualityInput,
+        #[graphql(desc = "Dates, horizon, outcome and the scorecards and rules to evaluate.")]
+        input: WarningQualityInput,
     ) -> async_graphql::Result<WarningQuality> {
         let r = request(ctx);
         r.actor.require_manager().gql()?;
@@ -150,10 +151,8 @@ impl QualityQuery {
             accounts,
             rule_params: Default::default(),
         };
-        let q = engine(ctx)
-            .warning_quality(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req)
-            .await
-            .gql()?;
+        let q =
+            engine(ctx).warning_quality(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req).await.gql()?;
         let stored = bellwether_domain::health::scorecards(&r.db, r.actor.organisation).await.gql()?;
         Ok(WarningQuality {
             dates: q.dates.into_iter().map(Date).collect(),

@@ -1019,7 +1019,8 @@ impl Backtest {
             accounts: self.0.accounts.iter().map(|a| a.account).collect(),
             rule_params: [(self.0.rule_key.clone(), self.0.params.clone())].into(),
         };
-        let q = engine(ctx).warning_quality(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req).await.gql()?;
+        let q =
+            engine(ctx).warning_quality(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req).await.gql()?;
         let t = q.targets.into_iter().next().ok_or_else(internal)?;
         Ok(super::quality::target(t, &[]))
     }

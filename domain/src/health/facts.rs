@@ -7,12 +7,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use crate::attributes::AttributeValue;
 use crate::signals::assessments::Assessment;
 use crate::signals::contracts::ContractChange;
 use crate::signals::invoices::Invoice;
 use crate::signals::surveys::SurveyResponse;
 use crate::signals::tickets::Ticket;
-use crate::attributes::AttributeValue;
 use crate::{
     ContactLevel, Direction, InteractionKind, MetricAggregation, MetricDirection, SurveyKind, TicketPriority, Tier,
 };
@@ -143,11 +143,7 @@ pub fn metric_change(
     };
     let current = level(&in_range(window_start, as_of), window_days);
     let base = level(&in_range(baseline_start, window_start), baseline_days);
-    let change = if base == 0.0 {
-        if current > 0.0 { 1.0 } else { 0.0 }
-    } else {
-        (current - base) / base.abs()
-    };
+    let change = if base == 0.0 { if current > 0.0 { 1.0 } else { 0.0 } } else { (current - base) / base.abs() };
     Some(MetricChange { current, baseline: base, change })
 }
 
@@ -693,7 +689,10 @@ mod tests {
 
     #[test]
     fn recency_counts_silence() {
-        use crate::{Direction::*, InteractionKind::{Call as Order, Meeting, Note}};
+        use crate::{
+            Direction::*,
+            InteractionKind::{Call as Order, Meeting, Note},
+        };
         let all = ActivitySources::default();
         let mut s = with_start(Some(-400));
         // Nothing on record: no verdict (activity may not be recorded for this account).
@@ -716,7 +715,11 @@ mod tests {
         // Positive observations of chosen metrics are activity; zeros are not.
         s.metrics.insert(
             "orders".into(),
-            Series { aggregation: Some(MetricAggregation::Sum), direction: None, points: vec![(at(-20), 2.0), (at(-2), 0.0)] },
+            Series {
+                aggregation: Some(MetricAggregation::Sum),
+                direction: None,
+                points: vec![(at(-20), 2.0), (at(-2), 0.0)],
+            },
         );
         let keys = ["orders".to_owned()];
         let orders = ActivitySources { interaction_kinds: &[], metrics: &keys };
@@ -765,10 +768,14 @@ mod tests {
             note: None,
             created_at: at(day),
         };
-        s.contract_changes = vec![change(-800, 1000, Some(-435)), change(-435, 1200, Some(-70)), change(-70, 900, Some(295))];
+        s.contract_changes =
+            vec![change(-800, 1000, Some(-435)), change(-435, 1200, Some(-70)), change(-70, 900, Some(295))];
         let day = |d: i64| at(d).date_naive();
         let a = account_as_of(&s, day(-500)).unwrap();
-        assert_eq!((a.annual_value_minor, a.renewal_date, a.term_start, a.tenure_days), (1000, Some(day(-435)), Some(day(-800)), Some(300)));
+        assert_eq!(
+            (a.annual_value_minor, a.renewal_date, a.term_start, a.tenure_days),
+            (1000, Some(day(-435)), Some(day(-800)), Some(300))
+        );
         let a = account_as_of(&s, day(0)).unwrap();
         assert_eq!((a.annual_value_minor, a.renewal_date, a.term_start), (900, Some(day(295)), Some(day(-70))));
         assert_eq!(account_as_of(&s, day(-900)).unwrap().tenure_days, None);

@@ -312,11 +312,8 @@ pub async fn scorecard(db: &DatabaseConnection, org: OrganisationId, id: Scoreca
 /// What a set of scorecards needs from the metric series: which metrics, how many days back.
 pub fn metric_needs(cards: &[Scorecard]) -> (Vec<String>, i64) {
     let measures: Vec<_> = cards.iter().flat_map(|c| c.definition.measures.iter()).collect();
-    let mut keys: Vec<String> = measures
-        .iter()
-        .flat_map(|m| m.metric.iter().chain(&m.activity_metrics))
-        .cloned()
-        .collect();
+    let mut keys: Vec<String> =
+        measures.iter().flat_map(|m| m.metric.iter().chain(&m.activity_metrics)).cloned().collect();
     keys.sort();
     keys.dedup();
     let days = measures
@@ -391,7 +388,18 @@ pub(crate) async fn load_signals(
     };
     // The kinds are independent: their queries run concurrently on separate pooled connections
     // (decoding a large series overlaps with the database answering the others).
-    let (found, mut earlier, mut attributes, mut series, tickets, invoices, surveys, assessments, contracts, touchpoints) = tokio::try_join!(
+    let (
+        found,
+        mut earlier,
+        mut attributes,
+        mut series,
+        tickets,
+        invoices,
+        surveys,
+        assessments,
+        contracts,
+        touchpoints,
+    ) = tokio::try_join!(
         crate::accounts::by_ids(db, org, accounts),
         last_activity_before(db, org, accounts, since),
         crate::attributes::for_accounts(db, org, accounts),
@@ -522,7 +530,8 @@ async fn touchpoints(
         let level: Option<String> = row.try_get_by_index(3)?;
         let kind: String = row.try_get_by_index(4)?;
         let direction: String = row.try_get_by_index(5)?;
-        let (kind, direction) = (stored(crate::InteractionKind::parse(&kind))?, stored(crate::Direction::parse(&direction))?);
+        let (kind, direction) =
+            (stored(crate::InteractionKind::parse(&kind))?, stored(crate::Direction::parse(&direction))?);
         let entry = by_interaction
             .entry(id)
             .or_insert_with(|| (AccountId(account), Touchpoint { at, levels: Vec::new(), kind, direction }));

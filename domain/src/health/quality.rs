@@ -140,8 +140,9 @@ mod tests {
 
     #[test]
     fn auc_by_ranks_with_ties() {
-        // (risks, labels, expected)
-        let cases: Vec<(Vec<(f64, bool)>, Option<f64>)> = vec![
+        type Case = (Vec<(f64, bool)>, Option<f64>);
+        // (risks with labels, expected)
+        let cases: Vec<Case> = vec![
             (vec![(1.0, false), (2.0, true)], Some(1.0)),
             (vec![(2.0, false), (1.0, true)], Some(0.0)),
             (vec![(1.0, false), (1.0, true)], Some(0.5)),

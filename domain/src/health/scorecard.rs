@@ -9,10 +9,11 @@ use crate::attributes::AttributeValue;
 use crate::{ContactLevel, HealthBand, MetricDirection};
 
 /// What a measure looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeasureKind {
     /// A usage metric now against the account's own baseline (curve over the relative change).
+    #[default]
     UsageTrend,
     /// Critical tickets: open, new this week, and their surge (curve over load points: 20 per
     /// open critical ticket, 10 per one opened this week, 10 for a surge).
@@ -103,11 +104,11 @@ impl MeasureKind {
             Self::ActivityFrequency => &[(0.0, 0.0), (0.1, 25.0), (0.25, 50.0), (0.5, 75.0), (1.0, 100.0)],
             Self::ActivityTrend => &[(0.0, 0.0), (0.5, 40.0), (1.0, 80.0), (1.5, 100.0)],
             Self::MetricLevel => &[(0.0, 0.0), (0.5, 40.0), (0.8, 80.0), (1.0, 100.0)],
-            Self::Tenure => {
-                &[(0.0, 30.0), (90.0, 40.0), (365.0, 60.0), (730.0, 75.0), (1460.0, 90.0), (2920.0, 100.0)]
-            }
+            Self::Tenure => &[(0.0, 30.0), (90.0, 40.0), (365.0, 60.0), (730.0, 75.0), (1460.0, 90.0), (2920.0, 100.0)],
             Self::ContractTerm => &[(1.0, 30.0), (12.0, 70.0), (24.0, 90.0), (36.0, 100.0)],
-            Self::DaysToRenewal => &[(-30.0, 10.0), (0.0, 20.0), (30.0, 30.0), (90.0, 60.0), (180.0, 80.0), (365.0, 100.0)],
+            Self::DaysToRenewal => {
+                &[(-30.0, 10.0), (0.0, 20.0), (30.0, 30.0), (90.0, 60.0), (180.0, 80.0), (365.0, 100.0)]
+            }
             Self::ValueTrend => &[(-0.5, 0.0), (-0.2, 30.0), (0.0, 70.0), (0.1, 85.0), (0.3, 100.0)],
             Self::AnnualValue | Self::Tier | Self::Segment | Self::Attribute => return None,
         })
@@ -165,12 +166,6 @@ pub struct MeasureSpec {
     /// without a score leaves the measure without data for that account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<std::collections::BTreeMap<String, f64>>,
-}
-
-impl Default for MeasureKind {
-    fn default() -> Self {
-        Self::UsageTrend
-    }
 }
 
 /// Score thresholds: at least `good` is GOOD, at least `watch` is WATCH, below is POOR.
@@ -280,7 +275,10 @@ impl Definition {
                 push(at("interactionKinds"), "only activity measures take activity sources");
             }
             if m.interaction_kinds.len() > MAX_SOURCES || m.activity_metrics.len() > MAX_SOURCES {
-                push(at("interactionKinds"), &format!("at most {MAX_SOURCES} interaction kinds and {MAX_SOURCES} metrics"));
+                push(
+                    at("interactionKinds"),
+                    &format!("at most {MAX_SOURCES} interaction kinds and {MAX_SOURCES} metrics"),
+                );
             }
             let windowed = matches!(
                 m.kind,
@@ -301,7 +299,8 @@ impl Definition {
             if m.baseline_days.is_some_and(|d| !(7..=730).contains(&d)) {
                 push(at("baselineDays"), "must be between 7 and 730");
             }
-            if m.period_days.is_some() && !matches!(m.kind, MeasureKind::ActivityFrequency | MeasureKind::ActivityTrend) {
+            if m.period_days.is_some() && !matches!(m.kind, MeasureKind::ActivityFrequency | MeasureKind::ActivityTrend)
+            {
                 push(at("periodDays"), "only activity frequency and trend take a period");
             }
             if m.period_days.is_some_and(|d| !(1..=90).contains(&d)) {
@@ -482,7 +481,8 @@ fn read(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Option
                 return None;
             }
             let surge = f.critical_change.is_some_and(|c| c >= 0.2) && f.critical_last_7d >= 2;
-            let load = 20.0 * f.open_critical as f64 + 10.0 * f.critical_last_7d as f64 + if surge { 10.0 } else { 0.0 };
+            let load =
+                20.0 * f.open_critical as f64 + 10.0 * f.critical_last_7d as f64 + if surge { 10.0 } else { 0.0 };
             let detail = format!(
                 "{} critical ticket(s) open, {} opened this week ({} the week before)",
                 f.open_critical, f.critical_last_7d, f.critical_prev_7d
@@ -626,19 +626,20 @@ fn read(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Option
                 evidence.push(ev("baselineShare", round2(b)));
             }
             if !trend {
-                let detail = format!(
-                    "active in {} of the last {} periods of {period} days",
-                    f.active_periods, f.periods
-                );
+                let detail =
+                    format!("active in {} of the last {} periods of {period} days", f.active_periods, f.periods);
                 return Some(Reading::Curve { value: f.recent, x: f.recent, detail, evidence });
             }
             let b = f.baseline?;
-            let ratio = if b > 0.0 { f.recent / b } else if f.recent > 0.0 { 1.5 } else { 1.0 };
-            let detail = format!(
-                "active in {:.0}% of recent periods against {:.0}% before",
-                f.recent * 100.0,
-                b * 100.0
-            );
+            let ratio = if b > 0.0 {
+                f.recent / b
+            } else if f.recent > 0.0 {
+                1.5
+            } else {
+                1.0
+            };
+            let detail =
+                format!("active in {:.0}% of recent periods against {:.0}% before", f.recent * 100.0, b * 100.0);
             evidence.push(ev("ratio", round2(ratio)));
             Some(Reading::Curve { value: ratio, x: ratio, detail, evidence })
         }
@@ -742,12 +743,9 @@ fn read(spec: &MeasureSpec, snapshot: &Snapshot, as_of: DateTime<Utc>) -> Option
                 AttributeValue::Text(t) | AttributeValue::Choice(t) => (None, Some(t.clone())),
             };
             match (x, option) {
-                (Some(x), _) => Some(Reading::Curve {
-                    value: x,
-                    x,
-                    detail: format!("{key} = {x}"),
-                    evidence: vec![ev(key, x)],
-                }),
+                (Some(x), _) => {
+                    Some(Reading::Curve { value: x, x, detail: format!("{key} = {x}"), evidence: vec![ev(key, x)] })
+                }
                 (None, Some(o)) => {
                     let score = option_score(spec, &o)?;
                     Some(Reading::Score { value: score, score, detail: format!("{key} = {o}"), evidence: Vec::new() })
@@ -1025,7 +1023,10 @@ mod tests {
             (m(MeasureKind::MetricLevel), "measures.0.metric"),
             (MeasureSpec { curve: Some(vec![(1.0, 10.0)]), ..m(MeasureKind::Tenure) }, "measures.0.curve"),
             (MeasureSpec { curve: Some(vec![(1.0, 10.0), (1.0, 20.0)]), ..m(MeasureKind::Tenure) }, "measures.0.curve"),
-            (MeasureSpec { curve: Some(vec![(1.0, 10.0), (2.0, 120.0)]), ..m(MeasureKind::Tenure) }, "measures.0.curve"),
+            (
+                MeasureSpec { curve: Some(vec![(1.0, 10.0), (2.0, 120.0)]), ..m(MeasureKind::Tenure) },
+                "measures.0.curve",
+            ),
             (MeasureSpec { period_days: Some(7), ..m(MeasureKind::Tenure) }, "measures.0.periodDays"),
             (MeasureSpec { window_days: Some(30), ..m(MeasureKind::DaysSinceActivity) }, "measures.0.windowDays"),
             (

@@ -408,16 +408,30 @@ async fn organisations_cannot_see_or_touch_each_other(backend: Backend) {
     // Warning quality refuses foreign accounts and scorecards, and measures one's own.
     let q = "query($i: WarningQualityInput!) { warningQuality(input: $i) { accounts observations } }";
     let (_, body) = s
-        .post(Some(&a.tenant.admin_token), q, json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "accountIds": [b.account] } }))
+        .post(
+            Some(&a.tenant.admin_token),
+            q,
+            json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "accountIds": [b.account] } }),
+        )
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
-    let b_card = s.gql(&b.tenant.admin_token, "{ healthScorecards { id } }", json!({})).await["healthScorecards"][0]["id"].clone();
+    let b_card =
+        s.gql(&b.tenant.admin_token, "{ healthScorecards { id } }", json!({})).await["healthScorecards"][0]["id"]
+            .clone();
     let (_, body) = s
-        .post(Some(&a.tenant.admin_token), q, json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "scorecards": [{ "id": b_card }] } }))
+        .post(
+            Some(&a.tenant.admin_token),
+            q,
+            json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "scorecards": [{ "id": b_card }] } }),
+        )
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
     let data = s
-        .gql(&a.tenant.admin_token, q, json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "accountIds": [a.account] } }))
+        .gql(
+            &a.tenant.admin_token,
+            q,
+            json!({ "i": { "from": "2026-01-01", "to": "2026-02-01", "accountIds": [a.account] } }),
+        )
         .await;
     assert_eq!(data["warningQuality"]["accounts"], json!(1));
 

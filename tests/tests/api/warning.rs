@@ -27,7 +27,8 @@ async fn warnings_are_measured_against_what_happened(backend: Backend) {
     // Two customers in touch every two weeks until now; two who went quiet 330 days ago and
     // churned 120 days later.
     let mut accounts = Vec::new();
-    for (name, last_touch, churned) in [("Loyal", 1, None), ("Steady", 3, None), ("Gone", 330, Some(210)), ("Lost", 330, Some(210))]
+    for (name, last_touch, churned) in
+        [("Loyal", 1, None), ("Steady", 3, None), ("Gone", 330, Some(210)), ("Lost", 330, Some(210))]
     {
         let a = s
             .mutate(
@@ -121,7 +122,10 @@ async fn warnings_are_measured_against_what_happened(backend: Backend) {
         "scorecards": [{ "id": card["id"], "threshold": 10 }] });
     let q = s.gql(token, QUALITY, json!({ "i": input })).await["warningQuality"].clone();
     let t0 = &q["targets"][0];
-    assert_eq!((t0["warnings"].clone(), t0["precision"].clone(), t0["neverWarnedShare"].clone()), (json!(0), Value::Null, json!(1.0)));
+    assert_eq!(
+        (t0["warnings"].clone(), t0["precision"].clone(), t0["neverWarnedShare"].clone()),
+        (json!(0), Value::Null, json!(1.0))
+    );
 
     // Dates whose horizon has not passed are censored, not counted as "no churn".
     let input = json!({ "from": day(60).to_string(), "to": day(30).to_string(), "everyDays": 30, "horizonDays": 90,
