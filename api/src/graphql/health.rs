@@ -324,9 +324,21 @@ pub struct HealthScorecardDefinitionInput {
     pub bands: HealthBandsInput,
 }
 
-impl From<HealthScorecardDefinitionInput> for Definition {
-    fn from(i: HealthScorecardDefinitionInput) -> Self {
-        Definition {
+impl HealthScorecardDefinitionInput {
+    /// The domain definition; an option scored twice in one measure is refused here, where the
+    /// list still shows it (the domain keeps scores in a map).
+    fn into_definition(self) -> Result<Definition, bellwether_domain::Error> {
+        let i = self;
+        for (n, m) in i.measures.iter().enumerate() {
+            let mut seen = std::collections::HashSet::new();
+            if let Some(o) = m.scores.iter().flatten().find(|o| !seen.insert(o.option.as_str())) {
+                return Err(bellwether_domain::Error::invalid(
+                    &["definition", "measures", &n.to_string(), "scores"],
+                    format!("the option '{}' is scored twice", o.option),
+                ));
+            }
+        }
+        Ok(Definition {
             measures: i
                 .measures
                 .into_iter()
@@ -347,7 +359,7 @@ impl From<HealthScorecardDefinitionInput> for Definition {
                 })
                 .collect(),
             bands: Bands { good: i.bands.good, watch: i.bands.watch },
-        }
+        })
     }
 }
 
@@ -397,9 +409,12 @@ impl HealthMutation {
         input: CreateHealthScorecardInput,
     ) -> async_graphql::Result<HealthScorecardPayload> {
         let r = request(ctx);
-        let new =
-            ScorecardInput { name: input.name, definition: input.definition.into(), make_default: input.make_default };
-        let result = health::create_scorecard(&r.db, &r.actor, new).await;
+        let result = async {
+            let definition = input.definition.into_definition()?;
+            let new = ScorecardInput { name: input.name, definition, make_default: input.make_default };
+            health::create_scorecard(&r.db, &r.actor, new).await
+        }
+        .await;
         if result.is_ok() {
             super::signals::wake(ctx);
         }
@@ -416,12 +431,13 @@ impl HealthMutation {
         let r = request(ctx);
         let result = async {
             let id = ScorecardId(input_id(&input.id, Kind::HealthScorecard, &["id"])?);
+            let definition = input.definition.map(HealthScorecardDefinitionInput::into_definition).transpose()?;
             health::update_scorecard(
                 &r.db,
                 &r.actor,
                 id,
                 input.name,
-                input.definition.map(Into::into),
+                definition,
                 input.make_default,
                 input.expected_version,
             )

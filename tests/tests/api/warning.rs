@@ -74,6 +74,29 @@ async fn warnings_are_measured_against_what_happened(backend: Backend) {
                 "bands": { "good": 70, "watch": 45 } } }),
         )
         .await;
+    // Bad definitions are refused with the offending part named, and store nothing.
+    for (measure, field) in [
+        (
+            json!({ "kind": "TIER", "weight": 1, "scores": [{ "option": "key", "score": 10 }, { "option": "key", "score": 90 }] }),
+            "scores",
+        ),
+        (json!({ "kind": "ANNUAL_VALUE", "weight": 1 }), "curve"),
+        (
+            json!({ "kind": "TENURE", "weight": 1, "curve": [{ "value": 5, "score": 10 }, { "value": 1, "score": 20 }] }),
+            "curve",
+        ),
+    ] {
+        let errors = s
+            .mutate_err(
+                token,
+                "createHealthScorecard",
+                "scorecard",
+                json!({ "name": "Bad", "definition": {
+                "measures": [measure], "bands": { "good": 70, "watch": 45 } } }),
+            )
+            .await;
+        assert_eq!(errors[0]["field"], json!(["input", "definition", "measures", "0", field]), "{errors:?}");
+    }
     // The default curve is shown, so a client can draw it.
     assert_eq!(card["measures"][0]["curve"][0], json!({ "value": 0.0, "score": 100.0 }));
 
