@@ -461,6 +461,9 @@ impl Engine {
         let Some(snapshot) = snapshot::load(db, org, &[account], as_of, as_of, &needs).await?.pop() else {
             return Ok(None);
         };
+        // What was known then: the contract as it stood, contacts that existed, a later churn
+        // undone (the same view as backtests and warning quality).
+        let snapshot = snapshot.at(as_of);
         let preview = off_runtime(move || {
             let mut preview = Preview { as_of, ..Default::default() };
             for c in &rules {
