@@ -228,7 +228,7 @@ fn print_quality(q: &Quality, elapsed: f64) {
 }
 
 /// Every built-in rule's key.
-fn all_rules(_: &Engine) -> Vec<String> {
+fn all_rules() -> Vec<String> {
     bellwether_rules::builtin::all().iter().map(|r| r.meta().key.clone()).collect()
 }
 
@@ -426,7 +426,7 @@ async fn telco(dir: &Path) -> anyhow::Result<()> {
         horizon_days: 30,
         outcome: Outcome::Churn,
         scorecards,
-        rules: all_rules(&s.engine),
+        rules: all_rules(),
         accounts: ids(&s, &refs).await?,
         rule_params: Default::default(),
     };
@@ -463,7 +463,12 @@ async fn telco(dir: &Path) -> anyhow::Result<()> {
     println!("  outside the product, same hold-out ({} accounts):", holdout.len());
     println!("    logistic regression on the raw columns (L2, C=1):  AUC {lr:.3}");
     println!("    tenure alone:                                      AUC {tenure_outside:.3}");
-    let cs_auc = q.targets.iter().find(|t| t.scorecard == Some(cs)).and_then(|t| t.figures.auc).unwrap_or(f64::NAN);
+    let cs_auc = q
+        .targets
+        .iter()
+        .find(|t| t.scorecard.as_ref().map(|c| c.id) == Some(cs))
+        .and_then(|t| t.figures.auc)
+        .unwrap_or(f64::NAN);
     println!(
         "  goal: CS scorecard within 0.03 of the regression: {:.3} vs {lr:.3} (gap {:.3}) -> {}",
         cs_auc,
@@ -561,7 +566,7 @@ async fn cdnow(dir: &Path) -> anyhow::Result<()> {
             s.actor.organisation,
             s.actor.time_zone,
             s.actor.today(),
-            request(t_obs, 1, all_rules(&s.engine)),
+            request(t_obs, 1, all_rules()),
         )
         .await?;
     print_quality(&q, t.elapsed().as_secs_f64());
@@ -613,8 +618,9 @@ async fn cdnow(dir: &Path) -> anyhow::Result<()> {
         )
         .await?;
     print_quality(&q2, t.elapsed().as_secs_f64());
-    let get =
-        |q: &Quality, id: ScorecardId| q.targets.iter().find(|t| t.scorecard == Some(id)).and_then(|t| t.figures.auc);
+    let get = |q: &Quality, id: ScorecardId| {
+        q.targets.iter().find(|t| t.scorecard.as_ref().map(|c| c.id) == Some(id)).and_then(|t| t.figures.auc)
+    };
     if let (Some(std), Some(rec)) = (
         health::scorecards(&s.server.db, s.actor.organisation).await?.into_iter().find(|c| c.is_default).map(|c| c.id),
         Some(recency),

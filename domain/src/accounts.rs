@@ -928,19 +928,7 @@ pub async fn upsert_many(
         })
     })
     .await
-    .map_err(|e| match e {
-        sea_orm::TransactionError::Transaction(Error::Internal(inner))
-            if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
-        {
-            Error::conflict(
-                &["items"],
-                "another request created some of these accounts at the same time; retry the batch",
-            )
-        }
-        other => other.into(),
-    })?;
-    touched.sort();
-    touched.dedup();
+    .map_err(crate::signals::batch_race("accounts"))?;
     Ok(out.finish(touched))
 }
 
@@ -973,12 +961,9 @@ pub async fn record_outcomes(
     items: Vec<OutcomeInput>,
 ) -> Result<crate::signals::BatchReport> {
     use crate::ErrorCode;
-    use crate::signals::{ItemStatus, Outcomes, check_batch, reject_repeats, resolve_accounts};
-    check_batch(actor, items.len())?;
+    use crate::signals::{ItemStatus, reject_repeats};
     let org = actor.organisation;
-    let mut out = Outcomes::new(items.len());
-    let refs: Vec<_> = items.iter().map(|i| i.account.clone()).collect();
-    let ids = resolve_accounts(db, actor, &refs, &mut out).await?;
+    let (mut out, ids) = crate::signals::open_batch(db, actor, &items, |i| &i.account).await?;
     reject_repeats(ids.iter().enumerate().filter_map(|(i, a)| a.map(|a| (i, a))), &["account"], &mut out);
     let found: Vec<AccountId> = ids.iter().flatten().copied().collect();
     let current = by_ids(db, org, &found).await?;
@@ -1066,7 +1051,5 @@ pub async fn record_outcomes(
         })
     })
     .await?;
-    touched.sort();
-    touched.dedup();
     Ok(out.finish(touched))
 }

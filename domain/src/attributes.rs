@@ -53,7 +53,7 @@ use sea_orm::{
 
 use crate::entities::{attribute_definition, attribute_value};
 use crate::enums::stored;
-use crate::signals::{AccountRef, BatchReport, Coerced, INSERT_CHUNK, ItemStatus, Outcomes, check_batch};
+use crate::signals::{AccountRef, BatchReport, Coerced, INSERT_CHUNK, ItemStatus, Outcomes};
 use crate::{AccountId, Actor, Error, ErrorCode, OrganisationId, Problems, Result, values};
 
 /// Most attributes an organisation may define (archived ones count).
@@ -537,11 +537,8 @@ pub async fn set_values(
     actor: &Actor,
     items: Vec<AccountAttributesInput>,
 ) -> Result<BatchReport> {
-    check_batch(actor, items.len())?;
     let org = actor.organisation;
-    let mut out = Outcomes::new(items.len());
-    let refs: Vec<AccountRef> = items.iter().map(|i| i.account.clone()).collect();
-    let accounts = crate::signals::resolve_accounts(db, actor, &refs, &mut out).await?;
+    let (mut out, accounts) = crate::signals::open_batch(db, actor, &items, |i| &i.account).await?;
     let defs = definitions(db, org).await?;
     let mut valid = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -564,7 +561,7 @@ pub async fn set_values(
         out.set(i, if had_any { ItemStatus::Updated } else { ItemStatus::Accepted });
         writes.push((account, changes));
     }
-    let mut touched: Vec<AccountId> = writes.iter().map(|w| w.0).collect();
+    let touched: Vec<AccountId> = writes.iter().map(|w| w.0).collect();
     let dirty = touched.clone();
     crate::db::write::<_, _, _, Error>(db, |tx| {
         Box::pin(async move {
@@ -573,8 +570,6 @@ pub async fn set_values(
         })
     })
     .await?;
-    touched.sort();
-    touched.dedup();
     Ok(out.finish(touched))
 }
 

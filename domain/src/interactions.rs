@@ -504,22 +504,10 @@ pub async fn record_many(
     items: Vec<InteractionInput>,
 ) -> Result<crate::signals::BatchReport> {
     use crate::ErrorCode;
-    use crate::signals::{INSERT_CHUNK, ItemStatus, Outcomes, check_batch, reject_repeats, resolve_accounts};
-    check_batch(actor, items.len())?;
+    use crate::signals::{INSERT_CHUNK, ItemStatus};
     let org = actor.organisation;
-    let mut out = Outcomes::new(items.len());
-    let refs: Vec<_> = items.iter().map(|i| i.account.clone()).collect();
-    let accounts = resolve_accounts(db, actor, &refs, &mut out).await?;
-    let keys: Vec<Option<String>> = items
-        .iter()
-        .enumerate()
-        .map(|(i, c)| out.check(i, &["idempotencyKey"], values::idempotency_key(Some(&c.idempotency_key))).flatten())
-        .collect();
-    reject_repeats(
-        keys.iter().enumerate().filter_map(|(i, k)| k.clone().map(|k| (i, k))),
-        &["idempotencyKey"],
-        &mut out,
-    );
+    let (mut out, accounts) = crate::signals::open_batch(db, actor, &items, |i| &i.account).await?;
+    let keys = crate::signals::required_keys(items.iter().map(|c| c.idempotency_key.as_str()), &mut out);
     let contact_ids: Vec<ContactId> = items
         .iter()
         .flat_map(|i| i.contacts.iter())
@@ -680,18 +668,6 @@ pub async fn record_many(
         })
     })
     .await
-    .map_err(|e| match e {
-        sea_orm::TransactionError::Transaction(Error::Internal(inner))
-            if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(is_unique_violation) =>
-        {
-            Error::conflict(
-                &["items"],
-                "another request wrote some of these interactions at the same time; retry the batch",
-            )
-        }
-        other => other.into(),
-    })?;
-    touched.sort();
-    touched.dedup();
+    .map_err(crate::signals::batch_race("interactions"))?;
     Ok(out.finish(touched))
 }

@@ -222,3 +222,28 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, patch: OrganisationP
     }
     get(db, org).await?.ok_or_else(|| Error::not_found("organisation", &["id"]))
 }
+
+#[cfg(test)]
+mod day_tests {
+    use super::*;
+
+    #[test]
+    fn the_end_of_a_day_on_an_organisations_calendar() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // (day, zone, last moment of that day in UTC)
+        let cases = [
+            (d(2026, 6, 30), Tz::UTC, "2026-06-30T23:59:59.999999Z"),
+            (d(2026, 6, 30), chrono_tz::America::New_York, "2026-07-01T03:59:59.999999Z"),
+            (d(2026, 6, 30), chrono_tz::Asia::Tokyo, "2026-06-30T14:59:59.999999Z"),
+            // The day before New York's spring-forward night: midnight exists, 2 a.m. does not.
+            (d(2026, 3, 7), chrono_tz::America::New_York, "2026-03-08T04:59:59.999999Z"),
+            // Midnight that never happened (Sao Paulo moved its clocks at midnight in 2018): the
+            // day ends when the next one begins, at 01:00 local summer time (UTC-2).
+            (d(2018, 11, 3), chrono_tz::America::Sao_Paulo, "2018-11-04T02:59:59.999999Z"),
+        ];
+        for (day, zone, expected) in cases {
+            assert_eq!(end_of_day(day, zone), utc(expected), "{day} {zone}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use bellwether_domain::health::quality::{self, Figures, Observation};
 use bellwether_domain::health::{self, scorecard};
 use bellwether_domain::organisations::end_of_day;
 use bellwether_domain::risks::runs;
-use bellwether_domain::risks::snapshot::{self, AccountSnapshot};
+use bellwether_domain::risks::snapshot::{self, AccountHealth, AccountSnapshot};
 use bellwether_domain::{AccountId, Db, Error, OrganisationId, Problems, Result, ScorecardId, Tz};
 use chrono::{Duration, NaiveDate};
 
@@ -54,7 +54,7 @@ pub struct QualityRequest {
 /// One target's record.
 #[derive(Clone, Debug)]
 pub struct TargetQuality {
-    pub scorecard: Option<ScorecardId>,
+    pub scorecard: Option<health::Scorecard>,
     pub rule_key: Option<String>,
     pub name: String,
     /// Scorecards: warns below this score.
@@ -76,10 +76,8 @@ pub struct Quality {
 }
 
 struct Card {
-    id: ScorecardId,
-    name: String,
+    scorecard: health::Scorecard,
     threshold: f64,
-    definition: scorecard::Definition,
 }
 
 /// Whether the account existed and was still a customer at the end of `day`, and the outcome
@@ -96,24 +94,26 @@ fn label(
         return None;
     }
     let as_of = s.as_of;
-    let sources = ActivitySources::default();
-    let started = s.account.contract_start.is_some_and(|c| c <= day);
-    let active_before = !facts::activity(&s.signals, &sources, as_of).is_empty();
+    // Client activity up to the end of the horizon, oldest first: what came before the date
+    // says the account was active, what came after it whether it stayed so.
+    let moments = || facts::activity(&s.signals, &ActivitySources::default(), as_of + Duration::days(horizon));
+    let active_before = |m: &[chrono::DateTime<chrono::Utc>]| {
+        m.first().is_some_and(|t| *t <= as_of) || s.signals.last_activity_before.is_some_and(|t| t <= as_of)
+    };
     match outcome {
         Outcome::Churn => {
-            if !(started || active_before) {
+            if s.account.contract_start.is_none_or(|c| c > day) && !active_before(&moments()) {
                 return None;
             }
             let churned = churned_on.filter(|c| *c <= day + Duration::days(horizon));
             Some((churned.is_some(), churned))
         }
         Outcome::Inactivity => {
-            if !active_before {
+            let m = moments();
+            if !active_before(&m) {
                 return None;
             }
-            let until = as_of + Duration::days(horizon);
-            let later = facts::activity(&s.signals, &sources, until).into_iter().any(|t| t > as_of);
-            Some((!later, None))
+            Some((!m.iter().any(|t| *t > as_of), None))
         }
     }
 }
@@ -190,12 +190,7 @@ impl Engine {
         }
         let cards: Vec<Card> = cards
             .into_iter()
-            .map(|(c, t)| Card {
-                id: c.id,
-                name: c.name.clone(),
-                threshold: t.unwrap_or(c.definition.bands.watch),
-                definition: c.definition.clone(),
-            })
+            .map(|(c, t)| Card { threshold: t.unwrap_or(c.definition.bands.watch), scorecard: c.clone() })
             .collect();
         let configured = self.configured(db, org).await?;
         let mut rules: Vec<Configured> = Vec::new();
@@ -241,8 +236,7 @@ impl Engine {
         }
 
         let mut needs = Self::needs(&rules);
-        let owned: Vec<health::Scorecard> =
-            stored.iter().filter(|s| cards.iter().any(|c| c.id == s.id)).cloned().collect();
+        let owned: Vec<health::Scorecard> = cards.iter().map(|c| c.scorecard.clone()).collect();
         let (keys, days) = health::metric_needs(&owned);
         needs.metric_keys.extend(keys);
         needs.metric_days = needs.metric_days.max(days);
@@ -255,16 +249,19 @@ impl Engine {
                 accounts: accounts.len(),
                 observations: 0,
                 base_rate: None,
-                targets: targets(&cards, &rules),
+                targets: targets(&cards, &rules, std::iter::repeat_with(Figures::default)),
             });
         };
         let (earliest, as_of) = (end_of_day(*first, zone), end_of_day(*last, zone));
-        let default_card = snapshot::default_scorecard(db, org).await?;
+        // Rules read the default scorecard's health; when it is also a target, its evaluation
+        // serves both.
+        let default_card = stored.iter().find(|c| c.is_default);
+        let default_target = default_card.and_then(|d| cards.iter().position(|c| c.scorecard.id == d.id));
         let shared = std::sync::Arc::new((
-            cards.iter().map(|c| (c.definition.clone(), c.threshold)).collect::<Vec<_>>(),
+            cards.iter().map(|c| (c.scorecard.definition.clone(), c.threshold)).collect::<Vec<_>>(),
             rules.clone(),
             dates.clone(),
-            default_card,
+            default_card.filter(|_| default_target.is_none()).map(|c| c.definition.clone()),
         ));
         for (chunk_index, chunk) in accounts.chunks(CHUNK).enumerate() {
             let bases = snapshot::load(db, org, chunk, as_of, earliest, &needs).await?;
@@ -300,8 +297,11 @@ impl Engine {
                         for (t, (definition, threshold)) in cards.iter().enumerate() {
                             let e = scorecard::evaluate(definition, &s.signals, s.as_of);
                             out[t].push(obs(e.score.map(|v| 100.0 - v), e.score.is_some_and(|v| v < *threshold)));
+                            if Some(t) == default_target {
+                                s.health = e.score.zip(e.band).map(|(score, band)| AccountHealth { score, band });
+                            }
                         }
-                        if !rules.is_empty() {
+                        if !rules.is_empty() && default_target.is_none() {
                             s.health = default_card.as_ref().and_then(|c| snapshot::health_at(c, &s));
                         }
                         for (r, c) in rules.iter().enumerate() {
@@ -325,39 +325,9 @@ impl Engine {
                 all.append(&mut add);
             }
         }
-        let targets = off_runtime({
-            let (cards_meta, rules) =
-                (cards.iter().map(|c| (c.id, c.name.clone(), c.threshold)).collect::<Vec<_>>(), rules);
-            move || {
-                per_target
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, obs)| {
-                        let figures = quality::figures(&obs);
-                        match cards_meta.get(i) {
-                            Some((id, name, threshold)) => TargetQuality {
-                                scorecard: Some(*id),
-                                rule_key: None,
-                                name: name.clone(),
-                                threshold: Some(*threshold),
-                                figures,
-                            },
-                            None => {
-                                let meta = rules[i - cards_meta.len()].rule.meta();
-                                TargetQuality {
-                                    scorecard: None,
-                                    rule_key: Some(meta.key.clone()),
-                                    name: meta.name.clone(),
-                                    threshold: None,
-                                    figures,
-                                }
-                            }
-                        }
-                    })
-                    .collect()
-            }
-        })
-        .await?;
+        let figures =
+            off_runtime(move || per_target.iter().map(|obs| quality::figures(obs)).collect::<Vec<_>>()).await?;
+        let targets = targets(&cards, &rules, figures);
         Ok(Quality {
             dates,
             censored_dates,
@@ -369,24 +339,21 @@ impl Engine {
     }
 }
 
-/// The targets with empty figures (no observation date had a known outcome yet).
-fn targets(cards: &[Card], rules: &[Configured]) -> Vec<TargetQuality> {
-    let mut out: Vec<TargetQuality> = cards
-        .iter()
-        .map(|c| TargetQuality {
-            scorecard: Some(c.id),
-            rule_key: None,
-            name: c.name.clone(),
-            threshold: Some(c.threshold),
-            figures: Figures::default(),
-        })
-        .collect();
-    out.extend(rules.iter().map(|c| TargetQuality {
+/// The targets in order (scorecards, then rules) with their figures.
+fn targets(cards: &[Card], rules: &[Configured], figures: impl IntoIterator<Item = Figures>) -> Vec<TargetQuality> {
+    let scorecards = cards.iter().map(|c| TargetQuality {
+        name: c.scorecard.name.clone(),
+        scorecard: Some(c.scorecard.clone()),
+        rule_key: None,
+        threshold: Some(c.threshold),
+        figures: Figures::default(),
+    });
+    let rules = rules.iter().map(|c| TargetQuality {
         scorecard: None,
         rule_key: Some(c.rule.meta().key.clone()),
         name: c.rule.meta().name.clone(),
         threshold: None,
         figures: Figures::default(),
-    }));
-    out
+    });
+    scorecards.chain(rules).zip(figures).map(|(t, figures)| TargetQuality { figures, ..t }).collect()
 }

@@ -153,14 +153,13 @@ impl QualityQuery {
         };
         let q =
             engine(ctx).warning_quality(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req).await.gql()?;
-        let stored = bellwether_domain::health::scorecards(&r.db, r.actor.organisation).await.gql()?;
         Ok(WarningQuality {
             dates: q.dates.into_iter().map(Date).collect(),
             censored_dates: q.censored_dates.into_iter().map(Date).collect(),
             accounts: count(q.accounts),
             observations: count(q.observations),
             base_rate: q.base_rate,
-            targets: q.targets.into_iter().map(|t| target(t, &stored)).collect(),
+            targets: q.targets.into_iter().map(target).collect(),
         })
     }
 }
@@ -170,9 +169,9 @@ fn count(n: usize) -> i32 {
 }
 
 /// A target's figures as GraphQL.
-pub(super) fn target(t: quality::TargetQuality, stored: &[bellwether_domain::health::Scorecard]) -> WarningTarget {
+pub(super) fn target(t: quality::TargetQuality) -> WarningTarget {
     WarningTarget {
-        scorecard: t.scorecard.and_then(|id| stored.iter().find(|s| s.id == id).cloned()).map(HealthScorecard),
+        scorecard: t.scorecard.map(HealthScorecard),
         rule_key: t.rule_key,
         name: t.name,
         threshold: t.threshold,

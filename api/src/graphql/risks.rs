@@ -1022,7 +1022,7 @@ impl Backtest {
         let q =
             engine(ctx).warning_quality(&r.db, r.actor.organisation, r.actor.time_zone, r.today, req).await.gql()?;
         let t = q.targets.into_iter().next().ok_or_else(internal)?;
-        Ok(super::quality::target(t, &[]))
+        Ok(super::quality::target(t))
     }
     /// How many accounts it fired for on each date (same order as `dates`).
     async fn firing_accounts_per_date(&self) -> Vec<i32> {

@@ -147,9 +147,9 @@ pub fn metric_change(
     Some(MetricChange { current, baseline: base, change })
 }
 
-/// A metric's level over the last `window_days` (a sum, or a daily rate... as the aggregation
-/// says: summed metrics give the window's total). Zero once the series has any history and
-/// nothing in the window; `None` without any point up to `as_of`.
+/// A metric's level over the last `window_days`, combined by its aggregation (a summed metric
+/// gives the window's total). Zero once the series has any history and nothing in the window;
+/// `None` without any point up to `as_of`.
 pub fn metric_level(series: &Series, as_of: DateTime<Utc>, window_days: i64) -> Option<f64> {
     let aggregation = series.aggregation.unwrap_or(MetricAggregation::Average);
     series.points.iter().find(|(t, _)| *t <= as_of)?;

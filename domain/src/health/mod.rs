@@ -865,13 +865,17 @@ pub async fn as_of(
     card: Option<ScorecardId>,
     as_of: DateTime<Utc>,
 ) -> Result<Option<HealthScore>> {
-    let Some(card) = card_or_default(db, org, card).await? else { return Ok(None) };
-    let Some(card) = scorecard(db, org, card).await? else { return Ok(None) };
-    if crate::accounts::get(db, org, account).await?.is_none() {
-        return Ok(None);
-    }
+    let card = match card {
+        Some(id) => scorecard(db, org, id).await?,
+        None => scorecards(db, org).await?.into_iter().find(|c| c.is_default),
+    };
+    let Some(card) = card else { return Ok(None) };
     let (keys, days) = metric_needs(std::slice::from_ref(&card));
     let snapshot = load_snapshot(db, org, account, as_of, &keys, days).await?;
+    // The snapshot carries the account when it is one of the organisation's.
+    if snapshot.account.is_none() {
+        return Ok(None);
+    }
     let evaluation = scorecard::evaluate(&card.definition, &snapshot, as_of);
     Ok(Some(HealthScore {
         id: HealthScoreId::generate(),

@@ -320,9 +320,8 @@ impl Definition {
                 push(at("curve"), "this measure needs a curve: only you know what a good value is");
             }
             match &m.scores {
-                Some(scores) if !m.kind.takes_scores() => {
-                    let _ = scores;
-                    push(at("scores"), "only tier, segment and attribute measures take scores");
+                Some(_) if !m.kind.takes_scores() => {
+                    push(at("scores"), "only tier, segment and attribute measures take scores")
                 }
                 Some(scores) => {
                     if scores.is_empty() || scores.len() > MAX_SCORES {

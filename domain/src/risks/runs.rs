@@ -372,22 +372,7 @@ pub async fn accounts_with_history(
     after: Option<AccountId>,
     limit: u64,
 ) -> Result<Vec<AccountId>> {
-    let mut q = account::Entity::find()
-        .select_only()
-        .column(account::Column::Id)
-        .filter(account::Column::OrganisationId.eq(org.0))
-        .filter(account::Column::ArchivedAt.is_null());
-    if let Some(a) = after {
-        q = q.filter(account::Column::Id.gt(a.0));
-    }
-    Ok(q.order_by_asc(account::Column::Id)
-        .limit(limit)
-        .into_tuple::<uuid::Uuid>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(AccountId)
-        .collect())
+    account_slice(db, org, after, limit, false).await
 }
 
 /// A slice of the organisation's live accounts (active, not archived) in id order, after
@@ -398,12 +383,24 @@ pub async fn live_accounts(
     after: Option<AccountId>,
     limit: u64,
 ) -> Result<Vec<AccountId>> {
+    account_slice(db, org, after, limit, true).await
+}
+
+async fn account_slice(
+    db: &DatabaseConnection,
+    org: OrganisationId,
+    after: Option<AccountId>,
+    limit: u64,
+    live_only: bool,
+) -> Result<Vec<AccountId>> {
     let mut q = account::Entity::find()
         .select_only()
         .column(account::Column::Id)
         .filter(account::Column::OrganisationId.eq(org.0))
-        .filter(account::Column::ArchivedAt.is_null())
-        .filter(account::Column::Status.eq(AccountStatus::Active.as_str()));
+        .filter(account::Column::ArchivedAt.is_null());
+    if live_only {
+        q = q.filter(account::Column::Status.eq(AccountStatus::Active.as_str()));
+    }
     if let Some(a) = after {
         q = q.filter(account::Column::Id.gt(a.0));
     }

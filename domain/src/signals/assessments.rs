@@ -180,13 +180,10 @@ pub async fn record_many(
     actor: &Actor,
     items: Vec<AssessmentInput>,
 ) -> Result<super::BatchReport> {
-    use super::{INSERT_CHUNK, ItemStatus, Outcomes, check_batch, reject_repeats, resolve_accounts};
+    use super::{INSERT_CHUNK, ItemStatus, reject_repeats};
     use crate::ErrorCode;
-    check_batch(actor, items.len())?;
     let org = actor.organisation;
-    let mut out = Outcomes::new(items.len());
-    let refs: Vec<_> = items.iter().map(|i| i.account.clone()).collect();
-    let accounts = resolve_accounts(db, actor, &refs, &mut out).await?;
+    let (mut out, accounts) = super::open_batch(db, actor, &items, |i| &i.account).await?;
     let now = values::now();
     let mut valid = Vec::new();
     for (i, a) in items.into_iter().enumerate() {
@@ -265,7 +262,5 @@ pub async fn record_many(
         })
     })
     .await?;
-    touched.sort();
-    touched.dedup();
     Ok(out.finish(touched))
 }

@@ -7,7 +7,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
 };
 
-use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, past_timestamp};
+use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, past_timestamp};
 use crate::entities::invoice;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
@@ -84,11 +84,8 @@ pub struct InvoiceInput {
 
 /// Creates or updates invoices by number.
 pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<InvoiceInput>) -> Result<BatchReport> {
-    check_batch(actor, items.len())?;
     let org = actor.organisation;
-    let mut out = Outcomes::new(items.len());
-    let refs: Vec<AccountRef> = items.iter().map(|i| i.account.clone()).collect();
-    let accounts = super::resolve_accounts(db, actor, &refs, &mut out).await?;
+    let (mut out, accounts) = super::open_batch(db, actor, &items, |i| &i.account).await?;
     let today = actor.today();
     let mut valid = Vec::new();
     for (i, v) in items.into_iter().enumerate() {
@@ -210,8 +207,6 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<InvoiceIn
         })
     })
     .await?;
-    touched.sort();
-    touched.dedup();
     Ok(out.finish(touched))
 }
 

@@ -8,9 +8,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 
-use super::{
-    AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, MAX_BATCH, Outcomes, check_batch, mark_dirty, past_timestamp,
-};
+use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, MAX_BATCH, mark_dirty, past_timestamp};
 use crate::entities::{metric_definition, metric_point};
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
@@ -213,11 +211,8 @@ pub struct NewMetricPoint {
 /// idempotency key: a retried observation is a duplicate; a different value for an existing
 /// key is rejected (observations are immutable).
 pub async fn ingest(db: &DatabaseConnection, actor: &Actor, items: Vec<NewMetricPoint>) -> Result<BatchReport> {
-    check_batch(actor, items.len())?;
     let org = actor.organisation;
-    let mut out = Outcomes::new(items.len());
-    let refs: Vec<AccountRef> = items.iter().map(|i| i.account.clone()).collect();
-    let accounts = super::resolve_accounts(db, actor, &refs, &mut out).await?;
+    let (mut out, accounts) = super::open_batch(db, actor, &items, |i| &i.account).await?;
     let defs: HashMap<String, MetricDefinition> =
         definitions(db, org).await?.into_iter().map(|d| (d.key.clone(), d)).collect();
 

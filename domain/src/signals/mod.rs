@@ -120,7 +120,10 @@ impl Outcomes {
         }
     }
 
-    pub fn finish(self, touched: Vec<AccountId>) -> BatchReport {
+    /// The batch's report; `touched` (the accounts written) in order, each once.
+    pub fn finish(self, mut touched: Vec<AccountId>) -> BatchReport {
+        touched.sort();
+        touched.dedup();
         BatchReport {
             items: self
                 .results
@@ -140,6 +143,48 @@ pub(crate) fn check_batch(actor: &Actor, len: usize) -> Result<()> {
         return Err(Error::invalid(&["items"], format!("at most {MAX_BATCH} items per call, got {len}")));
     }
     Ok(())
+}
+
+/// Opens a batch: checks it as a whole ([`check_batch`]), then resolves every item's account
+/// ([`resolve_accounts`]), rejecting the items whose account cannot be used.
+pub(crate) async fn open_batch<T, C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    items: &[T],
+    account: impl Fn(&T) -> &AccountRef,
+) -> Result<(Outcomes, Vec<Option<AccountId>>)> {
+    check_batch(actor, items.len())?;
+    let mut out = Outcomes::new(items.len());
+    let refs: Vec<AccountRef> = items.iter().map(|i| account(i).clone()).collect();
+    let accounts = resolve_accounts(db, actor, &refs, &mut out).await?;
+    Ok((out, accounts))
+}
+
+/// Checks each item's required idempotency key and rejects repeats inside the batch; `None`
+/// for items rejected.
+pub(crate) fn required_keys<'a>(keys: impl Iterator<Item = &'a str>, out: &mut Outcomes) -> Vec<Option<String>> {
+    let keys: Vec<Option<String>> = keys
+        .enumerate()
+        .map(|(i, k)| out.check(i, &["idempotencyKey"], values::idempotency_key(Some(k))).flatten())
+        .collect();
+    reject_repeats(keys.iter().enumerate().filter_map(|(i, k)| k.clone().map(|k| (i, k))), &["idempotencyKey"], out);
+    keys
+}
+
+/// Maps a batch transaction's failure: a unique violation means another request wrote some of
+/// the same `what` at the same moment (a CONFLICT to retry), anything else passes through.
+pub(crate) fn batch_race(what: &'static str) -> impl FnOnce(sea_orm::TransactionError<Error>) -> Error {
+    move |e| match e {
+        sea_orm::TransactionError::Transaction(Error::Internal(inner))
+            if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(crate::store::is_unique_violation) =>
+        {
+            Error::conflict(
+                &["items"],
+                format!("another request wrote some of these {what} at the same time; retry the batch"),
+            )
+        }
+        other => other.into(),
+    }
 }
 
 /// Resolves every item's account reference in two queries, checking the actor may write each.

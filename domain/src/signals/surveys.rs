@@ -7,7 +7,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
 };
 
-use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, mark_dirty, past_timestamp};
+use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, mark_dirty, past_timestamp};
 use crate::entities::survey_response;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
@@ -70,11 +70,8 @@ pub struct SurveyInput {
 
 /// Records survey responses.
 pub async fn record(db: &DatabaseConnection, actor: &Actor, items: Vec<SurveyInput>) -> Result<BatchReport> {
-    check_batch(actor, items.len())?;
     let org = actor.organisation;
-    let mut out = Outcomes::new(items.len());
-    let refs: Vec<AccountRef> = items.iter().map(|i| i.account.clone()).collect();
-    let accounts = super::resolve_accounts(db, actor, &refs, &mut out).await?;
+    let (mut out, accounts) = super::open_batch(db, actor, &items, |i| &i.account).await?;
     let contact_ids: Vec<ContactId> = items.iter().filter_map(|i| i.contact).collect();
     let known = contacts::by_ids(db, org, &contact_ids).await?;
     let mut valid = Vec::new();
@@ -165,8 +162,6 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, items: Vec<SurveyInp
         })
     })
     .await?;
-    touched.sort();
-    touched.dedup();
     Ok(out.finish(touched))
 }
 

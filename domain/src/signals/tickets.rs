@@ -7,7 +7,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select,
 };
 
-use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, Outcomes, check_batch, past_timestamp};
+use super::{AccountRef, BatchReport, INSERT_CHUNK, ItemStatus, past_timestamp};
 use crate::entities::support_ticket;
 use crate::enums::stored;
 use crate::page::{self, KeyKind, KeyValue, Page, PageRequest, Sort};
@@ -99,11 +99,8 @@ impl Valid {
 
 /// Creates or updates tickets by external id.
 pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<TicketInput>) -> Result<BatchReport> {
-    check_batch(actor, items.len())?;
     let org = actor.organisation;
-    let mut out = Outcomes::new(items.len());
-    let refs: Vec<AccountRef> = items.iter().map(|i| i.account.clone()).collect();
-    let accounts = super::resolve_accounts(db, actor, &refs, &mut out).await?;
+    let (mut out, accounts) = super::open_batch(db, actor, &items, |i| &i.account).await?;
     let mut valid = Vec::new();
     for (i, t) in items.into_iter().enumerate() {
         let external_id = out.check(i, &["externalId"], values::line(&t.external_id, 200));
@@ -224,8 +221,6 @@ pub async fn upsert(db: &DatabaseConnection, actor: &Actor, items: Vec<TicketInp
         }
         other => other.into(),
     })?;
-    touched.sort();
-    touched.dedup();
     Ok(out.finish(touched))
 }
 

@@ -150,6 +150,18 @@ async fn warnings_are_measured_against_what_happened(backend: Backend) {
         (json!(0), Value::Null, json!(1.0))
     );
 
+    // Purchase-shaped outcome: no client activity in the horizon. The two who went quiet had
+    // none after each date; the others did. No churn date, so no lead time.
+    let input = json!({ "from": day(300).to_string(), "to": day(240).to_string(), "everyDays": 30, "horizonDays": 90,
+        "outcome": "INACTIVITY", "scorecards": [{ "id": card["id"], "threshold": 85 }] });
+    let q = s.gql(token, QUALITY, json!({ "i": input })).await["warningQuality"].clone();
+    let t0 = &q["targets"][0];
+    assert_eq!((q["observations"].clone(), t0["positives"].clone()), (json!(12), json!(6)), "{q}");
+    assert_eq!(
+        (t0["auc"].clone(), t0["recall"].clone(), t0["medianLeadDays"].clone()),
+        (json!(1.0), json!(1.0), Value::Null)
+    );
+
     // Dates whose horizon has not passed are censored, not counted as "no churn".
     let input = json!({ "from": day(60).to_string(), "to": day(30).to_string(), "everyDays": 30, "horizonDays": 90,
         "scorecards": [{ "id": card["id"] }] });
@@ -170,6 +182,49 @@ async fn warnings_are_measured_against_what_happened(backend: Backend) {
         let e = body["errors"][0].to_string();
         assert!(e.contains("BAD_USER_INPUT") && e.contains(field), "{field}: {body}");
     }
+
+    // A custom attribute reaches the score through an attribute measure.
+    s.mutate(
+        token,
+        "defineAccountAttribute",
+        "attribute",
+        "key",
+        json!({ "key": "contract", "name": "Contract", "kind": "ENUMERATION", "options": ["monthly", "two_year"] }),
+    )
+    .await;
+    let q =
+        "mutation($i: SetAccountAttributesInput!) { setAccountAttributes(input: $i) { accepted updated rejected } }";
+    let set = s
+        .gql(
+            token,
+            q,
+            json!({ "i": { "items": [
+        { "account": { "id": accounts[0] }, "values": [{ "key": "contract", "option": "two_year" }] },
+        { "account": { "id": accounts[1] }, "values": [{ "key": "contract", "option": "monthly" }] } ] } }),
+        )
+        .await;
+    assert_eq!(set["setAccountAttributes"]["rejected"], json!(0), "{set}");
+    let contract = s
+        .mutate(
+            token,
+            "createHealthScorecard",
+            "scorecard",
+            "id",
+            json!({ "name": "Contract", "definition": {
+            "measures": [{ "kind": "ATTRIBUTE", "weight": 1, "attribute": "contract",
+                           "scores": [{ "option": "monthly", "score": 30 }, { "option": "two_year", "score": 90 }] }],
+            "bands": { "good": 70, "watch": 45 } } }),
+        )
+        .await;
+    let q =
+        "query($id: ID!, $card: ID) { node(id: $id) { ... on Account { health(scorecardId: $card) { score band } } } }";
+    for (account, score, band) in [(&accounts[0], 90.0, "GOOD"), (&accounts[1], 30.0, "POOR")] {
+        let h = s.gql(token, q, json!({ "id": account, "card": contract["id"] })).await;
+        assert_eq!(h["node"]["health"], json!({ "score": score, "band": band }), "{h}");
+    }
+    // An account without the attribute has no score with it.
+    let h = s.gql(token, q, json!({ "id": accounts[2], "card": contract["id"] })).await;
+    assert_eq!(h["node"]["health"]["score"], Value::Null, "{h}");
 
     // Health as of a past day sees what was known then: "Gone" 90 days silent 240 days ago.
     let q = "query($id: ID!, $card: ID, $d: Date) { node(id: $id) { ... on Account {
